@@ -15,20 +15,31 @@ begin
 end
 $$;
 
--- Group roles are cluster-wide, so several Dialog databases in one cluster share them.
+-- Group roles are cluster-wide, so several Dialog databases in one cluster share them, and
+-- two databases may be migrated at the same moment: losing that race is fine.
 do $$
 declare
     r text;
 begin
     foreach r in array array['dialog_operator', 'dialog_supervisor', 'dialog_manager', 'dialog_admin'] loop
-        if not exists (select 1 from pg_roles where rolname = r) then
-            execute format('create role %I nologin', r);
-        end if;
+        begin
+            if not exists (select 1 from pg_roles where rolname = r) then
+                execute format('create role %I nologin', r);
+            end if;
+        exception when duplicate_object or unique_violation then null;
+        end;
     end loop;
+    begin
+        if not pg_has_role('dialog_supervisor', 'dialog_operator', 'member') then
+            grant dialog_operator to dialog_supervisor;
+        end if;
+        if not pg_has_role('dialog_admin', 'dialog_supervisor', 'member') then
+            grant dialog_supervisor to dialog_admin;
+        end if;
+    exception when duplicate_object or unique_violation then null;
+    end;
 end
 $$;
-grant dialog_operator to dialog_supervisor;
-grant dialog_supervisor to dialog_admin;
 
 create type appeal_type as enum ('авария', 'жалоба', 'справка', 'заявка');
 create type appeal_priority as enum ('низкий', 'средний', 'критический');

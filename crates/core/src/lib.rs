@@ -1,1 +1,57 @@
-pub fn x(){}
+//! Dialog's domain and store.
+//!
+//! Every screen of the desktop app and every command of `dialog-admin` works through
+//! [`Store`]: a pool of connections made as one person (or as the database owner, for
+//! administration). The rules that protect data live in the database (see `migrations/`);
+//! this crate gives them types, Russian messages and the queries the screens need.
+
+pub mod appeals;
+pub mod connect;
+pub mod desk;
+pub mod directory;
+pub mod error;
+pub mod events;
+pub mod files;
+pub mod model;
+pub mod people;
+pub mod phone;
+pub mod registry;
+pub mod scram;
+
+pub use connect::{ConnectError, ConnectOptions, Person, TlsMode};
+pub use error::{Error, Result, Rule};
+
+use sqlx::PgPool;
+
+/// The schema migrations, embedded; run by `dialog-admin migrate` as the owner role.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
+
+/// The store: the database as one person sees it.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: PgPool,
+    me: Option<Person>,
+}
+
+impl Store {
+    /// A store over an existing pool (the owner's, in `dialog-admin` and tests); reads who
+    /// the pool's role is when that role is a person of Dialog.
+    pub async fn from_pool(pool: PgPool) -> Result<Store> {
+        let me = sqlx::query_as::<_, Person>(
+            "select login, full_name, role, sip_extension, organization_id, active from staff where login = session_user",
+        )
+        .fetch_optional(&pool)
+        .await?;
+        Ok(Store { pool, me })
+    }
+
+    /// The person logged in; `None` for the owner role.
+    pub fn me(&self) -> Option<&Person> {
+        self.me.as_ref()
+    }
+
+    /// The underlying pool.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,253 @@
+//! Logging in: every person connects to the shared database as their own role.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgSslMode};
+use sqlx::{Connection, PgConnection};
+
+use crate::model::StaffRole;
+use crate::Store;
+
+/// How the connection is protected.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", tag = "mode")]
+pub enum TlsMode {
+    /// No encryption (a database on the same machine).
+    Disable,
+    /// Encrypt when the server offers it, without checking who the server is.
+    Prefer,
+    /// Always encrypt, without checking who the server is.
+    Require,
+    /// Encrypt and verify the server's certificate and host name against the system's
+    /// trusted authorities, or against `ca_file` when given.
+    #[serde(rename_all = "camelCase")]
+    VerifyFull {
+        /// A PEM file with the authority that signed the server's certificate.
+        ca_file: Option<PathBuf>,
+    },
+}
+
+/// Where and as whom to connect.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectOptions {
+    /// Host name or address of the database server.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// Database name.
+    pub database: String,
+    /// The person's login (their PostgreSQL role).
+    pub login: String,
+    /// The person's password.
+    #[serde(skip_serializing)]
+    pub password: String,
+    /// Encryption and server verification.
+    pub tls: TlsMode,
+}
+
+impl ConnectOptions {
+    /// Options for a server address as an operator types it: `host`, `host:port` or
+    /// `host:port/database` (defaults: port 5432, database `dialog`).
+    pub fn for_server(
+        address: &str,
+        login: &str,
+        password: &str,
+        tls: TlsMode,
+    ) -> Result<Self, ConnectError> {
+        let address = address.trim();
+        let (hostport, database) = address.split_once('/').unwrap_or((address, "dialog"));
+        let (host, port) = match hostport.rsplit_once(':') {
+            Some((h, p)) => (
+                h,
+                p.parse()
+                    .map_err(|_| ConnectError::BadAddress(address.to_owned()))?,
+            ),
+            None => (hostport, 5432),
+        };
+        if host.is_empty() || database.is_empty() {
+            return Err(ConnectError::BadAddress(address.to_owned()));
+        }
+        Ok(Self {
+            host: host.to_owned(),
+            port,
+            database: database.to_owned(),
+            login: login.trim().to_owned(),
+            password: password.to_owned(),
+            tls,
+        })
+    }
+
+    /// The sqlx options these describe.
+    pub fn pg_options(&self) -> PgConnectOptions {
+        let base = PgConnectOptions::new_without_pgpass()
+            .host(&self.host)
+            .port(self.port)
+            .database(&self.database)
+            .username(&self.login)
+            .password(&self.password)
+            .application_name("dialog");
+        match &self.tls {
+            TlsMode::Disable => base.ssl_mode(PgSslMode::Disable),
+            TlsMode::Prefer => base.ssl_mode(PgSslMode::Prefer),
+            TlsMode::Require => base.ssl_mode(PgSslMode::Require),
+            TlsMode::VerifyFull { ca_file: None } => base.ssl_mode(PgSslMode::VerifyFull),
+            TlsMode::VerifyFull { ca_file: Some(ca) } => {
+                base.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(ca)
+            }
+        }
+    }
+}
+
+/// Why logging in failed, told apart so the login screen can say what to do.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectError {
+    /// Login or password is wrong.
+    #[error("Неверный логин или пароль. Проверьте раскладку клавиатуры и Caps Lock и введите пароль ещё раз")]
+    WrongPassword,
+    /// The account exists but is switched off.
+    #[error("Учётная запись «{0}» отключена. Обратитесь к администратору")]
+    AccountDisabled(String),
+    /// The role can log in but is not a person of Dialog.
+    #[error("Учётная запись «{0}» не зарегистрирована как сотрудник Диалога. Обратитесь к администратору")]
+    NotAPerson(String),
+    /// Nothing answers at that address.
+    #[error("Сервер {address} не отвечает. Проверьте адрес сервера и подключение к сети; если всё верно — сообщите администратору")]
+    Unreachable {
+        /// `host:port`.
+        address: String,
+        /// The system's words, for the administrator.
+        detail: String,
+    },
+    /// The encrypted connection could not be set up or the server's certificate is not trusted.
+    #[error("Не удалось установить защищённое соединение с сервером: {detail}. Сертификат сервера не прошёл проверку — сообщите администратору")]
+    Tls {
+        /// The TLS library's words.
+        detail: String,
+    },
+    /// The server refuses this computer or this database.
+    #[error("Сервер отказал в подключении: {0}. Сообщите администратору")]
+    Refused(String),
+    /// The address cannot be understood.
+    #[error("Адрес сервера «{0}» записан неверно. Пример: dialog.example.ru:5432")]
+    BadAddress(String),
+    /// Something else.
+    #[error("Не удалось подключиться: {0}")]
+    Other(String),
+}
+
+impl ConnectError {
+    /// The camelCase name of the variant, for clients that branch on it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::WrongPassword => "wrongPassword",
+            Self::AccountDisabled(_) => "accountDisabled",
+            Self::NotAPerson(_) => "notAPerson",
+            Self::Unreachable { .. } => "unreachable",
+            Self::Tls { .. } => "tls",
+            Self::Refused(_) => "refused",
+            Self::BadAddress(_) => "badAddress",
+            Self::Other(_) => "other",
+        }
+    }
+
+    fn classify(e: sqlx::Error, opts: &PgConnectOptions, login: &str) -> Self {
+        let address = format!("{}:{}", opts.get_host(), opts.get_port());
+        match e {
+            sqlx::Error::Database(db) => match db.code().as_deref() {
+                Some("28P01") => Self::WrongPassword,
+                Some("28000") if db.message().contains("not permitted to log in") => {
+                    Self::AccountDisabled(login.to_owned())
+                }
+                _ => Self::Refused(db.message().to_owned()),
+            },
+            sqlx::Error::Tls(e) => Self::Tls {
+                detail: e.to_string(),
+            },
+            sqlx::Error::Io(e) => Self::Unreachable {
+                address,
+                detail: e.to_string(),
+            },
+            sqlx::Error::Configuration(e) => Self::BadAddress(e.to_string()),
+            e => Self::Other(e.to_string()),
+        }
+    }
+}
+
+/// The person logged in.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Person {
+    /// Login (role name).
+    pub login: String,
+    /// Full name.
+    pub full_name: String,
+    /// What they do.
+    pub role: StaffRole,
+    /// SIP extension of their phone line.
+    pub sip_extension: Option<String>,
+    /// Their organization, for managers.
+    pub organization_id: Option<uuid::Uuid>,
+    /// Whether they may log in.
+    pub active: bool,
+}
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Store {
+    /// Logs a person in: checks the credentials on one connection (to tell the failures
+    /// apart), reads who they are, then opens the pool.
+    #[tracing::instrument(skip_all, fields(host = %opts.host, login = %opts.login))]
+    pub async fn connect(opts: &ConnectOptions) -> Result<Store, ConnectError> {
+        let pg = opts.pg_options();
+        let probe = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&pg))
+            .await
+            .map_err(|_| ConnectError::Unreachable {
+                address: format!("{}:{}", opts.host, opts.port),
+                detail: "время ожидания истекло".into(),
+            })?
+            .map_err(|e| ConnectError::classify(e, &pg, &opts.login))?;
+        let _ = probe.close().await;
+        let pool = PgPoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(CONNECT_TIMEOUT)
+            .connect_with(pg.clone())
+            .await
+            .map_err(|e| ConnectError::classify(e, &pg, &opts.login))?;
+        let me = sqlx::query_as::<_, Person>(
+            "select login, full_name, role, sip_extension, organization_id, active from staff where login = session_user",
+        )
+        .fetch_optional(&pool)
+        .await
+        .map_err(|e| ConnectError::Other(e.to_string()))?
+        .ok_or_else(|| ConnectError::NotAPerson(opts.login.clone()))?;
+        Ok(Store { pool, me: Some(me) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses() -> Result<(), ConnectError> {
+        let o = ConnectOptions::for_server("db.local", "ivanov", "x", TlsMode::Prefer)?;
+        assert_eq!(
+            (o.host.as_str(), o.port, o.database.as_str()),
+            ("db.local", 5432, "dialog")
+        );
+        let o = ConnectOptions::for_server("10.0.0.5:6432/center", "ivanov", "x", TlsMode::Prefer)?;
+        assert_eq!(
+            (o.host.as_str(), o.port, o.database.as_str()),
+            ("10.0.0.5", 6432, "center")
+        );
+        assert!(matches!(
+            ConnectOptions::for_server("db:порт", "a", "b", TlsMode::Prefer),
+            Err(ConnectError::BadAddress(_))
+        ));
+        Ok(())
+    }
+}

@@ -1,0 +1,214 @@
+//! The card's side tabs and the desk's references: «проблемы», the knowledge base, paid
+//! services of a building, schedules.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::appeals::normalize_identifier;
+use crate::error::{Error, Result};
+use crate::model::AppealStatus;
+use crate::registry::{RegistryFilter, RegistryRow, Sort};
+use crate::Store;
+
+/// The «проблемы» tab: what is known at an address and from a phone number.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Problems {
+    /// Live appeals at the building.
+    pub live: Vec<RegistryRow>,
+    /// Finished appeals at the building, newest first.
+    pub archived: Vec<RegistryRow>,
+    /// Earlier appeals from this phone or e-mail.
+    pub from_applicant: Vec<RegistryRow>,
+}
+
+/// A knowledge-base article.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Article {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// Text.
+    pub body: String,
+    /// Tags.
+    pub tags: Vec<String>,
+    /// Last edit.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A search hit in the knowledge base.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct ArticleHit {
+    /// Id.
+    pub id: Uuid,
+    /// Title.
+    pub title: String,
+    /// The matching passage, with matches between `«` and `»`.
+    pub snippet: String,
+}
+
+/// A paid service at a building.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Price {
+    /// Id.
+    pub id: Uuid,
+    /// Building.
+    pub building_id: Uuid,
+    /// Service.
+    pub service: String,
+    /// Price in roubles, as text to keep kopecks exact ("1500.00").
+    pub price: String,
+    /// Unit.
+    pub unit: String,
+    /// Note.
+    pub note: String,
+}
+
+/// A shift or working hours.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Shift {
+    /// Id.
+    pub id: Uuid,
+    /// Who: an executor's or staff member's name.
+    pub person: String,
+    /// Their organization's name, when known.
+    pub organization: Option<String>,
+    /// From.
+    pub starts_at: DateTime<Utc>,
+    /// To.
+    pub ends_at: DateTime<Utc>,
+    /// Note.
+    pub note: String,
+}
+
+const ARCHIVE: &[AppealStatus] = &[
+    AppealStatus::Done,
+    AppealStatus::Closed,
+    AppealStatus::Cancelled,
+];
+
+impl Store {
+    /// The «проблемы» tab for a building and/or an applicant's identifier.
+    pub async fn problems(
+        &self,
+        building_id: Option<Uuid>,
+        identifier: Option<&str>,
+    ) -> Result<Problems> {
+        let mut p = Problems {
+            live: Vec::new(),
+            archived: Vec::new(),
+            from_applicant: Vec::new(),
+        };
+        if let Some(b) = building_id {
+            let f = RegistryFilter {
+                building_id: Some(b),
+                statuses: AppealStatus::LIVE.to_vec(),
+                ..Default::default()
+            };
+            p.live = self
+                .registry_page(&f, Sort::ReceivedDesc, None, 100)
+                .await?
+                .rows;
+            let f = RegistryFilter {
+                statuses: ARCHIVE.to_vec(),
+                ..f
+            };
+            p.archived = self
+                .registry_page(&f, Sort::ReceivedDesc, None, 100)
+                .await?
+                .rows;
+        }
+        if let Some(i) = identifier.filter(|i| !i.trim().is_empty()) {
+            let f = RegistryFilter {
+                identifier: Some(normalize_identifier(i)?),
+                ..Default::default()
+            };
+            p.from_applicant = self
+                .registry_page(&f, Sort::ReceivedDesc, None, 100)
+                .await?
+                .rows;
+        }
+        Ok(p)
+    }
+
+    /// Articles matching the words, best first (Russian stemming: «трубы» finds «труба»).
+    pub async fn search_articles(&self, text: &str) -> Result<Vec<ArticleHit>> {
+        Ok(sqlx::query_as(
+            r#"select id, title,
+                      ts_headline('russian', body, q, 'StartSel=«, StopSel=», MaxWords=30, MinWords=10') as snippet
+               from kb_articles, websearch_to_tsquery('russian', $1) q
+               where $1 = '' or search_vector @@ q
+               order by ts_rank(search_vector, q) desc, title limit 50"#,
+        )
+        .bind(text.trim())
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// One article.
+    pub async fn article(&self, id: Uuid) -> Result<Article> {
+        sqlx::query_as("select id, title, body, tags, updated_at from kb_articles where id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound("Статья"))
+    }
+
+    /// Creates or edits an article (admins).
+    pub async fn save_article(&self, a: &Article) -> Result<()> {
+        sqlx::query(
+            r#"insert into kb_articles (id, title, body, tags) values ($1, $2, $3, $4)
+               on conflict (id) do update set title = excluded.title, body = excluded.body, tags = excluded.tags,
+                   updated_at = now(), updated_by = session_user"#,
+        )
+        .bind(a.id)
+        .bind(a.title.trim())
+        .bind(&a.body)
+        .bind(&a.tags)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// The price list of a building.
+    pub async fn prices(&self, building_id: Uuid) -> Result<Vec<Price>> {
+        Ok(sqlx::query_as(
+            r#"select id, building_id, service, price::text as price, unit, note from building_prices
+               where building_id = $1 order by service"#,
+        )
+        .bind(building_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// Shifts overlapping a period, of one organization or of all.
+    pub async fn schedule(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        organization_id: Option<Uuid>,
+    ) -> Result<Vec<Shift>> {
+        Ok(sqlx::query_as(
+            r#"select s.id, coalesce(e.full_name, st.full_name) as person, o.name as organization,
+                      s.starts_at, s.ends_at, s.note
+               from schedules s
+               left join executors e on e.id = s.executor_id
+               left join staff st on st.login = s.staff_login
+               left join organizations o on o.id = coalesce(s.organization_id, e.organization_id, st.organization_id)
+               where s.starts_at < $2 and s.ends_at > $1
+                 and ($3::uuid is null or coalesce(s.organization_id, e.organization_id) = $3)
+               order by s.starts_at, person"#,
+        )
+        .bind(from)
+        .bind(to)
+        .bind(organization_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}

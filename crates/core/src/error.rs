@@ -1,0 +1,237 @@
+//! Errors a person can meet, each with a message that says what to do next.
+//!
+//! Database errors are mapped here, in one place: workflow rules raise SQLSTATEs `DL001`…
+//! with Russian messages (see `migrations/`), constraints are matched by name.
+
+/// A workflow rule enforced by the database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+#[non_exhaustive]
+pub enum Rule {
+    /// The status cannot move that way (`DL001`).
+    Transition,
+    /// `назначено`/`в работе` need an executor, an executor needs an address (`DL002`).
+    NeedsExecutor,
+    /// `в работе` needs a recorded outgoing call to an assigned executor (`DL003`).
+    ExecutorNotNotified,
+    /// Closing and reopening is for supervisors (`DL004`).
+    SupervisorOnly,
+    /// The executor does not serve that kind or building (`DL005`).
+    ExecutorNotServing,
+    /// Joining needs the same kind at the same building (`DL007`).
+    Join,
+    /// Number, author and registration time never change (`DL009`).
+    Immutable,
+    /// A person-management rule (`DL011`–`DL015`).
+    People,
+}
+
+/// What can go wrong in a store operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Someone else saved the appeal since it was read (optimistic `version`).
+    #[error(
+        "Обращение {number} изменил другой оператор — обновите карточку и повторите изменения"
+    )]
+    Conflict {
+        /// The appeal's number.
+        number: String,
+    },
+    /// The thing asked for does not exist or is not visible to this person.
+    #[error("{0} не найдено — возможно, его удалили или у вас нет к нему доступа")]
+    NotFound(&'static str),
+    /// A field is missing or malformed; nothing was saved.
+    #[error("{message}")]
+    Invalid {
+        /// The field, as named in the API (camelCase).
+        field: &'static str,
+        /// What to do, in Russian.
+        message: String,
+    },
+    /// A workflow rule refused the change; nothing was saved.
+    #[error("{message}{}", hint.as_deref().map(|h| format!(". {h}")).unwrap_or_default())]
+    Rule {
+        /// Which rule.
+        rule: Rule,
+        /// The database's own words.
+        message: String,
+        /// What to do next.
+        hint: Option<String>,
+    },
+    /// The person's role does not allow this.
+    #[error("Недостаточно прав: {0}")]
+    Forbidden(String),
+    /// The connection to the server broke; the operation may be retried.
+    #[error("Нет связи с сервером базы данных — проверьте сеть и повторите")]
+    ConnectionLost(#[source] sqlx::Error),
+    /// Anything else from the database.
+    #[error("Ошибка базы данных: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+/// Shorthand for results of store operations.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// A missing or malformed field.
+    pub fn invalid(field: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            message: message.into(),
+        }
+    }
+
+    /// The camelCase name of the variant, for clients that branch on it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Conflict { .. } => "conflict",
+            Self::NotFound(_) => "notFound",
+            Self::Invalid { .. } => "invalid",
+            Self::Rule { .. } => "rule",
+            Self::Forbidden(_) => "forbidden",
+            Self::ConnectionLost(_) => "connectionLost",
+            Self::Database(_) => "database",
+        }
+    }
+}
+
+/// Constraint names → (field, what to do).
+fn constraint_message(name: &str) -> Option<(&'static str, &'static str)> {
+    Some(match name {
+        "appeals_identifier_check" => (
+            "identifier",
+            "Укажите идентификатор заявителя: телефон (+7…) или адрес электронной почты",
+        ),
+        "appeals_address_required_check" => (
+            "buildingId",
+            "Для аварии и заявки укажите адрес: найдите дом по названию улицы и номеру",
+        ),
+        "appeals_kind_fkey" => (
+            "kindId",
+            "Такого вида обращения нет в справочнике — выберите вид из списка",
+        ),
+        "appeals_building_fkey" => (
+            "buildingId",
+            "Такого дома нет в справочнике — выберите адрес из списка",
+        ),
+        "appeals_joined_to_fkey" | "appeals_not_joined_to_self_check" => (
+            "joinedTo",
+            "Обращение нельзя присоединить к нему самому или к несуществующему",
+        ),
+        "appeal_executors_pkey" => ("executorIds", "Этот исполнитель уже назначен"),
+        "appeal_executors_executor_fkey" => ("executorIds", "Такого исполнителя нет в справочнике"),
+        "appeal_history_comment_check" => ("comment", "Комментарий пуст — напишите текст"),
+        "attachments_size_check" => (
+            "content",
+            "Файл пуст или больше 25 МБ — уменьшите его (например, сожмите видео)",
+        ),
+        "attachments_file_name_check" => ("fileName", "У файла нет имени"),
+        "calls_numbers_check" => ("number", "Номер телефона звонка записан неверно"),
+        "calls_recording_size_check" => ("recording", "Запись разговора пуста или больше 100 МБ"),
+        "organizations_name_key" => ("name", "Организация с таким названием уже есть"),
+        "organizations_name_check" => ("name", "Укажите название организации"),
+        "organizations_phone_check" | "executors_phones_check" => (
+            "phones",
+            "Телефон записан неверно — укажите его в формате +7…",
+        ),
+        "buildings_address_key" => ("address", "Такой дом уже есть в справочнике"),
+        "buildings_parts_check" => ("address", "Укажите город, улицу и номер дома"),
+        "buildings_organization_fkey"
+        | "executors_organization_fkey"
+        | "staff_organization_fkey" => ("organizationId", "Такой организации нет в справочнике"),
+        "appeal_kinds_name_key" => ("name", "Вид обращения с таким названием уже есть"),
+        "appeal_kinds_name_check" => ("name", "Укажите название вида обращения"),
+        "appeal_kinds_minutes_check" => (
+            "resolveMinutes",
+            "Сроки указываются положительным числом минут",
+        ),
+        "executors_full_name_check" | "staff_full_name_check" => {
+            ("fullName", "Укажите фамилию, имя и отчество")
+        }
+        "staff_manager_organization_check" => (
+            "organizationId",
+            "Для представителя УК укажите его организацию",
+        ),
+        "staff_sip_extension_key" => (
+            "sipExtension",
+            "Этот внутренний номер уже занят другим сотрудником",
+        ),
+        "staff_login_check" => (
+            "login",
+            "Логин: от 3 латинских строчных букв, цифр, точек и дефисов, начиная с буквы",
+        ),
+        "filter_templates_owner_name_key" => (
+            "name",
+            "Шаблон с таким названием уже есть — выберите другое название",
+        ),
+        "filter_templates_name_check" => ("name", "Укажите название шаблона"),
+        "kb_articles_title_check" => ("title", "Укажите заголовок статьи"),
+        "building_prices_service_key" => ("service", "Эта услуга уже есть в прейскуранте дома"),
+        "building_prices_price_check" => ("price", "Цена не может быть отрицательной"),
+        "schedules_times_check" => ("endsAt", "Конец смены должен быть позже начала"),
+        _ => return None,
+    })
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        let Some(db) = e.as_database_error() else {
+            return match e {
+                sqlx::Error::Io(_)
+                | sqlx::Error::PoolTimedOut
+                | sqlx::Error::PoolClosed
+                | sqlx::Error::WorkerCrashed => Self::ConnectionLost(e),
+                sqlx::Error::RowNotFound => Self::NotFound("Запись"),
+                e => Self::Database(e),
+            };
+        };
+        let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        if code == "DL010" {
+            return Self::invalid(
+                "kindId",
+                "Такого вида обращения нет в справочнике — выберите вид из списка",
+            );
+        }
+        if let Some(rule) = rule_of(&code) {
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            return Self::Rule {
+                rule,
+                message: db.message().to_owned(),
+                hint: pg.and_then(|p| p.hint()).map(str::to_owned),
+            };
+        }
+        if code == "42501" {
+            return Self::Forbidden(db.message().to_owned());
+        }
+        if let Some((field, message)) = db.constraint().and_then(constraint_message) {
+            return Self::invalid(field, message);
+        }
+        if code == "23502" {
+            return Self::invalid(
+                "",
+                format!("Не заполнено обязательное поле: {}", db.message()),
+            );
+        }
+        Self::Database(e)
+    }
+}
+
+fn rule_of(code: &str) -> Option<Rule> {
+    Some(match code {
+        "DL001" => Rule::Transition,
+        "DL002" => Rule::NeedsExecutor,
+        "DL003" => Rule::ExecutorNotNotified,
+        "DL004" => Rule::SupervisorOnly,
+        "DL005" => Rule::ExecutorNotServing,
+        "DL007" => Rule::Join,
+        "DL009" => Rule::Immutable,
+        c if c.starts_with("DL") => Rule::People,
+        _ => return None,
+    })
+}
+
+/// The database's own message of an error, if it came from the server.
+pub fn server_message(e: &sqlx::Error) -> Option<&str> {
+    e.as_database_error().map(|d| d.message())
+}

@@ -1,0 +1,190 @@
+//! Files attached to appeals, and calls with their recordings. Both live in the database so
+//! that one backup holds everything; both have size limits there.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::model::CallDirection;
+use crate::Store;
+
+/// An attached file without its bytes.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+pub struct Attachment {
+    /// Id.
+    pub id: Uuid,
+    /// Appeal.
+    pub appeal_id: Uuid,
+    /// File name as uploaded.
+    pub file_name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Bytes.
+    pub size: i32,
+    /// Who attached it.
+    pub uploaded_by: String,
+    /// When.
+    pub uploaded_at: DateTime<Utc>,
+}
+
+/// A finished call to store, with its recording.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewCall {
+    /// Client-generated id.
+    pub id: Uuid,
+    /// Which way.
+    pub direction: CallDirection,
+    /// Caller's number.
+    pub from_number: String,
+    /// Callee's number.
+    pub to_number: String,
+    /// INVITE sent or received.
+    pub started_at: DateTime<Utc>,
+    /// Answered, if it was.
+    pub answered_at: Option<DateTime<Utc>>,
+    /// Hung up.
+    pub ended_at: Option<DateTime<Utc>>,
+    /// The appeal it was about.
+    pub appeal_id: Option<Uuid>,
+    /// The executor called or calling.
+    pub executor_id: Option<Uuid>,
+    /// Both directions mixed.
+    #[serde(skip)]
+    pub recording: Option<Vec<u8>>,
+    /// e.g. `audio/ogg; codecs=opus`.
+    pub recording_codec: Option<String>,
+}
+
+/// A stored call without its recording.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[serde(rename_all = "camelCase")]
+#[allow(missing_docs)]
+pub struct Call {
+    pub id: Uuid,
+    pub direction: CallDirection,
+    pub from_number: String,
+    pub to_number: String,
+    pub started_at: DateTime<Utc>,
+    pub answered_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub operator_login: String,
+    pub appeal_id: Option<Uuid>,
+    pub executor_id: Option<Uuid>,
+    pub recording_codec: Option<String>,
+    pub recording_size: Option<i32>,
+}
+
+const CALL_COLUMNS: &str =
+    "id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login, \
+    appeal_id, executor_id, recording_codec, octet_length(recording) as recording_size";
+
+impl Store {
+    /// Attaches a file (at most 25 MiB; the database refuses more).
+    pub async fn add_attachment(
+        &self,
+        appeal_id: Uuid,
+        file_name: &str,
+        mime: &str,
+        content: &[u8],
+    ) -> Result<Attachment> {
+        if file_name.trim().is_empty() {
+            return Err(Error::invalid("fileName", "У файла нет имени"));
+        }
+        Ok(sqlx::query_as(
+            r#"insert into attachments (id, appeal_id, file_name, mime, content) values ($1, $2, $3, $4, $5)
+               returning id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at"#,
+        )
+        .bind(Uuid::now_v7())
+        .bind(appeal_id)
+        .bind(file_name.trim())
+        .bind(mime)
+        .bind(content)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// The appeal's files.
+    pub async fn attachments(&self, appeal_id: Uuid) -> Result<Vec<Attachment>> {
+        Ok(sqlx::query_as(
+            r#"select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from attachments
+               where appeal_id = $1 order by uploaded_at"#,
+        )
+        .bind(appeal_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A file's bytes.
+    pub async fn attachment_content(&self, id: Uuid) -> Result<Vec<u8>> {
+        sqlx::query_scalar("select content from attachments where id = $1")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound("Файл"))
+    }
+
+    /// Stores a finished call. The operator is whoever is logged in.
+    pub async fn record_call(&self, c: &NewCall) -> Result<Call> {
+        Ok(sqlx::query_as(&format!(
+            r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at,
+                   appeal_id, executor_id, recording, recording_codec)
+               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               returning {CALL_COLUMNS}"#
+        ))
+        .bind(c.id)
+        .bind(c.direction)
+        .bind(&c.from_number)
+        .bind(&c.to_number)
+        .bind(c.started_at)
+        .bind(c.answered_at)
+        .bind(c.ended_at)
+        .bind(c.appeal_id)
+        .bind(c.executor_id)
+        .bind(c.recording.as_deref())
+        .bind(&c.recording_codec)
+        .fetch_one(&self.pool)
+        .await?)
+    }
+
+    /// Links a call (say, answered before the card was saved) to an appeal.
+    pub async fn link_call(&self, call_id: Uuid, appeal_id: Uuid) -> Result<()> {
+        let r = sqlx::query("update calls set appeal_id = $2 where id = $1")
+            .bind(call_id)
+            .bind(appeal_id)
+            .execute(&self.pool)
+            .await?;
+        if r.rows_affected() == 0 {
+            return Err(Error::NotFound("Звонок"));
+        }
+        Ok(())
+    }
+
+    /// Calls about an appeal, and calls to its executors made since they were assigned.
+    pub async fn appeal_calls(&self, appeal_id: Uuid) -> Result<Vec<Call>> {
+        Ok(sqlx::query_as(&format!(
+            r#"select {CALL_COLUMNS} from calls c where c.appeal_id = $1
+               or (c.appeal_id is null and exists (select 1 from appeal_executors ae where ae.appeal_id = $1
+                   and ae.executor_id = c.executor_id and c.started_at >= ae.assigned_at))
+               order by started_at"#
+        ))
+        .bind(appeal_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// A call's recording and its codec.
+    pub async fn recording(&self, call_id: Uuid) -> Result<(Vec<u8>, String)> {
+        let row: Option<(Option<Vec<u8>>, Option<String>)> =
+            sqlx::query_as("select recording, recording_codec from calls where id = $1")
+                .bind(call_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        match row {
+            Some((Some(bytes), Some(codec))) => Ok((bytes, codec)),
+            _ => Err(Error::NotFound("Запись разговора")),
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The vocabulary of the domain: the closed sets an appeal is described with.
+//!
+//! In the database these are PostgreSQL enums with Russian labels (what a supervisor sees in
+//! psql); in JSON they are camelCase English names; [`label`](AppealStatus::label) gives the
+//! Russian word for the screen.
+
+use serde::{Deserialize, Serialize};
+
+macro_rules! db_enum {
+    ($(#[$m:meta])* $name:ident, $pg:literal { $($(#[$vm:meta])* $variant:ident = $label:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+        #[sqlx(type_name = $pg)]
+        #[serde(rename_all = "camelCase")]
+        pub enum $name {
+            $($(#[$vm])* #[sqlx(rename = $label)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in the order the database declares them.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The Russian word shown to people (and stored in the database).
+            pub fn label(self) -> &'static str {
+                match self { $($name::$variant => $label),+ }
+            }
+
+            /// Parses the Russian word, as written in CSV files and shown on screen.
+            pub fn from_label(s: &str) -> Option<Self> {
+                let s = s.trim().to_lowercase();
+                Self::ALL.iter().copied().find(|v| v.label().to_lowercase() == s)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.label())
+            }
+        }
+    };
+}
+
+db_enum!(
+    /// What kind of matter an appeal is; comes from its kind.
+    AppealType, "appeal_type" {
+        /// An accident: something is broken and hurting people or property now.
+        Accident = "авария",
+        /// A complaint about service or about an executor.
+        Complaint = "жалоба",
+        /// A request for information.
+        Inquiry = "справка",
+        /// A request for routine work.
+        Request = "заявка",
+    }
+);
+
+db_enum!(
+    /// How urgent an appeal is.
+    Priority, "appeal_priority" {
+        /// Low.
+        Low = "низкий",
+        /// Medium.
+        Medium = "средний",
+        /// Critical.
+        Critical = "критический",
+    }
+);
+
+db_enum!(
+    /// Where an appeal is in its life (DESIGN.md "Statuses").
+    AppealStatus, "appeal_status" {
+        /// Registered, nobody assigned yet.
+        New = "новый",
+        /// An executor is assigned but not yet told.
+        Assigned = "назначено",
+        /// The executor was called and took the work.
+        InWork = "в работе",
+        /// The executor reports the work done.
+        Done = "отработано",
+        /// A supervisor checked and closed it.
+        Closed = "закрыто",
+        /// Registered by mistake or withdrawn.
+        Cancelled = "отменено",
+    }
+);
+
+impl AppealStatus {
+    /// Statuses of appeals that still need someone to act.
+    pub const LIVE: &'static [AppealStatus] = &[Self::New, Self::Assigned, Self::InWork];
+
+    /// Whether the appeal still needs someone to act.
+    pub fn is_live(self) -> bool {
+        Self::LIVE.contains(&self)
+    }
+}
+
+db_enum!(
+    /// How the appeal reached the center.
+    Channel, "appeal_channel" {
+        /// A phone call.
+        Phone = "телефон",
+        /// An e-mail.
+        Email = "e-mail",
+        /// A paper letter.
+        Letter = "письмо",
+        /// The website form.
+        Website = "сайт",
+        /// The applicant came in person.
+        WalkIn = "личный приём",
+    }
+);
+
+db_enum!(
+    /// What a member of staff does; maps onto the group role `dialog_<role>`.
+    StaffRole, "staff_role" {
+        /// Takes calls and works appeals.
+        Operator = "operator",
+        /// An operator who also closes, reopens, shares templates and reads reports.
+        Supervisor = "supervisor",
+        /// A management company's representative: reads their own organization only.
+        Manager = "manager",
+        /// Looks after people and directories.
+        Admin = "admin",
+    }
+);
+
+impl StaffRole {
+    /// The Russian title of the role.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Operator => "диспетчер",
+            Self::Supervisor => "старший диспетчер",
+            Self::Manager => "представитель УК",
+            Self::Admin => "администратор",
+        }
+    }
+}
+
+db_enum!(
+    /// Which way a call went.
+    CallDirection, "call_direction" {
+        /// The center was called.
+        Incoming = "входящий",
+        /// The center called out.
+        Outgoing = "исходящий",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip() {
+        for s in AppealStatus::ALL {
+            assert_eq!(AppealStatus::from_label(s.label()), Some(*s));
+        }
+        assert_eq!(
+            AppealType::from_label(" Авария "),
+            Some(AppealType::Accident)
+        );
+        assert_eq!(Priority::from_label("высокий"), None);
+    }
+
+    #[test]
+    fn json_names_are_camel_case() {
+        assert_eq!(
+            serde_json::to_string(&AppealStatus::InWork).ok().as_deref(),
+            Some("\"inWork\"")
+        );
+    }
+}

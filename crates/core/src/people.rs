@@ -1,0 +1,96 @@
+//! People: each one a PostgreSQL LOGIN role, made by an admin through the database's
+//! SECURITY DEFINER functions.
+
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::connect::Person;
+use crate::error::{Error, Result};
+use crate::model::StaffRole;
+use crate::scram::scram_verifier;
+use crate::Store;
+
+/// A person to create.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPerson {
+    /// Login: lower-case latin letters, digits, `.`, `-`, `_`.
+    pub login: String,
+    /// Initial password.
+    #[serde(skip_serializing)]
+    pub password: String,
+    /// Role.
+    pub role: StaffRole,
+    /// Full name.
+    pub full_name: String,
+    /// SIP extension.
+    pub sip_extension: Option<String>,
+    /// Organization (required for managers).
+    pub organization_id: Option<Uuid>,
+}
+
+/// Shortest password accepted.
+pub const MIN_PASSWORD_LEN: usize = 8;
+
+fn check_password(p: &str) -> Result<()> {
+    if p.chars().count() < MIN_PASSWORD_LEN {
+        return Err(Error::invalid(
+            "password",
+            format!("Пароль слишком короткий: нужно не меньше {MIN_PASSWORD_LEN} символов"),
+        ));
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Creates a person (admins only; the database checks).
+    pub async fn add_person(&self, p: &NewPerson) -> Result<()> {
+        check_password(&p.password)?;
+        if p.role == StaffRole::Manager && p.organization_id.is_none() {
+            return Err(Error::invalid(
+                "organizationId",
+                "Для представителя УК укажите его организацию",
+            ));
+        }
+        sqlx::query("select dialog_create_person($1, $2, $3, $4, $5, $6)")
+            .bind(p.login.trim())
+            .bind(scram_verifier(&p.password))
+            .bind(p.role)
+            .bind(p.full_name.trim())
+            .bind(&p.sip_extension)
+            .bind(p.organization_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Switches a person's login off (and ends their sessions) or back on.
+    pub async fn set_person_active(&self, login: &str, active: bool) -> Result<()> {
+        sqlx::query("select dialog_set_person_active($1, $2)")
+            .bind(login)
+            .bind(active)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Sets a password: one's own, or anyone's for admins.
+    pub async fn set_password(&self, login: &str, password: &str) -> Result<()> {
+        check_password(password)?;
+        sqlx::query("select dialog_set_password($1, $2)")
+            .bind(login)
+            .bind(scram_verifier(password))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Everyone, for the admin screen.
+    pub async fn people(&self) -> Result<Vec<Person>> {
+        Ok(sqlx::query_as(
+            "select login, full_name, role, sip_extension, organization_id, active from staff order by full_name",
+        )
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
