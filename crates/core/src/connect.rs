@@ -167,6 +167,15 @@ impl ConnectError {
             sqlx::Error::Tls(e) => Self::Tls {
                 detail: e.to_string(),
             },
+            // rustls reports a rejected certificate through the I/O error it wraps.
+            sqlx::Error::Io(e)
+                if e.kind() == std::io::ErrorKind::InvalidData
+                    || e.to_string().contains("certificate") =>
+            {
+                Self::Tls {
+                    detail: e.to_string(),
+                }
+            }
             sqlx::Error::Io(e) => Self::Unreachable {
                 address,
                 detail: e.to_string(),
@@ -222,7 +231,11 @@ impl Store {
         )
         .fetch_optional(&pool)
         .await
-        .map_err(|e| ConnectError::Other(e.to_string()))?
+        .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+            // A login role without any of Dialog's group roles cannot even read the staff list.
+            Some("42501") => ConnectError::NotAPerson(opts.login.clone()),
+            _ => ConnectError::Other(e.to_string()),
+        })?
         .ok_or_else(|| ConnectError::NotAPerson(opts.login.clone()))?;
         Ok(Store { pool, me: Some(me) })
     }

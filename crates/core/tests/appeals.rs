@@ -1,0 +1,454 @@
+//! Registering and working appeals through the store, against the real database.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use dialog_core::appeals::{AppealChanges, Reason};
+use dialog_core::model::{AppealStatus, AppealType, Priority, StaffRole};
+use dialog_core::{Error, Rule, Store};
+use futures_util::StreamExt;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn several_reasons_and_addresses_make_several_numbered_appeals(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    let mut new = card("8 (912) 345-67-89", Some(city.lenina_10), city.leak);
+    new.reasons.push(Reason {
+        id: Uuid::now_v7(),
+        building_id: Some(city.lenina_10),
+        kind_id: Some(city.no_hot_water),
+        ..Default::default()
+    });
+    // The same applicant at another address.
+    new.reasons.push(Reason {
+        id: Uuid::now_v7(),
+        building_id: Some(city.mira_5),
+        kind_id: Some(city.leak),
+        apartment: "12".into(),
+        entrance: "2".into(),
+        ..Default::default()
+    });
+    let made = op.create_appeals(&new).await?;
+    assert_eq!(made.len(), 3);
+    let year = chrono::Utc::now().format("%Y").to_string();
+    let numbers: Vec<&str> = made.iter().map(|a| a.number.as_str()).collect();
+    assert_eq!(
+        numbers,
+        [
+            format!("{year}-000001"),
+            format!("{year}-000002"),
+            format!("{year}-000003")
+        ]
+    );
+    for a in &made {
+        assert_eq!(a.identifier, "+79123456789");
+        assert_eq!(a.status, AppealStatus::New);
+        assert_eq!(a.created_by, login);
+        assert_eq!(a.appeal_type, AppealType::Accident);
+        assert_eq!(
+            a.priority,
+            Priority::Critical,
+            "the kind's default priority"
+        );
+    }
+    assert_eq!(made[0].address, "Самара, ул. Ленина, д. 10, кв. 5");
+    assert_eq!(made[2].address, "Самара, пр. Мира, д. 5, кв. 12, подъезд 2");
+    assert_eq!(made[2].organization_id, Some(city.org_b));
+    // Deadlines come from the kind and count from reception.
+    let a = &made[0];
+    assert_eq!(
+        a.localize_deadline_at,
+        Some(a.received_at + chrono::Duration::minutes(30))
+    );
+    assert_eq!(
+        a.deadline_at,
+        Some(a.received_at + chrono::Duration::minutes(4320))
+    );
+    assert_eq!(
+        made[1].deadline_at,
+        Some(made[1].received_at + chrono::Duration::minutes(240))
+    );
+    assert_eq!(
+        a.control_at, a.localize_deadline_at,
+        "while nobody works on it, the localisation clock runs"
+    );
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn bad_cards_are_refused_whole(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    match op
+        .create_appeals(&card("", Some(city.lenina_10), city.leak))
+        .await
+    {
+        Err(Error::Invalid {
+            field: "identifier",
+            message,
+        }) => assert!(message.contains("телефон или e-mail"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    // An accident without an address: the second reason is bad, so the first is not saved either.
+    let mut new = card("+79123456789", Some(city.lenina_10), city.leak);
+    new.reasons.push(Reason {
+        id: Uuid::now_v7(),
+        kind_id: Some(city.leak),
+        ..Default::default()
+    });
+    match op.create_appeals(&new).await {
+        Err(Error::Invalid {
+            field: "buildingId",
+            message,
+        }) => assert!(message.contains("укажите адрес"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(op
+        .registry_page(&Default::default(), Default::default(), None, 10)
+        .await?
+        .rows
+        .is_empty());
+    // An inquiry needs no address.
+    let info = op
+        .create_appeals(&card("ivan@example.ru", None, city.tariffs))
+        .await?
+        .remove(0);
+    assert_eq!(info.appeal_type, AppealType::Inquiry);
+    // …and the counter did not burn numbers on the refused card.
+    assert!(info.number.ends_with("-000001"), "{}", info.number);
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_retried_create_after_a_dropped_connection_makes_one_appeal(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    let new = card("+79123456789", Some(city.lenina_10), city.leak);
+    let first = op.create_appeals(&new).await?.remove(0);
+    // The reply was lost: the server drops every connection of this operator.
+    sqlx::query("select pg_terminate_backend(pid) from pg_stat_activity where usename = $1")
+        .bind(&login)
+        .execute(city.owner.pool())
+        .await?;
+    // The app retries the same card (same ids) on a fresh connection.
+    let again = Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
+    let second = again.create_appeals(&new).await?.remove(0);
+    assert_eq!(second.id, first.id);
+    assert_eq!(second.number, first.number);
+    let count: i64 = sqlx::query_scalar("select count(*) from appeals")
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(count, 1);
+    // The next appeal gets the next number: the retry burned none.
+    let third = again
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    assert_eq!(&third.number[5..], "000002");
+    Ok(())
+}
+
+fn changes(a: &dialog_core::appeals::Appeal) -> AppealChanges {
+    AppealChanges {
+        received_at: a.received_at,
+        channel: a.channel,
+        identifier: a.identifier.clone(),
+        applicant_name: a.applicant_name.clone(),
+        contacts: a.contacts.clone(),
+        building_id: a.building_id,
+        apartment: a.apartment.clone(),
+        entrance: a.entrance.clone(),
+        floor: a.floor.clone(),
+        address_note: a.address_note.clone(),
+        kind_id: a.kind_id,
+        priority: a.priority,
+        comment: a.comment.clone(),
+        status: a.status,
+        executor_ids: a.executors.iter().map(|e| e.executor_id).collect(),
+    }
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn two_operators_saving_the_same_version_one_wins(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (anna, _) = person(&city, StaffRole::Operator, None).await?;
+    let (boris, _) = person(&city, StaffRole::Operator, None).await?;
+    let a = anna
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    let seen_by_boris = boris.appeal(a.id).await?;
+    let mut c = changes(&a);
+    c.comment = "Анна: течь усилилась".into();
+    let saved = anna.save_appeal(a.id, a.version, &c).await?;
+    assert_eq!(saved.version, a.version + 1);
+    let mut c = changes(&seen_by_boris);
+    c.comment = "Борис: течь прекратилась".into();
+    match boris.save_appeal(a.id, seen_by_boris.version, &c).await {
+        Err(e @ Error::Conflict { .. }) => {
+            assert!(e.to_string().contains("изменил другой оператор"), "{e}");
+            assert!(e.to_string().contains(&a.number));
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(anna.appeal(a.id).await?.comment, "Анна: течь усилилась");
+    // Boris reloads and saves on top.
+    let fresh = boris.appeal(a.id).await?;
+    let mut c = changes(&fresh);
+    c.comment = "Борис: течь прекратилась".into();
+    boris.save_appeal(a.id, fresh.version, &c).await?;
+    let h = anna.history(a.id).await?;
+    let changed: Vec<_> = h.iter().filter(|e| e.action == "changed").collect();
+    assert_eq!(changed.len(), 2);
+    assert_eq!(
+        changed[1]
+            .before
+            .as_ref()
+            .and_then(|b| b["comment"].as_str()),
+        Some("Анна: течь усилилась")
+    );
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn only_executors_serving_the_kind_and_building_can_be_assigned(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let a = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    let offered = op.executors_for(city.leak, city.lenina_10).await?;
+    assert_eq!(
+        offered.iter().map(|e| e.id).collect::<Vec<_>>(),
+        vec![city.plumber]
+    );
+    for wrong in [city.plumber_b, city.electrician] {
+        match op.assign_executor(a.id, a.version, wrong).await {
+            Err(Error::Rule {
+                rule: Rule::ExecutorNotServing,
+                message,
+                ..
+            }) => assert!(message.contains("не обслуживает"), "{message}"),
+            other => panic!("{other:?}"),
+        }
+    }
+    let a = op.assign_executor(a.id, a.version, city.plumber).await?;
+    assert_eq!(
+        a.status,
+        AppealStatus::Assigned,
+        "the first executor makes it назначено"
+    );
+    assert_eq!(a.executors[0].full_name, "Петров Пётр Петрович");
+    // Moving the appeal to a building the plumber does not serve is refused while he is assigned.
+    let mut c = changes(&a);
+    c.building_id = Some(city.mira_5);
+    assert!(matches!(
+        op.save_appeal(a.id, a.version, &c).await,
+        Err(Error::Rule {
+            rule: Rule::ExecutorNotServing,
+            ..
+        })
+    ));
+    // Removing the last executor sends it back to новый.
+    let a = op.unassign_executor(a.id, a.version, city.plumber).await?;
+    assert_eq!((a.status, a.executors.len()), (AppealStatus::New, 0));
+    let actions: Vec<String> = op
+        .history(a.id)
+        .await?
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["created", "assigned", "status", "status", "unassigned"]
+    );
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn one_executors_appeals_are_found_by_phone_and_closed_at_once(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let mut ids = Vec::new();
+    for flat in ["1", "2", "3"] {
+        let mut new = card("+79123456789", Some(city.lenina_10), city.leak);
+        new.reasons[0].apartment = flat.into();
+        new.reasons[0].executor_ids = vec![city.plumber];
+        ids.push(op.create_appeals(&new).await?.remove(0).id);
+    }
+    op.record_call(&call_to(city.plumber, city.plumber_phone, None))
+        .await?;
+    let mut in_work = Vec::new();
+    for id in &ids {
+        let a = op.appeal(*id).await?;
+        in_work.push(
+            op.change_status(a.id, a.version, AppealStatus::InWork)
+                .await?,
+        );
+    }
+    // The plumber calls from his phone, written the way the PBX shows it.
+    let (executor, rows) = op
+        .executor_appeals_by_phone("8 917 000-00-01")
+        .await?
+        .expect("the plumber's number");
+    assert_eq!(executor.id, city.plumber);
+    assert_eq!(rows.len(), 3);
+    let done = op
+        .change_status_many(
+            &rows[..2]
+                .iter()
+                .map(|r| (r.id, r.version))
+                .collect::<Vec<_>>(),
+            AppealStatus::Done,
+        )
+        .await?;
+    assert!(done
+        .iter()
+        .all(|a| a.status == AppealStatus::Done && a.done_at.is_some()));
+    assert_eq!(op.executor_appeals(city.plumber).await?.len(), 1);
+    let contacts = op.contacts().await?;
+    let plumber = contacts
+        .iter()
+        .find(|c| c.executor.id == city.plumber)
+        .expect("in contacts");
+    assert_eq!(plumber.in_work, 1);
+    // All or none: a stale version in the batch refuses the whole batch.
+    let last = op.appeal(ids[2]).await?;
+    let stale = (ids[0], in_work[0].version);
+    assert!(matches!(
+        op.change_status_many(&[(last.id, last.version), stale], AppealStatus::Done)
+            .await,
+        Err(Error::Conflict { .. })
+    ));
+    assert_eq!(op.appeal(last.id).await?.status, AppealStatus::InWork);
+    assert!(op
+        .executor_appeals_by_phone("+79999999999")
+        .await?
+        .is_none());
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn duplicates_are_suggested_and_joined(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let first = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    assert!(op
+        .suggest_join(city.leak, city.mira_5, None)
+        .await?
+        .is_none());
+    assert!(op
+        .suggest_join(city.no_hot_water, city.lenina_10, None)
+        .await?
+        .is_none());
+    let suggested = op
+        .suggest_join(city.leak, city.lenina_10, None)
+        .await?
+        .expect("a live appeal there");
+    assert_eq!(suggested.id, first.id);
+    let mut second = card("+79000000000", Some(city.lenina_10), city.leak);
+    second.reasons[0].join_to = Some(suggested.id);
+    let second = op.create_appeals(&second).await?.remove(0);
+    assert_eq!(second.joined_to, Some(first.id));
+    assert_ne!(second.number, first.number, "each keeps its own number");
+    let group = op.joined_group(first.id).await?;
+    assert_eq!(
+        group.iter().map(|a| a.id).collect::<Vec<_>>(),
+        vec![first.id, second.id]
+    );
+    let row = op
+        .registry_page(&Default::default(), Default::default(), None, 10)
+        .await?
+        .rows;
+    assert!(row.iter().all(|r| r.joined_count == 2));
+    // Another kind cannot join.
+    let other = op
+        .create_appeals(&card(
+            "+79000000001",
+            Some(city.lenina_10),
+            city.no_hot_water,
+        ))
+        .await?
+        .remove(0);
+    assert!(matches!(
+        op.join_appeal(other.id, other.version, Some(first.id))
+            .await,
+        Err(Error::Rule {
+            rule: Rule::Join,
+            ..
+        })
+    ));
+    let second = op.join_appeal(second.id, second.version, None).await?;
+    assert_eq!(second.joined_to, None);
+    let actions: Vec<String> = op
+        .history(second.id)
+        .await?
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(actions, ["created", "joined", "unjoined"]);
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn an_inquiry_is_answered_on_the_spot(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let a = op
+        .create_appeals(&card("+79123456789", None, city.tariffs))
+        .await?
+        .remove(0);
+    let a = op
+        .change_status(a.id, a.version, AppealStatus::Done)
+        .await?;
+    assert_eq!(a.status, AppealStatus::Done);
+    let leak = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    assert!(matches!(
+        op.change_status(leak.id, leak.version, AppealStatus::Done)
+            .await,
+        Err(Error::Rule {
+            rule: Rule::Transition,
+            ..
+        })
+    ));
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn every_change_is_announced(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (anna, _) = person(&city, StaffRole::Operator, None).await?;
+    let (boris, _) = person(&city, StaffRole::Operator, None).await?;
+    let mut events = Box::pin(boris.appeal_events().await?);
+    let a = anna
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    let a = anna.assign_executor(a.id, a.version, city.plumber).await?;
+    anna.add_comment(a.id, "Перезвонить через час").await?;
+    let mut seen = Vec::new();
+    while seen.len() < 4 {
+        let e = tokio::time::timeout(Duration::from_secs(5), events.next())
+            .await?
+            .expect("stream open")?;
+        assert_eq!(e.id, a.id);
+        seen.push((e.op, e.version));
+    }
+    assert_eq!(seen[0], ("insert".to_string(), Some(1)));
+    assert_eq!(seen.last(), Some(&("comment".to_string(), None)));
+    assert!(seen
+        .iter()
+        .any(|(op, v)| op == "update" && *v == Some(a.version)));
+    Ok(())
+}

@@ -1,0 +1,130 @@
+//! Logging in: each failure a person can meet is told apart.
+
+mod common;
+
+use common::*;
+use dialog_core::model::StaffRole;
+use dialog_core::{ConnectError, ConnectOptions, Store, TlsMode};
+use sqlx::PgPool;
+
+/// The CA of the test cluster (`scripts/pg-cluster.sh`); the TLS tests need it.
+fn test_ca() -> std::path::PathBuf {
+    std::env::var_os("DIALOG_TEST_PG_CA")
+        .map(Into::into)
+        .expect("DIALOG_TEST_PG_CA must name the CA of the test server (scripts/test.sh sets it)")
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn right_and_wrong_passwords(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (_, login) = person(&city, StaffRole::Operator, None).await?;
+    let store = Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
+    let me = store.me().expect("a person");
+    assert_eq!(
+        (me.login.as_str(), me.role),
+        (login.as_str(), StaffRole::Operator)
+    );
+    let e = Store::connect(&options_for(city.owner.pool(), &login, "неверный"))
+        .await
+        .expect_err("wrong password");
+    assert!(matches!(e, ConnectError::WrongPassword), "{e:?}");
+    assert!(e.to_string().contains("Неверный логин или пароль"));
+    let e = Store::connect(&options_for(city.owner.pool(), "nobody_here", PASSWORD))
+        .await
+        .expect_err("no such login");
+    assert!(
+        matches!(e, ConnectError::WrongPassword),
+        "an unknown login looks the same as a wrong password: {e:?}"
+    );
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn disabled_people_cannot_log_in_and_are_thrown_out(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    city.owner.set_person_active(&login, false).await?;
+    let e = Store::connect(&options_for(city.owner.pool(), &login, PASSWORD))
+        .await
+        .expect_err("disabled");
+    assert!(matches!(e, ConnectError::AccountDisabled(_)), "{e:?}");
+    assert!(
+        op.organizations().await.is_err(),
+        "the open session was ended"
+    );
+    city.owner.set_person_active(&login, true).await?;
+    Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_role_that_is_not_a_person_is_told_so(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let role = format!(
+        "stranger{}",
+        &uuid::Uuid::now_v7().simple().to_string()[20..]
+    );
+    sqlx::query(&format!("create role {role} login password '{PASSWORD}'"))
+        .execute(city.owner.pool())
+        .await?;
+    let e = Store::connect(&options_for(city.owner.pool(), &role, PASSWORD))
+        .await
+        .expect_err("not a person");
+    sqlx::query(&format!("drop role {role}"))
+        .execute(city.owner.pool())
+        .await?;
+    assert!(matches!(e, ConnectError::NotAPerson(_)), "{e:?}");
+    Ok(())
+}
+
+#[tokio::test]
+async fn nobody_listening_is_unreachable() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .unwrap_or(1);
+    let opts =
+        ConnectOptions::for_server(&format!("127.0.0.1:{port}"), "ivanov", "x", TlsMode::Prefer)
+            .expect("address");
+    let e = Store::connect(&opts)
+        .await
+        .expect_err("nothing listens there");
+    assert!(matches!(e, ConnectError::Unreachable { .. }), "{e:?}");
+    assert!(e.to_string().contains("не отвечает"));
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn tls_verifies_the_server_certificate(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (_, login) = person(&city, StaffRole::Operator, None).await?;
+    let mut opts = options_for(city.owner.pool(), &login, PASSWORD);
+    opts.host = "localhost".into();
+    // Signed by the test CA: verified and encrypted.
+    opts.tls = TlsMode::VerifyFull {
+        ca_file: Some(test_ca()),
+    };
+    let store = Store::connect(&opts).await?;
+    let ssl: bool = sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await?;
+    assert!(ssl);
+    // The same server checked against the system's authorities: not trusted.
+    opts.tls = TlsMode::VerifyFull { ca_file: None };
+    let e = Store::connect(&opts).await.expect_err("self-signed server");
+    assert!(matches!(e, ConnectError::Tls { .. }), "{e:?}");
+    assert!(e.to_string().contains("защищённое соединение"));
+    // A certificate for another name.
+    opts.host = "127.0.0.2".into();
+    opts.tls = TlsMode::VerifyFull {
+        ca_file: Some(test_ca()),
+    };
+    let e = Store::connect(&opts).await.expect_err("wrong host name");
+    assert!(
+        matches!(
+            e,
+            ConnectError::Tls { .. } | ConnectError::Unreachable { .. }
+        ),
+        "{e:?}"
+    );
+    Ok(())
+}
