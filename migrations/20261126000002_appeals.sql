@@ -149,14 +149,30 @@ create index calls_appeal_idx on calls (appeal_id) where appeal_id is not null;
 create index calls_executor_idx on calls (executor_id, started_at) where executor_id is not null;
 create index calls_started_idx on calls (started_at desc);
 
--- Derived fields of an appeal, from its building and kind.
+-- Derived fields of an appeal. The pieces are separate functions so that bulk loads
+-- (dialog-admin demo) compute them exactly as the triggers do.
+create function dialog_appeal_address(p_building uuid, p_apartment text, p_entrance text, p_floor text) returns text
+language sql stable security definer set search_path = public, pg_temp
+return coalesce((select b.address from buildings b where b.id = p_building), '')
+    || case when p_building is not null and p_apartment <> '' then ', кв. ' || p_apartment else '' end
+    || case when p_building is not null and p_entrance <> '' then ', подъезд ' || p_entrance else '' end
+    || case when p_building is not null and p_floor <> '' then ', этаж ' || p_floor else '' end;
+
+-- What quick search looks through: the number (also without year and zeros), the phone's
+-- digits, the applicant, the address, the kind and the comment.
+create function dialog_appeal_search_text(
+    p_number text, p_identifier text, p_applicant text, p_contacts text, p_address text,
+    p_address_note text, p_kind_name text, p_comment text
+) returns text
+language sql immutable parallel safe
+return dialog_norm(concat_ws(' ', p_number, ltrim(split_part(p_number, '-', 2), '0'), ltrim(p_identifier, '+'),
+    p_applicant, p_contacts, p_address, p_address_note, p_kind_name, p_comment));
+
 create function dialog_appeal_derive(a appeals) returns appeals
 language plpgsql stable security definer set search_path = public, pg_temp
 as $$
 declare
     k appeal_kinds;
-    b buildings;
-    seq text;
 begin
     select * into k from appeal_kinds where id = a.kind_id;
     if not found then
@@ -166,19 +182,10 @@ begin
     a.priority := coalesce(a.priority, k.default_priority);
     a.localize_deadline_at := a.received_at + make_interval(mins => k.localize_minutes);
     a.deadline_at := a.received_at + make_interval(mins => k.resolve_minutes);
-    a.address := '';
-    a.organization_id := null;
-    if a.building_id is not null then
-        select * into b from buildings where id = a.building_id;
-        a.organization_id := b.organization_id;
-        a.address := b.address
-            || case when a.apartment <> '' then ', кв. ' || a.apartment else '' end
-            || case when a.entrance <> '' then ', подъезд ' || a.entrance else '' end
-            || case when a.floor <> '' then ', этаж ' || a.floor else '' end;
-    end if;
-    seq := ltrim(split_part(a.number, '-', 2), '0');
-    a.search_text := dialog_norm(concat_ws(' ', a.number, seq, ltrim(a.identifier, '+'), a.applicant_name,
-        a.contacts, a.address, a.address_note, k.name, a.comment));
+    a.organization_id := (select organization_id from buildings where id = a.building_id);
+    a.address := dialog_appeal_address(a.building_id, a.apartment, a.entrance, a.floor);
+    a.search_text := dialog_appeal_search_text(a.number, a.identifier, a.applicant_name, a.contacts, a.address,
+        a.address_note, k.name, a.comment);
     return a;
 end
 $$;
@@ -320,6 +327,13 @@ begin
     new.done_at := old.done_at;
     new.closed_at := old.closed_at;
     new := dialog_appeal_derive(new);
+    -- Deadlines and type are fixed at registration; an admin editing the kind's norms later
+    -- does not move the clocks of appeals already running.
+    if new.kind_id = old.kind_id and new.received_at = old.received_at then
+        new.appeal_type := old.appeal_type;
+        new.localize_deadline_at := old.localize_deadline_at;
+        new.deadline_at := old.deadline_at;
+    end if;
     if new.status <> old.status then
         new := dialog_check_transition(old, new);
     end if;
@@ -503,3 +517,16 @@ $$;
 
 create trigger calls_before_write before insert or update on calls
     for each row execute function dialog_calls_before_write();
+
+-- A corrected address in the directory reaches the appeals registered at it.
+create function dialog_buildings_after_update() returns trigger
+language plpgsql security definer set search_path = public, pg_temp
+as $$
+begin
+    update appeals set building_id = building_id where building_id = new.id;
+    return null;
+end
+$$;
+
+create trigger buildings_after_update after update of city, street, house, block, organization_id on buildings
+    for each row execute function dialog_buildings_after_update();

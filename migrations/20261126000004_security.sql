@@ -7,7 +7,8 @@ grant usage on schema public to dialog_operator, dialog_manager;
 
 -- Helpers every person may call (the trigger functions run as their owner anyway).
 grant execute on function dialog_norm(text), dialog_words(text[]), dialog_is_phone(text), dialog_are_phones(text[]),
-    dialog_my_organization(), dialog_is_supervisor(), dialog_appeal_fields(appeals)
+    dialog_my_organization(), dialog_is_supervisor(), dialog_appeal_fields(appeals),
+    dialog_appeal_search_text(text, text, text, text, text, text, text, text)
     to dialog_operator, dialog_manager;
 -- pg_trgm's functions live in public too.
 grant execute on function similarity(text, text), show_trgm(text), word_similarity(text, text)
