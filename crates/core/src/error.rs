@@ -67,7 +67,7 @@ pub enum Error {
     ConnectionLost(#[source] sqlx::Error),
     /// Anything else from the database.
     #[error("Ошибка базы данных: {0}")]
-    Database(#[source] sqlx::Error),
+    Database(sqlx::Error),
 }
 
 /// Shorthand for results of store operations.

@@ -2,6 +2,7 @@
 //! SECURITY DEFINER functions.
 
 use serde::{Deserialize, Serialize};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::connect::Person;
@@ -42,26 +43,32 @@ fn check_password(p: &str) -> Result<()> {
     Ok(())
 }
 
+/// Creates a person on a connection (inside the caller's transaction, if any).
+pub async fn create_person(conn: &mut PgConnection, p: &NewPerson) -> Result<()> {
+    check_password(&p.password)?;
+    if p.role == StaffRole::Manager && p.organization_id.is_none() {
+        return Err(Error::invalid(
+            "organizationId",
+            "Для представителя УК укажите его организацию",
+        ));
+    }
+    sqlx::query("select dialog_create_person($1, $2, $3, $4, $5, $6)")
+        .bind(p.login.trim())
+        .bind(scram_verifier(&p.password))
+        .bind(p.role)
+        .bind(p.full_name.trim())
+        .bind(&p.sip_extension)
+        .bind(p.organization_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
 impl Store {
     /// Creates a person (admins only; the database checks).
     pub async fn add_person(&self, p: &NewPerson) -> Result<()> {
-        check_password(&p.password)?;
-        if p.role == StaffRole::Manager && p.organization_id.is_none() {
-            return Err(Error::invalid(
-                "organizationId",
-                "Для представителя УК укажите его организацию",
-            ));
-        }
-        sqlx::query("select dialog_create_person($1, $2, $3, $4, $5, $6)")
-            .bind(p.login.trim())
-            .bind(scram_verifier(&p.password))
-            .bind(p.role)
-            .bind(p.full_name.trim())
-            .bind(&p.sip_extension)
-            .bind(p.organization_id)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+        let mut conn = self.pool.acquire().await?;
+        create_person(&mut conn, p).await
     }
 
     /// Switches a person's login off (and ends their sessions) or back on.

@@ -1,0 +1,1055 @@
+//! A realistic demo city: management companies, buildings on Russian streets, the legal
+//! kinds of appeals, executors of every trade, staff of every role, and a history of
+//! appeals (up to millions) whose statuses, executors, calls and history follow the rules.
+//!
+//! Appeals are generated here with a seeded random generator, copied into a staging table
+//! and moved into place with the same SQL functions the triggers use, in one transaction.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, Datelike, Duration, Utc};
+use clap::Args;
+use dialog_core::model::{AppealStatus, AppealType, Channel, Priority, StaffRole};
+use dialog_core::people::{create_person, NewPerson};
+use dialog_core::Store;
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use sqlx::{PgConnection, Postgres, Transaction};
+use uuid::Uuid;
+
+use crate::import::{import_text, Directory, DEFAULT_KINDS};
+
+/// Options of `dialog-admin demo`.
+#[derive(Debug, Clone, Args)]
+pub struct DemoArgs {
+    /// How many appeals of history to make (up to 1,000,000 and more).
+    #[arg(long, default_value_t = 20_000)]
+    pub appeals: u32,
+    /// Days of history; by default about 1,400 appeals a day, at least 30 days.
+    #[arg(long)]
+    pub days: Option<u32>,
+    /// Seed of the random generator: the same seed gives the same city.
+    #[arg(long, default_value_t = 416)]
+    pub seed: u64,
+    /// Password of the demo people.
+    #[arg(long, default_value = "dialog-demo")]
+    pub password: String,
+    /// Don't show the progress bar.
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+const CITY: &str = "Самара";
+const ORGANIZATIONS: &[&str] = &[
+    "УК «Северная»",
+    "УК «Жилсервис»",
+    "ТСЖ «Волжский берег»",
+    "УК «Домоуправление № 3»",
+    "УК «Комфорт»",
+    "УК «Приволжская»",
+];
+const STREETS: &[&str] = &[
+    "ул. Ленина",
+    "ул. Мира",
+    "ул. Гагарина",
+    "ул. Советская",
+    "ул. Молодёжная",
+    "ул. Школьная",
+    "ул. Садовая",
+    "ул. Лесная",
+    "ул. Набережная",
+    "ул. Победы",
+    "ул. Кирова",
+    "ул. Пушкина",
+    "ул. Чапаева",
+    "ул. Куйбышева",
+    "ул. Фрунзе",
+    "ул. Горького",
+    "ул. Островского",
+    "ул. Ново-Садовая",
+    "ул. Революционная",
+    "ул. Полевая",
+    "ул. Самарская",
+    "ул. Ульяновская",
+    "ул. Галактионовская",
+    "ул. Степана Разина",
+    "ул. Владимирская",
+    "ул. Дачная",
+    "ул. Солнечная",
+    "ул. Больничная",
+    "ул. Енисейская",
+    "ул. Партизанская",
+    "ул. Заводская",
+    "ул. Железнодорожная",
+    "ул. Московская",
+    "ул. Ташкентская",
+    "ул. Стара-Загора",
+    "ул. Георгия Димитрова",
+    "ул. Демократическая",
+    "ул. Аэродромная",
+    "ул. Авроры",
+    "ул. Мичурина",
+    "ул. Циолковского",
+    "ул. Карла Маркса",
+    "пр. Ленина",
+    "пр. Кирова",
+    "пр. Металлургов",
+    "Московское ш.",
+    "Волжский пр.",
+    "Заводское ш.",
+    "пер. Студенческий",
+    "пер. Тургенева",
+    "б-р Засамарская слобода",
+    "ул. Лунная",
+    "ул. Ёлочная",
+];
+const SURNAMES: &[&str] = &[
+    "Иванов",
+    "Смирнов",
+    "Кузнецов",
+    "Попов",
+    "Васильев",
+    "Петров",
+    "Соколов",
+    "Михайлов",
+    "Новиков",
+    "Фёдоров",
+    "Морозов",
+    "Волков",
+    "Алексеев",
+    "Лебедев",
+    "Семёнов",
+    "Егоров",
+    "Павлов",
+    "Козлов",
+    "Степанов",
+    "Николаев",
+    "Орлов",
+    "Андреев",
+    "Макаров",
+    "Никитин",
+    "Захаров",
+    "Зайцев",
+    "Соловьёв",
+    "Борисов",
+    "Яковлев",
+    "Григорьев",
+    "Романов",
+    "Воробьёв",
+    "Сергеев",
+    "Кузьмин",
+    "Фролов",
+    "Александров",
+];
+const MALE_NAMES: &[(&str, &str)] = &[
+    ("Александр", "Александрович"),
+    ("Сергей", "Сергеевич"),
+    ("Дмитрий", "Дмитриевич"),
+    ("Андрей", "Андреевич"),
+    ("Алексей", "Алексеевич"),
+    ("Михаил", "Михайлович"),
+    ("Иван", "Иванович"),
+    ("Николай", "Николаевич"),
+    ("Владимир", "Владимирович"),
+    ("Пётр", "Петрович"),
+    ("Юрий", "Юрьевич"),
+    ("Виктор", "Викторович"),
+];
+const FEMALE_NAMES: &[(&str, &str)] = &[
+    ("Елена", "Александровна"),
+    ("Ольга", "Сергеевна"),
+    ("Наталья", "Дмитриевна"),
+    ("Татьяна", "Андреевна"),
+    ("Ирина", "Алексеевна"),
+    ("Светлана", "Михайловна"),
+    ("Мария", "Ивановна"),
+    ("Галина", "Николаевна"),
+    ("Людмила", "Владимировна"),
+    ("Анна", "Петровна"),
+    ("Валентина", "Юрьевна"),
+    ("Нина", "Викторовна"),
+];
+const DETAILS: &[&str] = &[
+    "Просит прийти сегодня, дома пожилой человек",
+    "Звонит повторно, ранее обращались",
+    "Доступ в квартиру после 18:00",
+    "Соседи сверху не открывают",
+    "Проблема во всём подъезде",
+    "Заявитель ждёт звонка исполнителя",
+    "Есть маленькие дети",
+    "Ключи от подвала у старшей по дому",
+    "Просит сообщить о сроках",
+    "",
+    "",
+    "",
+];
+const LATIN: &[&str] = &[
+    "ivanov",
+    "smirnova",
+    "kuznetsov",
+    "popova",
+    "vasiliev",
+    "petrova",
+    "sokolov",
+    "orlova",
+    "egorov",
+    "pavlova",
+];
+
+/// Trades of executors and the words of the kinds they serve; the first trade whose word a
+/// kind's name contains serves it ("мусоропровод" is the yard keeper's, not the plumber's).
+const TRADES: &[(&str, &[&str])] = &[
+    ("лифтёр", &["лифт"]),
+    ("аварийная газовая служба", &["газ"]),
+    ("дворник", &["мусор", "уборк", "снег"]),
+    ("кровельщик", &["кровл", "водосток", "сосульк", "штукатур"]),
+    ("плотник", &["стекл", "двер", "домофон"]),
+    (
+        "электрик",
+        &[
+            "электр",
+            "замыкан",
+            "автомат",
+            "распределит",
+            "освещен",
+            "плит",
+        ],
+    ),
+    (
+        "сантехник",
+        &[
+            "вод",
+            "труб",
+            "канализ",
+            "кран",
+            "отоплен",
+            "напор",
+            "затоплен",
+            "подвал",
+            "перекрыт",
+            "прибор",
+            "смесител",
+        ],
+    ),
+    (
+        "специалист УК",
+        &["начислен", "тариф", "график", "жалоба", "поверк", "платн"],
+    ),
+];
+
+/// The demo's people: (login, role, full name).
+pub const PEOPLE: &[(&str, StaffRole, &str)] = &[
+    ("admin", StaffRole::Admin, "Администратор Системы"),
+    ("starshiy", StaffRole::Supervisor, "Орлова Галина Петровна"),
+    (
+        "operator1",
+        StaffRole::Operator,
+        "Смирнова Елена Викторовна",
+    ),
+    (
+        "operator2",
+        StaffRole::Operator,
+        "Кузнецов Андрей Сергеевич",
+    ),
+    ("operator3", StaffRole::Operator, "Волкова Ирина Николаевна"),
+    ("manager", StaffRole::Manager, "Лебедев Виктор Юрьевич"),
+];
+
+struct Kind {
+    id: Uuid,
+    name: String,
+    appeal_type: AppealType,
+    priority: Priority,
+    resolve_minutes: Option<i32>,
+    weight: f64,
+}
+
+struct BuildingRef {
+    id: Uuid,
+    organization: usize,
+    flats: u32,
+}
+
+struct City {
+    organizations: Vec<Uuid>,
+    buildings: Vec<BuildingRef>,
+    kinds: Vec<Kind>,
+    /// (organization index, kind index) → executors serving it.
+    executors: HashMap<(usize, usize), Vec<Uuid>>,
+}
+
+fn person_name(rng: &mut SmallRng) -> String {
+    let s = SURNAMES[rng.gen_range(0..SURNAMES.len())];
+    if rng.gen_bool(0.6) {
+        let (n, p) = FEMALE_NAMES[rng.gen_range(0..FEMALE_NAMES.len())];
+        let s = if let Some(stem) = s.strip_suffix("ий") {
+            format!("{stem}ая")
+        } else {
+            format!("{s}а")
+        };
+        format!("{s} {n} {p}")
+    } else {
+        let (n, p) = MALE_NAMES[rng.gen_range(0..MALE_NAMES.len())];
+        format!("{s} {n} {p}")
+    }
+}
+
+fn pick<'a, T>(rng: &mut SmallRng, xs: &'a [T]) -> &'a T {
+    &xs[rng.gen_range(0..xs.len())]
+}
+
+/// Loads the demo into an empty database.
+pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
+    let existing: i64 = sqlx::query_scalar("select count(*) from appeals")
+        .fetch_one(store.pool())
+        .await?;
+    if existing > 0 {
+        bail!("в базе уже есть обращения ({existing}); демонстрационные данные загружаются только в пустую базу");
+    }
+    let mut rng = SmallRng::seed_from_u64(args.seed);
+    // One transaction: a failed load leaves the database as it was.
+    let mut tx = store.pool().begin().await?;
+    let city = directories(&mut tx, &mut rng, args.appeals)
+        .await
+        .context("справочники")?;
+    people(&mut tx, &args.password, city.organizations[0]).await?;
+    appeals(&mut tx, &mut rng, &city, args)
+        .await
+        .context("обращения")?;
+    desk(&mut tx, &mut rng, &city)
+        .await
+        .context("база знаний, цены, расписание")?;
+    tx.commit().await?;
+    sqlx::query("analyze").execute(store.pool()).await?;
+    println!(
+        "Демонстрационный город загружен: {} домов, {} видов обращений, {} обращений.",
+        city.buildings.len(),
+        city.kinds.len(),
+        args.appeals
+    );
+    println!("Вход (пароль у всех «{}»):", args.password);
+    for (login, role, name) in PEOPLE {
+        println!("  {login:<10} {:<18} {name}", role.title());
+    }
+    Ok(())
+}
+
+async fn directories(
+    tx: &mut Transaction<'static, Postgres>,
+    rng: &mut SmallRng,
+    appeals: u32,
+) -> anyhow::Result<City> {
+    let n_orgs = if appeals < 5_000 {
+        3
+    } else {
+        ORGANIZATIONS.len()
+    };
+    let mut csv = String::from("name,phone\n");
+    for (i, o) in ORGANIZATIONS[..n_orgs].iter().enumerate() {
+        writeln!(csv, "\"{o}\",+7846200{:04}", 100 + i)?;
+    }
+    import_text(tx, Directory::Organizations, &csv).await?;
+    import_text(tx, Directory::Kinds, DEFAULT_KINDS).await?;
+    let organizations: Vec<Uuid> = {
+        let mut v = Vec::new();
+        for o in &ORGANIZATIONS[..n_orgs] {
+            v.push(
+                sqlx::query_scalar("select id from organizations where name = $1")
+                    .bind(o)
+                    .fetch_one(&mut **tx)
+                    .await?,
+            );
+        }
+        v
+    };
+    // About 500 appeals a building a year is a busy city; at least 60 buildings.
+    let n_buildings = (appeals / 400).clamp(60, 4_000) as usize;
+    let mut buildings = Vec::with_capacity(n_buildings);
+    let mut used = std::collections::HashSet::new();
+    while buildings.len() < n_buildings {
+        let street = pick(rng, STREETS);
+        let house = rng.gen_range(1..=(n_buildings as u32 / 8).max(60));
+        let block = if rng.gen_bool(0.15) {
+            rng.gen_range(1..=3).to_string()
+        } else {
+            String::new()
+        };
+        let house = if rng.gen_bool(0.1) {
+            format!("{house}а")
+        } else {
+            house.to_string()
+        };
+        if !used.insert((street, house.clone(), block.clone())) {
+            continue;
+        }
+        let org = (buildings.len() * 7 + rng.gen_range(0..3)) % organizations.len();
+        let id: Uuid = sqlx::query_scalar(
+            "insert into buildings (id, organization_id, city, street, house, block) values ($1, $2, $3, $4, $5, $6) returning id",
+        )
+        .bind(Uuid::now_v7())
+        .bind(organizations[org])
+        .bind(CITY)
+        .bind(street)
+        .bind(&house)
+        .bind(&block)
+        .fetch_one(&mut **tx)
+        .await?;
+        buildings.push(BuildingRef {
+            id,
+            organization: org,
+            flats: rng.gen_range(20..=180),
+        });
+    }
+    let kinds: Vec<Kind> = sqlx::query_as::<_, (Uuid, String, AppealType, Priority, Option<i32>)>(
+        "select id, name, appeal_type, default_priority, resolve_minutes from appeal_kinds order by name",
+    )
+    .fetch_all(&mut **tx)
+    .await?
+    .into_iter()
+    .map(|(id, name, appeal_type, priority, resolve_minutes)| {
+        let popular = ["Нет горячей воды", "Засор внутридомовой канализации", "Не работает освещение в подъезде", "Неисправность лифта", "Течь водопроводного крана или сливного бачка", "Вопрос о начислениях и тарифах", "Уборка подъезда"];
+        let weight = match appeal_type {
+            AppealType::Request => 3.0,
+            AppealType::Accident => 1.5,
+            AppealType::Complaint => 2.0,
+            AppealType::Inquiry => 2.5,
+        } * if popular.contains(&name.as_str()) { 4.0 } else { 1.0 };
+        Kind { id, name, appeal_type, priority, resolve_minutes, weight }
+    })
+    .collect();
+    let executors = executors(tx, rng, &organizations, &buildings, &kinds).await?;
+    Ok(City {
+        organizations,
+        buildings,
+        kinds,
+        executors,
+    })
+}
+
+fn trade_of(kind: &str) -> usize {
+    let k = kind.to_lowercase();
+    TRADES
+        .iter()
+        .position(|(_, words)| words.iter().any(|w| k.contains(w)))
+        .unwrap_or(TRADES.len() - 1)
+}
+
+async fn executors(
+    tx: &mut Transaction<'static, Postgres>,
+    rng: &mut SmallRng,
+    organizations: &[Uuid],
+    buildings: &[BuildingRef],
+    kinds: &[Kind],
+) -> anyhow::Result<HashMap<(usize, usize), Vec<Uuid>>> {
+    let mut map: HashMap<(usize, usize), Vec<Uuid>> = HashMap::new();
+    let mut phone = 79_170_000_000u64;
+    for (oi, org) in organizations.iter().enumerate() {
+        let org_buildings: Vec<Uuid> = buildings
+            .iter()
+            .filter(|b| b.organization == oi)
+            .map(|b| b.id)
+            .collect();
+        for (ti, (trade, _)) in TRADES.iter().enumerate() {
+            let count = match *trade {
+                "сантехник" => 3,
+                "электрик" | "дворник" => 2,
+                _ => 1,
+            };
+            let kind_ids: Vec<(usize, Uuid)> = kinds
+                .iter()
+                .enumerate()
+                .filter(|(_, k)| trade_of(&k.name) == ti)
+                .map(|(i, k)| (i, k.id))
+                .collect();
+            for _ in 0..count {
+                phone += 1 + rng.gen_range(0..50);
+                let id = Uuid::now_v7();
+                let name = if trade.starts_with("аварийная") {
+                    "Аварийная газовая служба 04".to_owned()
+                } else {
+                    person_name(rng)
+                };
+                sqlx::query(
+                    "insert into executors (id, full_name, position, phones, organization_id) values ($1, $2, $3, $4, $5)",
+                )
+                .bind(id)
+                .bind(&name)
+                .bind(trade)
+                .bind(vec![format!("+{phone}")])
+                .bind(org)
+                .execute(&mut **tx)
+                .await?;
+                let kids: Vec<Uuid> = kind_ids.iter().map(|(_, k)| *k).collect();
+                sqlx::query("insert into executor_kinds select $1, unnest($2::uuid[])")
+                    .bind(id)
+                    .bind(&kids)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("insert into executor_buildings select $1, unnest($2::uuid[])")
+                    .bind(id)
+                    .bind(&org_buildings)
+                    .execute(&mut **tx)
+                    .await?;
+                for (ki, _) in &kind_ids {
+                    map.entry((oi, *ki)).or_default().push(id);
+                }
+            }
+        }
+    }
+    Ok(map)
+}
+
+async fn people(tx: &mut PgConnection, password: &str, manager_org: Uuid) -> anyhow::Result<()> {
+    for (i, (login, role, name)) in PEOPLE.iter().enumerate() {
+        let exists: bool =
+            sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+                .bind(login)
+                .fetch_one(&mut *tx)
+                .await?;
+        if exists {
+            // Login roles belong to the whole server; another database of it may have made them.
+            let in_staff: bool =
+                sqlx::query_scalar("select exists (select 1 from staff where login = $1)")
+                    .bind(login)
+                    .fetch_one(&mut *tx)
+                    .await?;
+            if !in_staff {
+                sqlx::query("insert into staff (login, full_name, role, sip_extension, organization_id) values ($1, $2, $3, $4, $5)")
+                    .bind(login)
+                    .bind(name)
+                    .bind(role)
+                    .bind((*role != StaffRole::Manager).then(|| format!("{}", 1001 + i)))
+                    .bind((*role == StaffRole::Manager).then_some(manager_org))
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            continue;
+        }
+        create_person(
+            tx,
+            &NewPerson {
+                login: (*login).into(),
+                password: password.into(),
+                role: *role,
+                full_name: (*name).into(),
+                sip_extension: (*role != StaffRole::Manager).then(|| format!("{}", 1001 + i)),
+                organization_id: (*role == StaffRole::Manager).then_some(manager_org),
+            },
+        )
+        .await
+        .with_context(|| format!("сотрудник {login}"))?;
+    }
+    Ok(())
+}
+
+/// A short but real recording: 0.2 s of the 425 Hz call tone, 8 kHz μ-law WAV.
+fn demo_recording() -> Vec<u8> {
+    let samples: Vec<u8> = (0..1600)
+        .map(|i| {
+            let x = (2.0 * std::f64::consts::PI * 425.0 * f64::from(i) / 8000.0).sin() * 8000.0;
+            linear_to_ulaw(x as i16)
+        })
+        .collect();
+    let mut w = Vec::with_capacity(58 + samples.len());
+    let data_len = samples.len() as u32;
+    w.extend_from_slice(b"RIFF");
+    w.extend_from_slice(&(50 + data_len).to_le_bytes());
+    w.extend_from_slice(b"WAVEfmt ");
+    w.extend_from_slice(&18u32.to_le_bytes());
+    w.extend_from_slice(&7u16.to_le_bytes()); // μ-law
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&8000u32.to_le_bytes());
+    w.extend_from_slice(&1u16.to_le_bytes());
+    w.extend_from_slice(&8u16.to_le_bytes());
+    w.extend_from_slice(&0u16.to_le_bytes());
+    w.extend_from_slice(b"fact");
+    w.extend_from_slice(&4u32.to_le_bytes());
+    w.extend_from_slice(&data_len.to_le_bytes());
+    w.extend_from_slice(b"data");
+    w.extend_from_slice(&data_len.to_le_bytes());
+    w.extend_from_slice(&samples);
+    w
+}
+
+/// G.711 μ-law encoding of one sample.
+fn linear_to_ulaw(sample: i16) -> u8 {
+    const BIAS: i32 = 0x84;
+    let mut s = i32::from(sample);
+    let sign = if s < 0 { 0x80 } else { 0 };
+    if s < 0 {
+        s = -s;
+    }
+    let s = (s + BIAS).min(32_635);
+    let exponent = (7 - (s.leading_zeros() as i32 - 17)).clamp(0, 7);
+    let mantissa = (s >> (exponent + 3)) & 0x0f;
+    !(sign | (exponent << 4) as u8 | mantissa as u8)
+}
+
+struct Generated {
+    status: AppealStatus,
+    executor: Option<Uuid>,
+    assigned_at: Option<DateTime<Utc>>,
+    call_at: Option<DateTime<Utc>>,
+    in_work_at: Option<DateTime<Utc>>,
+    done_at: Option<DateTime<Utc>>,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+fn life(
+    rng: &mut SmallRng,
+    kind: &Kind,
+    received: DateTime<Utc>,
+    now: DateTime<Utc>,
+    executors: Option<&Vec<Uuid>>,
+) -> Generated {
+    let age = now - received;
+    let mut g = Generated {
+        status: AppealStatus::New,
+        executor: None,
+        assigned_at: None,
+        call_at: None,
+        in_work_at: None,
+        done_at: None,
+        closed_at: None,
+    };
+    let roll: f64 = rng.gen();
+    if kind.appeal_type == AppealType::Inquiry || executors.is_none() {
+        if age > Duration::minutes(20) {
+            g.status = if age > Duration::days(3) && roll < 0.8 {
+                AppealStatus::Closed
+            } else {
+                AppealStatus::Done
+            };
+            g.done_at = Some(received + Duration::minutes(rng.gen_range(2..15)));
+            if g.status == AppealStatus::Closed {
+                g.closed_at = Some(received + Duration::hours(rng.gen_range(4..48)));
+            }
+        }
+        return g;
+    }
+    let target = if age > Duration::days(7) {
+        if roll < 0.88 {
+            AppealStatus::Closed
+        } else if roll < 0.97 {
+            AppealStatus::Done
+        } else {
+            AppealStatus::Cancelled
+        }
+    } else if age > Duration::days(1) {
+        if roll < 0.4 {
+            AppealStatus::Closed
+        } else if roll < 0.75 {
+            AppealStatus::Done
+        } else if roll < 0.9 {
+            AppealStatus::InWork
+        } else if roll < 0.95 {
+            AppealStatus::Assigned
+        } else {
+            AppealStatus::Cancelled
+        }
+    } else if roll < 0.25 && age > Duration::hours(3) {
+        AppealStatus::Done
+    } else if roll < 0.6 && age > Duration::minutes(15) {
+        AppealStatus::InWork
+    } else if roll < 0.8 && age > Duration::minutes(3) {
+        AppealStatus::Assigned
+    } else {
+        AppealStatus::New
+    };
+    g.status = target;
+    if target == AppealStatus::Cancelled || target == AppealStatus::New {
+        return g;
+    }
+    g.executor = executors.map(|e| *pick(rng, e));
+    let assigned = received + Duration::minutes(rng.gen_range(1..4));
+    g.assigned_at = Some(assigned);
+    if target == AppealStatus::Assigned {
+        return g;
+    }
+    let call = assigned + Duration::seconds(rng.gen_range(30..600));
+    g.call_at = Some(call);
+    g.in_work_at = Some(call + Duration::seconds(rng.gen_range(60..180)));
+    if target == AppealStatus::InWork {
+        return g;
+    }
+    // Most work is done within the norm, some late.
+    let norm = i64::from(kind.resolve_minutes.unwrap_or(1440));
+    let took = if rng.gen_bool(0.85) {
+        rng.gen_range(norm / 10..=norm.max(2))
+    } else {
+        rng.gen_range(norm..=norm * 3)
+    };
+    let done = (call + Duration::minutes(took.max(10))).min(now - Duration::minutes(1));
+    g.done_at = Some(done.max(call + Duration::minutes(2)));
+    if target == AppealStatus::Closed {
+        g.closed_at = Some((done + Duration::hours(rng.gen_range(1..30))).min(now));
+    }
+    g
+}
+
+fn ts(t: Option<DateTime<Utc>>) -> String {
+    t.map_or_else(|| "\\N".to_owned(), |t| t.to_rfc3339())
+}
+
+async fn appeals(
+    tx: &mut Transaction<'static, Postgres>,
+    rng: &mut SmallRng,
+    city: &City,
+    args: &DemoArgs,
+) -> anyhow::Result<()> {
+    let n = u64::from(args.appeals);
+    let days = i64::from(args.days.unwrap_or((args.appeals / 1_400).max(30)));
+    let now = Utc::now();
+    let start = now - Duration::days(days);
+    let span = (now - start).num_seconds() as f64;
+    let operators: Vec<&str> = PEOPLE
+        .iter()
+        .filter(|p| p.1 == StaffRole::Operator)
+        .map(|p| p.0)
+        .collect();
+    let total_weight: f64 = city.kinds.iter().map(|k| k.weight).sum();
+
+    for t in ["appeals", "appeal_executors", "calls", "appeal_history"] {
+        sqlx::query(&format!("alter table {t} disable trigger user"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query(
+        r#"create temp table demo_stage (
+               id uuid, number text, received_at timestamptz, channel appeal_channel, identifier text,
+               applicant_name text, building_id uuid, apartment text, entrance text, floor text, kind_id uuid,
+               priority appeal_priority, status appeal_status, comment text, created_by text, executor_id uuid,
+               assigned_at timestamptz, call_at timestamptz, in_work_at timestamptz, done_at timestamptz,
+               closed_at timestamptz) on commit drop"#,
+    )
+    .execute(&mut **tx)
+    .await?;
+
+    let bar = if args.quiet {
+        ProgressBar::hidden()
+    } else {
+        ProgressBar::new(n)
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "),
+    );
+    bar.set_message("Обращения");
+    let recording = demo_recording();
+    let mut year_seq: HashMap<i32, u32> = HashMap::new();
+    let chunk = 20_000u64;
+    let mut i = 0u64;
+    while i < n {
+        let end = (i + chunk).min(n);
+        let mut copy = String::with_capacity(((end - i) * 400) as usize);
+        for j in i..end {
+            let offset = span * (j as f64 + rng.gen::<f64>()) / n as f64;
+            let received = start + Duration::milliseconds((offset * 1000.0) as i64);
+            let year = received.year();
+            let seq = year_seq.entry(year).or_insert(0);
+            *seq += 1;
+            let mut w = rng.gen::<f64>() * total_weight;
+            let ki = city
+                .kinds
+                .iter()
+                .position(|k| {
+                    w -= k.weight;
+                    w <= 0.0
+                })
+                .unwrap_or(0);
+            let kind = &city.kinds[ki];
+            // Old, big buildings call more often.
+            let bi = ((rng.gen::<f64>().powf(1.6)) * city.buildings.len() as f64) as usize
+                % city.buildings.len();
+            let b = &city.buildings[bi];
+            let flat = rng.gen_range(1..=b.flats);
+            let channel = match rng.gen_range(0..100) {
+                0..=84 => Channel::Phone,
+                85..=90 => Channel::Website,
+                91..=94 => Channel::Email,
+                95..=97 => Channel::Letter,
+                _ => Channel::WalkIn,
+            };
+            // A resident's phone is fixed by their flat, so people call again.
+            let resident = (bi as u64) * 1_000 + u64::from(flat);
+            let identifier = match channel {
+                Channel::Email | Channel::Website => {
+                    format!("{}{}@mail.ru", pick(rng, LATIN), resident % 997)
+                }
+                _ => format!("+79{:09}", (resident * 7_919 + 12_345) % 1_000_000_000),
+            };
+            let g = life(
+                rng,
+                kind,
+                received,
+                now,
+                city.executors.get(&(b.organization, ki)),
+            );
+            let with_building = kind.appeal_type != AppealType::Inquiry || rng.gen_bool(0.5);
+            let priority = if kind.priority != Priority::Critical && rng.gen_bool(0.05) {
+                Priority::Critical
+            } else {
+                kind.priority
+            };
+            writeln!(
+                copy,
+                "{}\t{}-{:06}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
+                Uuid::now_v7(),
+                year,
+                seq,
+                received.to_rfc3339(),
+                channel.label(),
+                identifier,
+                person_name(rng),
+                if with_building { b.id.to_string() } else { "\\N".into() },
+                if with_building { flat.to_string() } else { String::new() },
+                if with_building && rng.gen_bool(0.4) { rng.gen_range(1..=6).to_string() } else { String::new() },
+                if with_building && rng.gen_bool(0.3) { rng.gen_range(1..=9).to_string() } else { String::new() },
+                kind.id,
+                priority.label(),
+                g.status.label(),
+                pick(rng, DETAILS),
+                pick(rng, &operators),
+                g.executor.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
+                ts(g.assigned_at),
+                ts(g.call_at),
+                ts(g.in_work_at),
+                ts(g.done_at),
+                ts(g.closed_at),
+            )?;
+        }
+        load_chunk(tx, &copy, &recording, now).await?;
+        bar.set_position(end);
+        i = end;
+    }
+    bar.finish_with_message("Обращения загружены");
+    for (year, last) in year_seq {
+        sqlx::query("insert into appeal_counters (year, last) values ($1, $2) on conflict (year) do update set last = greatest(appeal_counters.last, excluded.last)")
+            .bind(year)
+            .bind(last as i32)
+            .execute(&mut **tx)
+            .await?;
+    }
+    // Live accidents reported twice at one building are joined to the first report.
+    sqlx::query(
+        r#"with firsts as (
+               select kind_id, building_id, (array_agg(id order by received_at))[1] as first_id
+               from appeals where appeal_type = 'авария' and status in ('новый', 'назначено', 'в работе') and building_id is not null
+               group by kind_id, building_id having count(*) > 1)
+           update appeals a set joined_to = f.first_id from firsts f
+           where a.kind_id = f.kind_id and a.building_id = f.building_id and a.id <> f.first_id
+             and a.status in ('новый', 'назначено', 'в работе')"#,
+    )
+    .execute(&mut **tx)
+    .await?;
+    for t in ["appeals", "appeal_executors", "calls", "appeal_history"] {
+        sqlx::query(&format!("alter table {t} enable trigger user"))
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
+async fn load_chunk(
+    tx: &mut PgConnection,
+    copy: &str,
+    recording: &[u8],
+    now: DateTime<Utc>,
+) -> anyhow::Result<()> {
+    sqlx::query("truncate demo_stage").execute(&mut *tx).await?;
+    let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
+    sink.send(copy.as_bytes()).await?;
+    sink.finish().await?;
+    sqlx::query(
+        r#"insert into appeals (id, number, received_at, registered_at, channel, identifier, applicant_name, contacts,
+               building_id, apartment, entrance, floor, kind_id, appeal_type, priority, status, comment, organization_id,
+               address, localize_deadline_at, deadline_at, notified_at, in_work_at, done_at, closed_at, created_by,
+               updated_at, updated_by, version, search_text)
+           select s.id, s.number, s.received_at, s.received_at + interval '40 seconds', s.channel, s.identifier,
+               s.applicant_name, '', s.building_id, s.apartment, s.entrance, s.floor, s.kind_id, k.appeal_type,
+               s.priority, s.status, s.comment, b.organization_id, addr.address,
+               s.received_at + make_interval(mins => k.localize_minutes),
+               s.received_at + make_interval(mins => k.resolve_minutes),
+               s.call_at, s.in_work_at, s.done_at, s.closed_at, s.created_by,
+               coalesce(s.closed_at, s.done_at, s.in_work_at, s.assigned_at, s.received_at), s.created_by,
+               1 + (s.assigned_at is not null)::int * 2 + (s.in_work_at is not null)::int + (s.done_at is not null)::int
+                 + (s.closed_at is not null)::int,
+               dialog_appeal_search_text(s.number, s.identifier, s.applicant_name, '', addr.address, '', k.name, s.comment)
+           from demo_stage s
+           join appeal_kinds k on k.id = s.kind_id
+           left join buildings b on b.id = s.building_id
+           cross join lateral (select dialog_appeal_address(s.building_id, s.apartment, s.entrance, s.floor) as address) addr"#,
+    )
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        r#"insert into appeal_executors (appeal_id, executor_id, assigned_at, assigned_by)
+           select id, executor_id, assigned_at, created_by from demo_stage where executor_id is not null"#,
+    )
+    .execute(&mut *tx)
+    .await?;
+    // Recordings are kept for a week in the demo; older calls keep their details only.
+    sqlx::query(
+        r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login,
+               appeal_id, executor_id, recording, recording_codec, organization_id)
+           select gen_random_uuid(), 'исходящий', st.sip_extension, e.phones[1], s.call_at, s.call_at + interval '6 seconds',
+               s.call_at + make_interval(secs => 40 + (extract(epoch from s.call_at)::bigint % 80)), s.created_by, s.id, s.executor_id,
+               case when s.call_at > $1 - interval '7 days' then $2 end,
+               case when s.call_at > $1 - interval '7 days' then 'audio/wav' end,
+               e.organization_id
+           from demo_stage s join executors e on e.id = s.executor_id join staff st on st.login = s.created_by
+           where s.call_at is not null"#,
+    )
+    .bind(now)
+    .bind(recording)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query(
+        r#"insert into appeal_history (appeal_id, at, actor, action, before, after)
+           select id, received_at + interval '40 seconds', created_by, 'created', null::jsonb, jsonb_build_object('status', 'новый')
+             from demo_stage
+           union all
+           select s.id, s.assigned_at, s.created_by, 'assigned', null::jsonb, jsonb_build_object('executor_id', s.executor_id, 'executor', e.full_name)
+             from demo_stage s join executors e on e.id = s.executor_id
+           union all
+           select id, assigned_at, created_by, 'status', '{"status": "новый"}'::jsonb, '{"status": "назначено"}'::jsonb
+             from demo_stage where assigned_at is not null
+           union all
+           select id, in_work_at, created_by, 'status', '{"status": "назначено"}'::jsonb, '{"status": "в работе"}'::jsonb
+             from demo_stage where in_work_at is not null
+           union all
+           select id, done_at, created_by, 'status', jsonb_build_object('status', case when in_work_at is null then 'новый' else 'в работе' end), '{"status": "отработано"}'::jsonb
+             from demo_stage where done_at is not null
+           union all
+           select id, closed_at, 'starshiy', 'status', '{"status": "отработано"}'::jsonb, '{"status": "закрыто"}'::jsonb
+             from demo_stage where closed_at is not null
+           union all
+           select id, received_at + interval '5 minutes', created_by, 'status', '{"status": "новый"}'::jsonb, '{"status": "отменено"}'::jsonb
+             from demo_stage where status = 'отменено'"#,
+    )
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+async fn desk(
+    tx: &mut Transaction<'static, Postgres>,
+    rng: &mut SmallRng,
+    city: &City,
+) -> anyhow::Result<()> {
+    let articles: &[(&str, &str, &[&str])] = &[
+        ("Прорыв трубы: что сказать жильцу", "Попросите жильца перекрыть вентиль на стояке или в квартире, убрать ценные вещи и электроприборы от воды, предупредить соседей снизу. Зарегистрируйте аварию, назначьте сантехника и позвоните ему: локализовать аварию нужно в течение 30 минут (ПП РФ № 416, п. 13).", &["авария", "вода"]),
+        ("Запах газа", "Немедленно передайте сообщение аварийной газовой службе (04, с мобильного 104). Попросите жильца не включать свет и электроприборы, открыть окна, выйти из помещения.", &["газ", "авария"]),
+        ("Сроки устранения неисправностей", "Засор канализации — 2 часа. Нет горячей воды — перерыв не более 4 часов единовременно. Течь крана — 1 сутки. Неисправность лифта — 1 сутки. Протечка кровли — 1 сутки.", &["сроки"]),
+        ("Застревание в лифте", "Уточните адрес, подъезд и этаж, есть ли в кабине дети или плохо ли кому-то. Вызовите лифтёра; освобождение пассажиров — в течение 30 минут.", &["лифт", "авария"]),
+        ("Ответ на вопросы о начислениях", "Справки по квитанциям даёт расчётный центр управляющей компании. Зарегистрируйте обращение с видом «Вопрос о начислениях и тарифах» и сообщите жильцу телефон УК.", &["справка"]),
+    ];
+    for (title, body, tags) in articles {
+        sqlx::query("insert into kb_articles (id, title, body, tags) values ($1, $2, $3, $4)")
+            .bind(Uuid::now_v7())
+            .bind(title)
+            .bind(body)
+            .bind(tags.iter().map(|t| t.to_string()).collect::<Vec<_>>())
+            .execute(&mut **tx)
+            .await?;
+    }
+    let services: &[(&str, f64, &str)] = &[
+        ("Замена смесителя", 1500.0, "шт."),
+        ("Замена унитаза", 2500.0, "шт."),
+        ("Установка счётчика воды", 1200.0, "шт."),
+        ("Замена розетки", 400.0, "шт."),
+        ("Прочистка канализации в квартире", 900.0, "услуга"),
+        ("Вскрытие двери", 3000.0, "услуга"),
+    ];
+    let ids: Vec<Uuid> = city.buildings.iter().map(|b| b.id).collect();
+    for (service, price, unit) in services {
+        let factor = 0.9 + rng.gen::<f64>() * 0.3;
+        sqlx::query(
+            "insert into building_prices (id, building_id, service, price, unit) select gen_random_uuid(), b, $2, round(($3 * (0.95 + random() * 0.1))::numeric, -1), $4 from unnest($1::uuid[]) b",
+        )
+        .bind(&ids)
+        .bind(service)
+        .bind(price * factor)
+        .bind(unit)
+        .execute(&mut **tx)
+        .await?;
+    }
+    // Shifts of executors (8:00–17:00) and dispatchers (12-hour shifts) for this week and next.
+    sqlx::query(
+        r#"insert into schedules (id, executor_id, starts_at, ends_at, note)
+           select gen_random_uuid(), e.id, d + time '08:00', d + time '17:00', 'рабочий день'
+           from executors e, generate_series(date_trunc('week', now()), date_trunc('week', now()) + interval '13 days', interval '1 day') d
+           where extract(isodow from d) < 6"#,
+    )
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        r#"insert into schedules (id, staff_login, starts_at, ends_at, note)
+           select gen_random_uuid(), s.login, d + make_interval(hours => 8 + 12 * ((extract(doy from d)::int + r.n) % 2)),
+                  d + make_interval(hours => 20 + 12 * ((extract(doy from d)::int + r.n) % 2)), 'смена'
+           from (select login, row_number() over (order by login)::int as n from staff where role in ('operator', 'supervisor')) r
+           join staff s on s.login = r.login,
+           generate_series(date_trunc('week', now()), date_trunc('week', now()) + interval '13 days', interval '1 day') d"#,
+    )
+    .execute(&mut **tx)
+    .await?;
+    // Templates of the desktop.
+    let shared = [
+        (
+            "Аварии в работе",
+            serde_json::json!({"types": ["accident"], "statuses": ["new", "assigned", "inWork"]}),
+        ),
+        (
+            "Срок истекает",
+            serde_json::json!({"quick": "deadlineSoon"}),
+        ),
+        (
+            "Исполнитель не оповещён",
+            serde_json::json!({"quick": "executorNotNotified"}),
+        ),
+    ];
+    for (i, (name, filter)) in shared.iter().enumerate() {
+        sqlx::query("insert into filter_templates (id, owner, name, shared, filter, position) values ($1, 'starshiy', $2, true, $3, $4)")
+            .bind(Uuid::now_v7())
+            .bind(name)
+            .bind(filter)
+            .bind(i as i32)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("insert into filter_templates (id, owner, name, shared, filter) values ($1, 'operator1', 'Жалобы за неделю', false, $2)")
+        .bind(Uuid::now_v7())
+        .bind(serde_json::json!({"types": ["complaint"], "receivedFrom": (Utc::now() - Duration::days(7)).to_rfc3339()}))
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ulaw_matches_g711() {
+        assert_eq!(linear_to_ulaw(0), 0xff);
+        assert_eq!(linear_to_ulaw(-1), 0x7f);
+        assert_eq!(linear_to_ulaw(32_767), 0x80);
+        assert_eq!(linear_to_ulaw(-32_768), 0x00);
+    }
+
+    #[test]
+    fn trades_cover_the_kinds() {
+        assert_eq!(TRADES[trade_of("Нет горячей воды")].0, "сантехник");
+        assert_eq!(TRADES[trade_of("Застревание людей в лифте")].0, "лифтёр");
+        assert_eq!(TRADES[trade_of("Запах газа")].0, "аварийная газовая служба");
+        assert_eq!(
+            TRADES[trade_of("Вопрос о начислениях и тарифах")].0,
+            "специалист УК"
+        );
+        assert_eq!(TRADES[trade_of("Засор мусоропровода")].0, "дворник");
+        assert_eq!(TRADES[trade_of("Повреждение водостока")].0, "кровельщик");
+    }
+}
