@@ -209,14 +209,7 @@ const TRADES: &[(&str, &[&str])] = &[
     ("плотник", &["стекл", "двер", "домофон"]),
     (
         "электрик",
-        &[
-            "электр",
-            "замыкан",
-            "автомат",
-            "распределит",
-            "освещен",
-            "плит",
-        ],
+        &["электр", "замыкан", "автомат", "распределит", "освещен", "плит"],
     ),
     (
         "сантехник",
@@ -244,16 +237,8 @@ const TRADES: &[(&str, &[&str])] = &[
 pub const PEOPLE: &[(&str, StaffRole, &str)] = &[
     ("admin", StaffRole::Admin, "Администратор Системы"),
     ("starshiy", StaffRole::Supervisor, "Орлова Галина Петровна"),
-    (
-        "operator1",
-        StaffRole::Operator,
-        "Смирнова Елена Викторовна",
-    ),
-    (
-        "operator2",
-        StaffRole::Operator,
-        "Кузнецов Андрей Сергеевич",
-    ),
+    ("operator1", StaffRole::Operator, "Смирнова Елена Викторовна"),
+    ("operator2", StaffRole::Operator, "Кузнецов Андрей Сергеевич"),
     ("operator3", StaffRole::Operator, "Волкова Ирина Николаевна"),
     ("manager", StaffRole::Manager, "Лебедев Виктор Юрьевич"),
 ];
@@ -316,9 +301,7 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
         .await
         .context("справочники")?;
     people(&mut tx, &args.password, city.organizations[0]).await?;
-    appeals(&mut tx, &mut rng, &city, args)
-        .await
-        .context("обращения")?;
+    appeals(&mut tx, &mut rng, &city, args).await.context("обращения")?;
     desk(&mut tx, &mut rng, &city)
         .await
         .context("база знаний, цены, расписание")?;
@@ -342,11 +325,7 @@ async fn directories(
     rng: &mut SmallRng,
     appeals: u32,
 ) -> anyhow::Result<City> {
-    let n_orgs = if appeals < 5_000 {
-        3
-    } else {
-        ORGANIZATIONS.len()
-    };
+    let n_orgs = if appeals < 5_000 { 3 } else { ORGANIZATIONS.len() };
     let mut csv = String::from("name,phone\n");
     for (i, o) in ORGANIZATIONS[..n_orgs].iter().enumerate() {
         writeln!(csv, "\"{o}\",+7846200{:04}", 100 + i)?;
@@ -410,14 +389,29 @@ async fn directories(
     .await?
     .into_iter()
     .map(|(id, name, appeal_type, priority, resolve_minutes)| {
-        let popular = ["Нет горячей воды", "Засор внутридомовой канализации", "Не работает освещение в подъезде", "Неисправность лифта", "Течь водопроводного крана или сливного бачка", "Вопрос о начислениях и тарифах", "Уборка подъезда"];
+        let popular = [
+            "Нет горячей воды",
+            "Засор внутридомовой канализации",
+            "Не работает освещение в подъезде",
+            "Неисправность лифта",
+            "Течь водопроводного крана или сливного бачка",
+            "Вопрос о начислениях и тарифах",
+            "Уборка подъезда",
+        ];
         let weight = match appeal_type {
             AppealType::Request => 3.0,
             AppealType::Accident => 1.5,
             AppealType::Complaint => 2.0,
             AppealType::Inquiry => 2.5,
         } * if popular.contains(&name.as_str()) { 4.0 } else { 1.0 };
-        Kind { id, name, appeal_type, priority, resolve_minutes, weight }
+        Kind {
+            id,
+            name,
+            appeal_type,
+            priority,
+            resolve_minutes,
+            weight,
+        }
     })
     .collect();
     let executors = executors(tx, rng, &organizations, &buildings, &kinds).await?;
@@ -504,18 +498,16 @@ async fn executors(
 
 async fn people(tx: &mut PgConnection, password: &str, manager_org: Uuid) -> anyhow::Result<()> {
     for (i, (login, role, name)) in PEOPLE.iter().enumerate() {
-        let exists: bool =
-            sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+        let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
+            .bind(login)
+            .fetch_one(&mut *tx)
+            .await?;
+        if exists {
+            // Login roles belong to the whole server; another database of it may have made them.
+            let in_staff: bool = sqlx::query_scalar("select exists (select 1 from staff where login = $1)")
                 .bind(login)
                 .fetch_one(&mut *tx)
                 .await?;
-        if exists {
-            // Login roles belong to the whole server; another database of it may have made them.
-            let in_staff: bool =
-                sqlx::query_scalar("select exists (select 1 from staff where login = $1)")
-                    .bind(login)
-                    .fetch_one(&mut *tx)
-                    .await?;
             if !in_staff {
                 sqlx::query("insert into staff (login, full_name, role, sip_extension, organization_id) values ($1, $2, $3, $4, $5)")
                     .bind(login)
@@ -734,9 +726,7 @@ async fn appeals(
     } else {
         ProgressBar::new(n)
     };
-    bar.set_style(
-        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "),
-    );
+    bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
     bar.set_message("Обращения");
     let recording = demo_recording();
     let mut year_seq: HashMap<i32, u32> = HashMap::new();
@@ -762,8 +752,7 @@ async fn appeals(
                 .unwrap_or(0);
             let kind = &city.kinds[ki];
             // Old, big buildings call more often.
-            let bi = ((rng.gen::<f64>().powf(1.6)) * city.buildings.len() as f64) as usize
-                % city.buildings.len();
+            let bi = ((rng.gen::<f64>().powf(1.6)) * city.buildings.len() as f64) as usize % city.buildings.len();
             let b = &city.buildings[bi];
             let flat = rng.gen_range(1..=b.flats);
             let channel = match rng.gen_range(0..100) {
@@ -781,13 +770,7 @@ async fn appeals(
                 }
                 _ => format!("+79{:09}", (resident * 7_919 + 12_345) % 1_000_000_000),
             };
-            let g = life(
-                rng,
-                kind,
-                received,
-                now,
-                city.executors.get(&(b.organization, ki)),
-            );
+            let g = life(rng, kind, received, now, city.executors.get(&(b.organization, ki)));
             let with_building = kind.appeal_type != AppealType::Inquiry || rng.gen_bool(0.5);
             let priority = if kind.priority != Priority::Critical && rng.gen_bool(0.05) {
                 Priority::Critical
@@ -806,8 +789,16 @@ async fn appeals(
                 person_name(rng),
                 if with_building { b.id.to_string() } else { "\\N".into() },
                 if with_building { flat.to_string() } else { String::new() },
-                if with_building && rng.gen_bool(0.4) { rng.gen_range(1..=6).to_string() } else { String::new() },
-                if with_building && rng.gen_bool(0.3) { rng.gen_range(1..=9).to_string() } else { String::new() },
+                if with_building && rng.gen_bool(0.4) {
+                    rng.gen_range(1..=6).to_string()
+                } else {
+                    String::new()
+                },
+                if with_building && rng.gen_bool(0.3) {
+                    rng.gen_range(1..=9).to_string()
+                } else {
+                    String::new()
+                },
                 kind.id,
                 priority.label(),
                 g.status.label(),
@@ -853,12 +844,7 @@ async fn appeals(
     Ok(())
 }
 
-async fn load_chunk(
-    tx: &mut PgConnection,
-    copy: &str,
-    recording: &[u8],
-    now: DateTime<Utc>,
-) -> anyhow::Result<()> {
+async fn load_chunk(tx: &mut PgConnection, copy: &str, recording: &[u8], now: DateTime<Utc>) -> anyhow::Result<()> {
     sqlx::query("truncate demo_stage").execute(&mut *tx).await?;
     let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
     sink.send(copy.as_bytes()).await?;
@@ -935,11 +921,7 @@ async fn load_chunk(
     Ok(())
 }
 
-async fn desk(
-    tx: &mut Transaction<'static, Postgres>,
-    rng: &mut SmallRng,
-    city: &City,
-) -> anyhow::Result<()> {
+async fn desk(tx: &mut Transaction<'static, Postgres>, rng: &mut SmallRng, city: &City) -> anyhow::Result<()> {
     let articles: &[(&str, &str, &[&str])] = &[
         ("Прорыв трубы: что сказать жильцу", "Попросите жильца перекрыть вентиль на стояке или в квартире, убрать ценные вещи и электроприборы от воды, предупредить соседей снизу. Зарегистрируйте аварию, назначьте сантехника и позвоните ему: локализовать аварию нужно в течение 30 минут (ПП РФ № 416, п. 13).", &["авария", "вода"]),
         ("Запах газа", "Немедленно передайте сообщение аварийной газовой службе (04, с мобильного 104). Попросите жильца не включать свет и электроприборы, открыть окна, выйти из помещения.", &["газ", "авария"]),
@@ -1002,10 +984,7 @@ async fn desk(
             "Аварии в работе",
             serde_json::json!({"types": ["accident"], "statuses": ["new", "assigned", "inWork"]}),
         ),
-        (
-            "Срок истекает",
-            serde_json::json!({"quick": "deadlineSoon"}),
-        ),
+        ("Срок истекает", serde_json::json!({"quick": "deadlineSoon"})),
         (
             "Исполнитель не оповещён",
             serde_json::json!({"quick": "executorNotNotified"}),
@@ -1045,10 +1024,7 @@ mod tests {
         assert_eq!(TRADES[trade_of("Нет горячей воды")].0, "сантехник");
         assert_eq!(TRADES[trade_of("Застревание людей в лифте")].0, "лифтёр");
         assert_eq!(TRADES[trade_of("Запах газа")].0, "аварийная газовая служба");
-        assert_eq!(
-            TRADES[trade_of("Вопрос о начислениях и тарифах")].0,
-            "специалист УК"
-        );
+        assert_eq!(TRADES[trade_of("Вопрос о начислениях и тарифах")].0, "специалист УК");
         assert_eq!(TRADES[trade_of("Засор мусоропровода")].0, "дворник");
         assert_eq!(TRADES[trade_of("Повреждение водостока")].0, "кровельщик");
     }

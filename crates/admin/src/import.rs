@@ -99,8 +99,7 @@ fn rows<T: for<'de> Deserialize<'de>>(text: &str) -> anyhow::Result<Vec<(u64, T)
     let headers = r.headers().context("строка 1: нет заголовка")?.clone();
     let mut out = Vec::new();
     for rec in r.records() {
-        let rec =
-            rec.map_err(|e| anyhow!("строка {}: {e}", e.position().map_or(0, |p| p.line())))?;
+        let rec = rec.map_err(|e| anyhow!("строка {}: {e}", e.position().map_or(0, |p| p.line())))?;
         let line = rec.position().map_or(0, |p| p.line());
         let row = rec.deserialize(Some(&headers)).map_err(|e| {
             anyhow!(
@@ -114,14 +113,9 @@ fn rows<T: for<'de> Deserialize<'de>>(text: &str) -> anyhow::Result<Vec<(u64, T)
 }
 
 /// Imports a file (or, for kinds without a file, the shipped defaults). Returns the row count.
-pub async fn import_file(
-    store: &Store,
-    what: Directory,
-    file: Option<&Path>,
-) -> anyhow::Result<usize> {
+pub async fn import_file(store: &Store, what: Directory, file: Option<&Path>) -> anyhow::Result<usize> {
     let text = match (file, what) {
-        (Some(f), _) => std::fs::read_to_string(f)
-            .with_context(|| format!("не удалось прочитать {}", f.display()))?,
+        (Some(f), _) => std::fs::read_to_string(f).with_context(|| format!("не удалось прочитать {}", f.display()))?,
         (None, Directory::Kinds) => DEFAULT_KINDS.to_owned(),
         (None, _) => anyhow::bail!("укажите CSV-файл"),
     };
@@ -132,11 +126,7 @@ pub async fn import_file(
 }
 
 /// Imports CSV text on a connection (the caller's transaction).
-pub async fn import_text(
-    conn: &mut PgConnection,
-    what: Directory,
-    text: &str,
-) -> anyhow::Result<usize> {
+pub async fn import_text(conn: &mut PgConnection, what: Directory, text: &str) -> anyhow::Result<usize> {
     match what {
         Directory::Organizations => {
             let rows = rows::<OrganizationRow>(text)?;
@@ -175,10 +165,16 @@ pub async fn import_text(
                     id: Uuid::now_v7(),
                     name: r.name.clone(),
                     appeal_type: AppealType::from_label(&r.appeal_type).ok_or_else(|| {
-                        anyhow!("строка {line}: тип «{}» неизвестен; допустимы: авария, жалоба, справка, заявка", r.appeal_type)
+                        anyhow!(
+                            "строка {line}: тип «{}» неизвестен; допустимы: авария, жалоба, справка, заявка",
+                            r.appeal_type
+                        )
                     })?,
                     default_priority: Priority::from_label(&r.priority).ok_or_else(|| {
-                        anyhow!("строка {line}: приоритет «{}» неизвестен; допустимы: низкий, средний, критический", r.priority)
+                        anyhow!(
+                            "строка {line}: приоритет «{}» неизвестен; допустимы: низкий, средний, критический",
+                            r.priority
+                        )
                     })?,
                     localize_minutes: r.localize_minutes,
                     resolve_minutes: r.resolve_minutes,
@@ -207,19 +203,19 @@ pub async fn import_text(
                 let kind_ids = list(&r.kinds)
                     .iter()
                     .map(|k| {
-                        kinds.get(&k.to_lowercase()).copied().ok_or_else(|| {
-                            anyhow!("строка {line}: вид обращения «{k}» не найден в справочнике")
-                        })
+                        kinds
+                            .get(&k.to_lowercase())
+                            .copied()
+                            .ok_or_else(|| anyhow!("строка {line}: вид обращения «{k}» не найден в справочнике"))
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let building_ids = executor_buildings(conn, org, &r.buildings, *line).await?;
-                let id: Option<Uuid> = sqlx::query_scalar(
-                    "select id from executors where full_name = $1 and organization_id = $2",
-                )
-                .bind(r.full_name.trim())
-                .bind(org)
-                .fetch_optional(&mut *conn)
-                .await?;
+                let id: Option<Uuid> =
+                    sqlx::query_scalar("select id from executors where full_name = $1 and organization_id = $2")
+                        .bind(r.full_name.trim())
+                        .bind(org)
+                        .fetch_optional(&mut *conn)
+                        .await?;
                 let e = Executor {
                     id: id.unwrap_or_else(Uuid::now_v7),
                     full_name: r.full_name.clone(),
@@ -228,16 +224,9 @@ pub async fn import_text(
                     organization_id: org,
                     active: true,
                 };
-                upsert::executor(
-                    conn,
-                    &e,
-                    &Service {
-                        kind_ids,
-                        building_ids,
-                    },
-                )
-                .await
-                .map_err(|e| anyhow!("строка {line}: {e}"))?;
+                upsert::executor(conn, &e, &Service { kind_ids, building_ids })
+                    .await
+                    .map_err(|e| anyhow!("строка {line}: {e}"))?;
             }
             Ok(rows.len())
         }
@@ -255,17 +244,12 @@ async fn organizations(conn: &mut PgConnection) -> anyhow::Result<HashMap<String
 }
 
 fn find_org(orgs: &HashMap<String, Uuid>, name: &str, line: u64) -> anyhow::Result<Uuid> {
-    orgs.get(name.trim()).copied().ok_or_else(|| {
-        anyhow!("строка {line}: организация «{name}» не найдена — сначала загрузите организации")
-    })
+    orgs.get(name.trim())
+        .copied()
+        .ok_or_else(|| anyhow!("строка {line}: организация «{name}» не найдена — сначала загрузите организации"))
 }
 
-async fn executor_buildings(
-    conn: &mut PgConnection,
-    org: Uuid,
-    spec: &str,
-    line: u64,
-) -> anyhow::Result<Vec<Uuid>> {
+async fn executor_buildings(conn: &mut PgConnection, org: Uuid, spec: &str, line: u64) -> anyhow::Result<Vec<Uuid>> {
     if spec.trim() == "*" {
         return Ok(
             sqlx::query_scalar("select id from buildings where organization_id = $1")
@@ -280,7 +264,9 @@ async fn executor_buildings(
         let (street, house, block) = match parts.as_slice() {
             [s, h] => (*s, *h, ""),
             [s, h, b] => (*s, *h, *b),
-            _ => anyhow::bail!("строка {line}: адрес «{addr}» записан неверно; пример: ул. Ленина, 10 или ул. Ленина, 10, 2"),
+            _ => anyhow::bail!(
+                "строка {line}: адрес «{addr}» записан неверно; пример: ул. Ленина, 10 или ул. Ленина, 10, 2"
+            ),
         };
         let id: Option<Uuid> = sqlx::query_scalar(
             "select id from buildings where organization_id = $1 and street = $2 and house = $3 and block = $4",
@@ -291,9 +277,7 @@ async fn executor_buildings(
         .bind(block)
         .fetch_optional(&mut *conn)
         .await?;
-        ids.push(id.ok_or_else(|| {
-            anyhow!("строка {line}: дом «{addr}» не найден среди домов организации")
-        })?);
+        ids.push(id.ok_or_else(|| anyhow!("строка {line}: дом «{addr}» не найден среди домов организации"))?);
     }
     Ok(ids)
 }

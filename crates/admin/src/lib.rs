@@ -208,10 +208,7 @@ async fn user(store: &Store, u: UserCommand) -> anyhow::Result<()> {
             store.set_person_active(&login, true).await?;
             println!("Вход для {login} включён.");
         }
-        UserCommand::Password {
-            login,
-            password_env,
-        } => {
+        UserCommand::Password { login, password_env } => {
             let password = read_password(password_env.as_deref())?;
             store.set_password(&login, &password).await?;
             println!("Пароль {login} изменён.");

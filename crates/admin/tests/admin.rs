@@ -17,25 +17,45 @@ async fn import(pool: &PgPool, what: Directory, text: &str) -> anyhow::Result<us
 }
 
 async fn count(pool: &PgPool, table: &str) -> anyhow::Result<i64> {
-    Ok(sqlx::query_scalar(&format!("select count(*) from {table}")).fetch_one(pool).await?)
+    Ok(sqlx::query_scalar(&format!("select count(*) from {table}"))
+        .fetch_one(pool)
+        .await?)
 }
 
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn imports_are_all_or_nothing_and_name_the_bad_line(pool: PgPool) -> TestResult {
-    assert_eq!(import(&pool, Directory::Kinds, dialog_admin::import::DEFAULT_KINDS).await?, 40);
+    assert_eq!(
+        import(&pool, Directory::Kinds, dialog_admin::import::DEFAULT_KINDS).await?,
+        40
+    );
     let (name, minutes): (String, Option<i32>) =
-        sqlx::query_as("select name, resolve_minutes from appeal_kinds where name = 'Засор внутридомовой канализации'").fetch_one(&pool).await?;
+        sqlx::query_as("select name, resolve_minutes from appeal_kinds where name = 'Засор внутридомовой канализации'")
+            .fetch_one(&pool)
+            .await?;
     assert_eq!((name.as_str(), minutes), ("Засор внутридомовой канализации", Some(120)));
-    import(&pool, Directory::Organizations, "name,phone\n\"УК «Северная»\",8 846 200-00-01\nУК Южная,\n").await?;
+    import(
+        &pool,
+        Directory::Organizations,
+        "name,phone\n\"УК «Северная»\",8 846 200-00-01\nУК Южная,\n",
+    )
+    .await?;
 
     let bad = "organization,city,street,house,block\nУК Южная,Самара,ул. Мира,1,\nУК Южная,Самара,ул. Мира,2,\nУК Западная,Самара,ул. Мира,3,\n";
-    let e = import(&pool, Directory::Buildings, bad).await.expect_err("unknown organization");
-    assert!(e.to_string().contains("строка 4") && e.to_string().contains("УК Западная"), "{e}");
+    let e = import(&pool, Directory::Buildings, bad)
+        .await
+        .expect_err("unknown organization");
+    assert!(
+        e.to_string().contains("строка 4") && e.to_string().contains("УК Западная"),
+        "{e}"
+    );
     assert_eq!(count(&pool, "buildings").await?, 0, "nothing half-imported");
 
     let bad = "organization,city,street,house,block\nУК Южная,Самара,ул. Мира,1,\nУК Южная,Самара,,2,\n";
     let e = import(&pool, Directory::Buildings, bad).await.expect_err("no street");
-    assert!(e.to_string().contains("строка 3") && e.to_string().contains("улицу"), "{e}");
+    assert!(
+        e.to_string().contains("строка 3") && e.to_string().contains("улицу"),
+        "{e}"
+    );
     assert_eq!(count(&pool, "buildings").await?, 0);
 
     let good = "organization,city,street,house,block\nУК Южная,Самара,ул. Мира,1,\nУК Южная,Самара,ул. Мира,2,1\n";
@@ -44,27 +64,54 @@ async fn imports_are_all_or_nothing_and_name_the_bad_line(pool: PgPool) -> TestR
     let executors = "full_name,position,phones,organization,kinds,buildings\n\
         Петров Пётр,сантехник,8 917 000-00-01;+79170000011,УК Южная,Нет горячей воды;Нет холодной воды,*\n\
         Сидоров Сидор,электрик,+79170000002,УК Южная,Нет света,\"ул. Мира, 1\"\n";
-    let e = import(&pool, Directory::Executors, executors).await.expect_err("unknown kind");
-    assert!(e.to_string().contains("строка 3") && e.to_string().contains("Нет света"), "{e}");
+    let e = import(&pool, Directory::Executors, executors)
+        .await
+        .expect_err("unknown kind");
+    assert!(
+        e.to_string().contains("строка 3") && e.to_string().contains("Нет света"),
+        "{e}"
+    );
     assert_eq!(count(&pool, "executors").await?, 0);
     let executors = executors.replace("Нет света", "Нет электроснабжения в квартире или подъезде");
     assert_eq!(import(&pool, Directory::Executors, &executors).await?, 2);
-    let phones: Vec<String> = sqlx::query_scalar("select unnest(phones) from executors where full_name = 'Петров Пётр'").fetch_all(&pool).await?;
+    let phones: Vec<String> =
+        sqlx::query_scalar("select unnest(phones) from executors where full_name = 'Петров Пётр'")
+            .fetch_all(&pool)
+            .await?;
     assert_eq!(phones, ["+79170000001", "+79170000011"]);
-    assert_eq!(count(&pool, "executor_buildings").await?, 3, "* means both buildings; the electrician serves one");
+    assert_eq!(
+        count(&pool, "executor_buildings").await?,
+        3,
+        "* means both buildings; the electrician serves one"
+    );
     // Importing again updates, never duplicates.
     assert_eq!(import(&pool, Directory::Executors, &executors).await?, 2);
     assert_eq!(count(&pool, "executors").await?, 2);
 
-    let e = import(&pool, Directory::Kinds, "name,type,priority,localize_minutes,resolve_minutes\nПрорыв,катастрофа,низкий,,\n").await.expect_err("bad type");
-    assert!(e.to_string().contains("строка 2") && e.to_string().contains("катастрофа"), "{e}");
+    let e = import(
+        &pool,
+        Directory::Kinds,
+        "name,type,priority,localize_minutes,resolve_minutes\nПрорыв,катастрофа,низкий,,\n",
+    )
+    .await
+    .expect_err("bad type");
+    assert!(
+        e.to_string().contains("строка 2") && e.to_string().contains("катастрофа"),
+        "{e}"
+    );
     Ok(())
 }
 
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     let store = Store::from_pool(pool.clone()).await?;
-    let args = DemoArgs { appeals: 3_000, days: Some(20), seed: 7, password: "dialog-demo".into(), quiet: true };
+    let args = DemoArgs {
+        appeals: 3_000,
+        days: Some(20),
+        seed: 7,
+        password: "dialog-demo".into(),
+        quiet: true,
+    };
     demo::run(&store, &args).await?;
     assert_eq!(count(&pool, "appeals").await?, 3_000);
     let broken: i64 = sqlx::query_scalar(
@@ -80,9 +127,17 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     .fetch_one(&pool)
     .await?;
     assert_eq!(broken, 0, "demo appeals that break a rule");
-    let live: i64 = sqlx::query_scalar("select count(*) from appeals where status in ('новый', 'назначено', 'в работе')").fetch_one(&pool).await?;
-    assert!(live > 0 && live < 1_000, "a working center has some live appeals, not most: {live}");
-    let every_role: i64 = sqlx::query_scalar("select count(distinct role) from staff").fetch_one(&pool).await?;
+    let live: i64 =
+        sqlx::query_scalar("select count(*) from appeals where status in ('новый', 'назначено', 'в работе')")
+            .fetch_one(&pool)
+            .await?;
+    assert!(
+        live > 0 && live < 1_000,
+        "a working center has some live appeals, not most: {live}"
+    );
+    let every_role: i64 = sqlx::query_scalar("select count(distinct role) from staff")
+        .fetch_one(&pool)
+        .await?;
     assert_eq!(every_role, 4);
     // The numbering goes on after the demo, and a demo person can work.
     let o = pool.connect_options();
@@ -96,21 +151,35 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     })
     .await?;
     assert_eq!(op.me().map(|p| p.role), Some(StaffRole::Operator));
-    let building: uuid::Uuid = sqlx::query_scalar("select id from buildings limit 1").fetch_one(&pool).await?;
-    let kind: uuid::Uuid = sqlx::query_scalar("select id from appeal_kinds where name = 'Нет горячей воды'").fetch_one(&pool).await?;
+    let building: uuid::Uuid = sqlx::query_scalar("select id from buildings limit 1")
+        .fetch_one(&pool)
+        .await?;
+    let kind: uuid::Uuid = sqlx::query_scalar("select id from appeal_kinds where name = 'Нет горячей воды'")
+        .fetch_one(&pool)
+        .await?;
     let new = dialog_core::appeals::NewAppeals {
         received_at: None,
         channel: dialog_core::model::Channel::Phone,
         identifier: "+79123456789".into(),
         applicant_name: String::new(),
         contacts: String::new(),
-        reasons: vec![dialog_core::appeals::Reason { id: uuid::Uuid::now_v7(), building_id: Some(building), kind_id: Some(kind), ..Default::default() }],
+        reasons: vec![dialog_core::appeals::Reason {
+            id: uuid::Uuid::now_v7(),
+            building_id: Some(building),
+            kind_id: Some(kind),
+            ..Default::default()
+        }],
     };
     let a = op.create_appeals(&new).await?.remove(0);
-    let max_before: String = sqlx::query_scalar("select max(number) from appeals where id <> $1").bind(a.id).fetch_one(&pool).await?;
+    let max_before: String = sqlx::query_scalar("select max(number) from appeals where id <> $1")
+        .bind(a.id)
+        .fetch_one(&pool)
+        .await?;
     assert!(a.number > max_before, "{} after {max_before}", a.number);
     // Templates of the desktop count.
-    let supervisor_templates: i64 = sqlx::query_scalar("select count(*) from filter_templates where shared").fetch_one(&pool).await?;
+    let supervisor_templates: i64 = sqlx::query_scalar("select count(*) from filter_templates where shared")
+        .fetch_one(&pool)
+        .await?;
     assert_eq!(supervisor_templates, 3);
     assert!(op.templates().await?.iter().all(|t| t.count > 0));
     Ok(())

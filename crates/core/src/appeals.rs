@@ -288,23 +288,12 @@ async fn apply_executors_and_status(
     mut wanted: AppealStatus,
 ) -> Result<()> {
     let have = assigned_ids(tx, id).await?;
-    let to_add: Vec<Uuid> = wanted_executors
-        .iter()
-        .filter(|e| !have.contains(e))
-        .copied()
-        .collect();
-    let to_remove: Vec<Uuid> = have
-        .iter()
-        .filter(|e| !wanted_executors.contains(e))
-        .copied()
-        .collect();
+    let to_add: Vec<Uuid> = wanted_executors.iter().filter(|e| !have.contains(e)).copied().collect();
+    let to_remove: Vec<Uuid> = have.iter().filter(|e| !wanted_executors.contains(e)).copied().collect();
     if current == AppealStatus::New && wanted == AppealStatus::New && !wanted_executors.is_empty() {
         wanted = AppealStatus::Assigned;
     }
-    if current == AppealStatus::Assigned
-        && wanted == AppealStatus::Assigned
-        && wanted_executors.is_empty()
-    {
+    if current == AppealStatus::Assigned && wanted == AppealStatus::Assigned && wanted_executors.is_empty() {
         wanted = AppealStatus::New;
     }
     add_executors(tx, id, &to_add).await?;
@@ -326,10 +315,7 @@ impl Store {
     pub async fn create_appeals(&self, new: &NewAppeals) -> Result<Vec<Appeal>> {
         let identifier = normalize_identifier(&new.identifier)?;
         if new.reasons.is_empty() {
-            return Err(Error::invalid(
-                "reasons",
-                "Добавьте хотя бы одну причину обращения",
-            ));
+            return Err(Error::invalid("reasons", "Добавьте хотя бы одну причину обращения"));
         }
         for r in &new.reasons {
             if r.kind_id.is_none() {
@@ -381,11 +367,10 @@ impl Store {
         .execute(&mut **tx)
         .await?;
         if !r.executor_ids.is_empty() {
-            let status: AppealStatus =
-                sqlx::query_scalar("select status from appeals where id = $1")
-                    .bind(r.id)
-                    .fetch_one(&mut **tx)
-                    .await?;
+            let status: AppealStatus = sqlx::query_scalar("select status from appeals where id = $1")
+                .bind(r.id)
+                .fetch_one(&mut **tx)
+                .await?;
             let mut wanted = assigned_ids(tx, r.id).await?;
             wanted.extend(
                 r.executor_ids
@@ -397,13 +382,11 @@ impl Store {
             apply_executors_and_status(tx, r.id, status, &wanted, status).await?;
         }
         if let Some(target) = r.join_to {
-            sqlx::query(
-                "update appeals set joined_to = $2 where id = $1 and joined_to is distinct from $2",
-            )
-            .bind(r.id)
-            .bind(target)
-            .execute(&mut **tx)
-            .await?;
+            sqlx::query("update appeals set joined_to = $2 where id = $1 and joined_to is distinct from $2")
+                .bind(r.id)
+                .bind(target)
+                .execute(&mut **tx)
+                .await?;
         }
         fetch_appeal(tx, r.id).await
     }
@@ -451,12 +434,7 @@ impl Store {
 
     /// Moves one appeal to `status`.
     #[tracing::instrument(skip_all, fields(%id, ?status))]
-    pub async fn change_status(
-        &self,
-        id: Uuid,
-        version: i32,
-        status: AppealStatus,
-    ) -> Result<Appeal> {
+    pub async fn change_status(&self, id: Uuid, version: i32, status: AppealStatus) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
         lock_version(&mut tx, id, version).await?;
         set_status(&mut tx, id, status).await?;
@@ -467,11 +445,7 @@ impl Store {
 
     /// Moves several appeals (e.g. all done by one executor) to `status` at once: all or none.
     #[tracing::instrument(skip_all, fields(n = appeals.len(), ?status))]
-    pub async fn change_status_many(
-        &self,
-        appeals: &[(Uuid, i32)],
-        status: AppealStatus,
-    ) -> Result<Vec<Appeal>> {
+    pub async fn change_status_many(&self, appeals: &[(Uuid, i32)], status: AppealStatus) -> Result<Vec<Appeal>> {
         let mut tx = self.pool.begin().await?;
         let mut out = Vec::with_capacity(appeals.len());
         for &(id, version) in appeals {
@@ -484,12 +458,7 @@ impl Store {
     }
 
     /// Assigns an executor (who must serve the appeal's kind and building).
-    pub async fn assign_executor(
-        &self,
-        id: Uuid,
-        version: i32,
-        executor_id: Uuid,
-    ) -> Result<Appeal> {
+    pub async fn assign_executor(&self, id: Uuid, version: i32, executor_id: Uuid) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
         let status = lock_version(&mut tx, id, version).await?;
         let mut wanted = assigned_ids(&mut tx, id).await?;
@@ -503,12 +472,7 @@ impl Store {
     }
 
     /// Removes an executor; the last one of a `назначено` appeal sends it back to `новый`.
-    pub async fn unassign_executor(
-        &self,
-        id: Uuid,
-        version: i32,
-        executor_id: Uuid,
-    ) -> Result<Appeal> {
+    pub async fn unassign_executor(&self, id: Uuid, version: i32, executor_id: Uuid) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
         let status = lock_version(&mut tx, id, version).await?;
         let wanted: Vec<Uuid> = assigned_ids(&mut tx, id)
@@ -538,12 +502,7 @@ impl Store {
     }
 
     /// The live appeal of this kind at this building that a new one should join, if any.
-    pub async fn suggest_join(
-        &self,
-        kind_id: Uuid,
-        building_id: Uuid,
-        except: Option<Uuid>,
-    ) -> Result<Option<Appeal>> {
+    pub async fn suggest_join(&self, kind_id: Uuid, building_id: Uuid, except: Option<Uuid>) -> Result<Option<Appeal>> {
         let id: Option<Uuid> = sqlx::query_scalar(
             r#"select id from appeals
                where kind_id = $1 and building_id = $2 and joined_to is null
@@ -582,18 +541,13 @@ impl Store {
     /// Adds a comment to the appeal's history.
     pub async fn add_comment(&self, id: Uuid, text: &str) -> Result<()> {
         if text.trim().is_empty() {
-            return Err(Error::invalid(
-                "comment",
-                "Комментарий пуст — напишите текст",
-            ));
+            return Err(Error::invalid("comment", "Комментарий пуст — напишите текст"));
         }
-        sqlx::query(
-            "insert into appeal_history (appeal_id, action, comment) values ($1, 'comment', $2)",
-        )
-        .bind(id)
-        .bind(text.trim())
-        .execute(&self.pool)
-        .await?;
+        sqlx::query("insert into appeal_history (appeal_id, action, comment) values ($1, 'comment', $2)")
+            .bind(id)
+            .bind(text.trim())
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 

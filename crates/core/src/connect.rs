@@ -51,20 +51,11 @@ pub struct ConnectOptions {
 impl ConnectOptions {
     /// Options for a server address as an operator types it: `host`, `host:port` or
     /// `host:port/database` (defaults: port 5432, database `dialog`).
-    pub fn for_server(
-        address: &str,
-        login: &str,
-        password: &str,
-        tls: TlsMode,
-    ) -> Result<Self, ConnectError> {
+    pub fn for_server(address: &str, login: &str, password: &str, tls: TlsMode) -> Result<Self, ConnectError> {
         let address = address.trim();
         let (hostport, database) = address.split_once('/').unwrap_or((address, "dialog"));
         let (host, port) = match hostport.rsplit_once(':') {
-            Some((h, p)) => (
-                h,
-                p.parse()
-                    .map_err(|_| ConnectError::BadAddress(address.to_owned()))?,
-            ),
+            Some((h, p)) => (h, p.parse().map_err(|_| ConnectError::BadAddress(address.to_owned()))?),
             None => (hostport, 5432),
         };
         if host.is_empty() || database.is_empty() {
@@ -94,9 +85,7 @@ impl ConnectOptions {
             TlsMode::Prefer => base.ssl_mode(PgSslMode::Prefer),
             TlsMode::Require => base.ssl_mode(PgSslMode::Require),
             TlsMode::VerifyFull { ca_file: None } => base.ssl_mode(PgSslMode::VerifyFull),
-            TlsMode::VerifyFull { ca_file: Some(ca) } => {
-                base.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(ca)
-            }
+            TlsMode::VerifyFull { ca_file: Some(ca) } => base.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(ca),
         }
     }
 }
@@ -164,17 +153,12 @@ impl ConnectError {
                 }
                 _ => Self::Refused(db.message().to_owned()),
             },
-            sqlx::Error::Tls(e) => Self::Tls {
-                detail: e.to_string(),
-            },
+            sqlx::Error::Tls(e) => Self::Tls { detail: e.to_string() },
             // rustls reports a rejected certificate through the I/O error it wraps.
             sqlx::Error::Io(e)
-                if e.kind() == std::io::ErrorKind::InvalidData
-                    || e.to_string().contains("certificate") =>
+                if e.kind() == std::io::ErrorKind::InvalidData || e.to_string().contains("certificate") =>
             {
-                Self::Tls {
-                    detail: e.to_string(),
-                }
+                Self::Tls { detail: e.to_string() }
             }
             sqlx::Error::Io(e) => Self::Unreachable {
                 address,

@@ -87,19 +87,11 @@ pub struct Shift {
     pub note: String,
 }
 
-const ARCHIVE: &[AppealStatus] = &[
-    AppealStatus::Done,
-    AppealStatus::Closed,
-    AppealStatus::Cancelled,
-];
+const ARCHIVE: &[AppealStatus] = &[AppealStatus::Done, AppealStatus::Closed, AppealStatus::Cancelled];
 
 impl Store {
     /// The «проблемы» tab for a building and/or an applicant's identifier.
-    pub async fn problems(
-        &self,
-        building_id: Option<Uuid>,
-        identifier: Option<&str>,
-    ) -> Result<Problems> {
+    pub async fn problems(&self, building_id: Option<Uuid>, identifier: Option<&str>) -> Result<Problems> {
         let mut p = Problems {
             live: Vec::new(),
             archived: Vec::new(),
@@ -111,28 +103,19 @@ impl Store {
                 statuses: AppealStatus::LIVE.to_vec(),
                 ..Default::default()
             };
-            p.live = self
-                .registry_page(&f, Sort::ReceivedDesc, None, 100)
-                .await?
-                .rows;
+            p.live = self.registry_page(&f, Sort::ReceivedDesc, None, 100).await?.rows;
             let f = RegistryFilter {
                 statuses: ARCHIVE.to_vec(),
                 ..f
             };
-            p.archived = self
-                .registry_page(&f, Sort::ReceivedDesc, None, 100)
-                .await?
-                .rows;
+            p.archived = self.registry_page(&f, Sort::ReceivedDesc, None, 100).await?.rows;
         }
         if let Some(i) = identifier.filter(|i| !i.trim().is_empty()) {
             let f = RegistryFilter {
                 identifier: Some(normalize_identifier(i)?),
                 ..Default::default()
             };
-            p.from_applicant = self
-                .registry_page(&f, Sort::ReceivedDesc, None, 100)
-                .await?
-                .rows;
+            p.from_applicant = self.registry_page(&f, Sort::ReceivedDesc, None, 100).await?.rows;
         }
         Ok(p)
     }

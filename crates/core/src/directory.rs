@@ -113,8 +113,7 @@ pub struct Service {
 
 const BUILDING_COLUMNS: &str = "id, organization_id, city, street, house, block, address";
 const KIND_COLUMNS: &str = "id, name, appeal_type, default_priority, localize_minutes, resolve_minutes, deadline_note, keywords, source, active";
-const EXECUTOR_COLUMNS: &str =
-    "e.id, e.full_name, e.position, e.phones, e.organization_id, e.active";
+const EXECUTOR_COLUMNS: &str = "e.id, e.full_name, e.position, e.phones, e.organization_id, e.active";
 
 /// Upserts, for the admin screens and `dialog-admin import`; on a connection so that a whole
 /// import is one transaction.
@@ -122,17 +121,10 @@ pub mod upsert {
     use super::*;
 
     /// Creates or renames an organization found by name; returns its id.
-    pub async fn organization(
-        conn: &mut PgConnection,
-        name: &str,
-        phone: Option<&str>,
-    ) -> Result<Uuid> {
+    pub async fn organization(conn: &mut PgConnection, name: &str, phone: Option<&str>) -> Result<Uuid> {
         let phone = phone
             .filter(|p| !p.trim().is_empty())
-            .map(|p| {
-                normalize_phone(p)
-                    .ok_or_else(|| Error::invalid("phone", format!("«{p}» — не номер телефона")))
-            })
+            .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phone", format!("«{p}» — не номер телефона"))))
             .transpose()?;
         Ok(sqlx::query_scalar(
             r#"insert into organizations (id, name, phone) values ($1, $2, $3)
@@ -190,18 +182,11 @@ pub mod upsert {
     }
 
     /// Creates or updates an executor (by id) and replaces what they serve.
-    pub async fn executor(
-        conn: &mut PgConnection,
-        e: &Executor,
-        service: &Service,
-    ) -> Result<Uuid> {
+    pub async fn executor(conn: &mut PgConnection, e: &Executor, service: &Service) -> Result<Uuid> {
         let phones = e
             .phones
             .iter()
-            .map(|p| {
-                normalize_phone(p)
-                    .ok_or_else(|| Error::invalid("phones", format!("«{p}» — не номер телефона")))
-            })
+            .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phones", format!("«{p}» — не номер телефона"))))
             .collect::<Result<Vec<_>>>()?;
         sqlx::query(
             r#"insert into executors (id, full_name, position, phones, organization_id, active) values ($1, $2, $3, $4, $5, $6)
@@ -221,27 +206,21 @@ pub mod upsert {
             .bind(&service.kind_ids)
             .execute(&mut *conn)
             .await?;
-        sqlx::query(
-            "insert into executor_kinds select $1, unnest($2::uuid[]) on conflict do nothing",
-        )
-        .bind(e.id)
-        .bind(&service.kind_ids)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "delete from executor_buildings where executor_id = $1 and building_id <> all($2)",
-        )
-        .bind(e.id)
-        .bind(&service.building_ids)
-        .execute(&mut *conn)
-        .await?;
-        sqlx::query(
-            "insert into executor_buildings select $1, unnest($2::uuid[]) on conflict do nothing",
-        )
-        .bind(e.id)
-        .bind(&service.building_ids)
-        .execute(&mut *conn)
-        .await?;
+        sqlx::query("insert into executor_kinds select $1, unnest($2::uuid[]) on conflict do nothing")
+            .bind(e.id)
+            .bind(&service.kind_ids)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("delete from executor_buildings where executor_id = $1 and building_id <> all($2)")
+            .bind(e.id)
+            .bind(&service.building_ids)
+            .execute(&mut *conn)
+            .await?;
+        sqlx::query("insert into executor_buildings select $1, unnest($2::uuid[]) on conflict do nothing")
+            .bind(e.id)
+            .bind(&service.building_ids)
+            .execute(&mut *conn)
+            .await?;
         Ok(e.id)
     }
 }
@@ -278,13 +257,11 @@ impl Store {
 
     /// One building.
     pub async fn building(&self, id: Uuid) -> Result<Building> {
-        sqlx::query_as(&format!(
-            "select {BUILDING_COLUMNS} from buildings where id = $1"
-        ))
-        .bind(id)
-        .fetch_optional(&self.pool)
-        .await?
-        .ok_or(Error::NotFound("Дом"))
+        sqlx::query_as(&format!("select {BUILDING_COLUMNS} from buildings where id = $1"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?
+            .ok_or(Error::NotFound("Дом"))
     }
 
     /// Active kinds matching a keyword ("вода", "течь"), best first; all when `text` is empty.
@@ -304,11 +281,11 @@ impl Store {
 
     /// Every kind, active or not (admin screens).
     pub async fn kinds(&self) -> Result<Vec<AppealKind>> {
-        Ok(sqlx::query_as(&format!(
-            "select {KIND_COLUMNS} from appeal_kinds order by name"
-        ))
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(
+            sqlx::query_as(&format!("select {KIND_COLUMNS} from appeal_kinds order by name"))
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// Active executors who serve this kind at this building: the only ones the card offers.
@@ -329,18 +306,14 @@ impl Store {
     /// What an executor serves.
     pub async fn executor_service(&self, id: Uuid) -> Result<Service> {
         Ok(Service {
-            kind_ids: sqlx::query_scalar(
-                "select kind_id from executor_kinds where executor_id = $1",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?,
-            building_ids: sqlx::query_scalar(
-                "select building_id from executor_buildings where executor_id = $1",
-            )
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?,
+            kind_ids: sqlx::query_scalar("select kind_id from executor_kinds where executor_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
+            building_ids: sqlx::query_scalar("select building_id from executor_buildings where executor_id = $1")
+                .bind(id)
+                .fetch_all(&self.pool)
+                .await?,
         })
     }
 
@@ -377,17 +350,11 @@ impl Store {
             statuses: vec![AppealStatus::Assigned, AppealStatus::InWork],
             ..Default::default()
         };
-        Ok(self
-            .registry_page(&f, Sort::ReceivedAsc, None, 500)
-            .await?
-            .rows)
+        Ok(self.registry_page(&f, Sort::ReceivedAsc, None, 500).await?.rows)
     }
 
     /// An incoming call's number → that executor and their appeals in work, if it is one.
-    pub async fn executor_appeals_by_phone(
-        &self,
-        phone: &str,
-    ) -> Result<Option<(Executor, Vec<RegistryRow>)>> {
+    pub async fn executor_appeals_by_phone(&self, phone: &str) -> Result<Option<(Executor, Vec<RegistryRow>)>> {
         match self.executor_by_phone(phone).await? {
             Some(e) => {
                 let rows = self.executor_appeals(e.id).await?;

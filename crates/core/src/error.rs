@@ -31,9 +31,7 @@ pub enum Rule {
 #[non_exhaustive]
 pub enum Error {
     /// Someone else saved the appeal since it was read (optimistic `version`).
-    #[error(
-        "Обращение {number} изменил другой оператор — обновите карточку и повторите изменения"
-    )]
+    #[error("Обращение {number} изменил другой оператор — обновите карточку и повторите изменения")]
     Conflict {
         /// The appeal's number.
         number: String,
@@ -111,10 +109,7 @@ fn constraint_message(name: &str) -> Option<(&'static str, &'static str)> {
             "kindId",
             "Такого вида обращения нет в справочнике — выберите вид из списка",
         ),
-        "appeals_building_fkey" => (
-            "buildingId",
-            "Такого дома нет в справочнике — выберите адрес из списка",
-        ),
+        "appeals_building_fkey" => ("buildingId", "Такого дома нет в справочнике — выберите адрес из списка"),
         "appeals_joined_to_fkey" | "appeals_not_joined_to_self_check" => (
             "joinedTo",
             "Обращение нельзя присоединить к нему самому или к несуществующему",
@@ -131,40 +126,25 @@ fn constraint_message(name: &str) -> Option<(&'static str, &'static str)> {
         "calls_recording_size_check" => ("recording", "Запись разговора пуста или больше 100 МБ"),
         "organizations_name_key" => ("name", "Организация с таким названием уже есть"),
         "organizations_name_check" => ("name", "Укажите название организации"),
-        "organizations_phone_check" | "executors_phones_check" => (
-            "phones",
-            "Телефон записан неверно — укажите его в формате +7…",
-        ),
+        "organizations_phone_check" | "executors_phones_check" => {
+            ("phones", "Телефон записан неверно — укажите его в формате +7…")
+        }
         "buildings_address_key" => ("address", "Такой дом уже есть в справочнике"),
         "buildings_parts_check" => ("address", "Укажите город, улицу и номер дома"),
-        "buildings_organization_fkey"
-        | "executors_organization_fkey"
-        | "staff_organization_fkey" => ("organizationId", "Такой организации нет в справочнике"),
+        "buildings_organization_fkey" | "executors_organization_fkey" | "staff_organization_fkey" => {
+            ("organizationId", "Такой организации нет в справочнике")
+        }
         "appeal_kinds_name_key" => ("name", "Вид обращения с таким названием уже есть"),
         "appeal_kinds_name_check" => ("name", "Укажите название вида обращения"),
-        "appeal_kinds_minutes_check" => (
-            "resolveMinutes",
-            "Сроки указываются положительным числом минут",
-        ),
-        "executors_full_name_check" | "staff_full_name_check" => {
-            ("fullName", "Укажите фамилию, имя и отчество")
-        }
-        "staff_manager_organization_check" => (
-            "organizationId",
-            "Для представителя УК укажите его организацию",
-        ),
-        "staff_sip_extension_key" => (
-            "sipExtension",
-            "Этот внутренний номер уже занят другим сотрудником",
-        ),
+        "appeal_kinds_minutes_check" => ("resolveMinutes", "Сроки указываются положительным числом минут"),
+        "executors_full_name_check" | "staff_full_name_check" => ("fullName", "Укажите фамилию, имя и отчество"),
+        "staff_manager_organization_check" => ("organizationId", "Для представителя УК укажите его организацию"),
+        "staff_sip_extension_key" => ("sipExtension", "Этот внутренний номер уже занят другим сотрудником"),
         "staff_login_check" => (
             "login",
             "Логин: от 3 латинских строчных букв, цифр, точек и дефисов, начиная с буквы",
         ),
-        "filter_templates_owner_name_key" => (
-            "name",
-            "Шаблон с таким названием уже есть — выберите другое название",
-        ),
+        "filter_templates_owner_name_key" => ("name", "Шаблон с таким названием уже есть — выберите другое название"),
         "filter_templates_name_check" => ("name", "Укажите название шаблона"),
         "kb_articles_title_check" => ("title", "Укажите заголовок статьи"),
         "building_prices_service_key" => ("service", "Эта услуга уже есть в прейскуранте дома"),
@@ -208,10 +188,7 @@ impl From<sqlx::Error> for Error {
             return Self::invalid(field, message);
         }
         if code == "23502" {
-            return Self::invalid(
-                "",
-                format!("Не заполнено обязательное поле: {}", db.message()),
-            );
+            return Self::invalid("", format!("Не заполнено обязательное поле: {}", db.message()));
         }
         Self::Database(e)
     }

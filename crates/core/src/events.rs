@@ -29,9 +29,7 @@ pub struct AppealEvent {
 impl Store {
     /// A stream of change events, on a connection of its own. After a dropped connection the
     /// listener reconnects by itself; the gap is reported as an `Err` so that screens reload.
-    pub async fn appeal_events(
-        &self,
-    ) -> Result<impl Stream<Item = Result<AppealEvent>> + Send + 'static> {
+    pub async fn appeal_events(&self) -> Result<impl Stream<Item = Result<AppealEvent>> + Send + 'static> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANNEL).await?;
         Ok(listener.into_stream().filter_map(|n| async move {

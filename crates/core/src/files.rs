@@ -77,8 +77,7 @@ pub struct Call {
     pub recording_size: Option<i32>,
 }
 
-const CALL_COLUMNS: &str =
-    "id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login, \
+const CALL_COLUMNS: &str = "id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login, \
     appeal_id, executor_id, recording_codec, octet_length(recording) as recording_size";
 
 impl Store {

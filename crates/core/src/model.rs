@@ -155,10 +155,7 @@ mod tests {
         for s in AppealStatus::ALL {
             assert_eq!(AppealStatus::from_label(s.label()), Some(*s));
         }
-        assert_eq!(
-            AppealType::from_label(" Авария "),
-            Some(AppealType::Accident)
-        );
+        assert_eq!(AppealType::from_label(" Авария "), Some(AppealType::Accident));
         assert_eq!(Priority::from_label("высокий"), None);
     }
 

@@ -6,9 +6,7 @@
 pub fn normalize_phone(input: &str) -> Option<String> {
     let trimmed = input.trim();
     if trimmed.is_empty()
-        || !trimmed
-            .chars()
-            .all(|c| c.is_ascii_digit() || " +-().".contains(c))
+        || !trimmed.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c))
         || trimmed.rfind('+').is_some_and(|i| i > 0)
     {
         return None;
@@ -53,14 +51,8 @@ mod tests {
         ] {
             assert_eq!(normalize_phone(s).as_deref(), Some("+79123456789"), "{s}");
         }
-        assert_eq!(
-            normalize_phone("8 (846) 222-33-44").as_deref(),
-            Some("+78462223344")
-        );
-        assert_eq!(
-            normalize_phone("+375 29 123-45-67").as_deref(),
-            Some("+375291234567")
-        );
+        assert_eq!(normalize_phone("8 (846) 222-33-44").as_deref(), Some("+78462223344"));
+        assert_eq!(normalize_phone("+375 29 123-45-67").as_deref(), Some("+375291234567"));
     }
 
     #[test]
@@ -80,10 +72,7 @@ mod tests {
 
     #[test]
     fn fragments() {
-        assert_eq!(
-            phone_fragment("8 912 345-67-89").as_deref(),
-            Some("79123456789")
-        );
+        assert_eq!(phone_fragment("8 912 345-67-89").as_deref(), Some("79123456789"));
         assert_eq!(phone_fragment("345-67").as_deref(), Some("34567"));
         assert_eq!(phone_fragment("10"), None);
         assert_eq!(phone_fragment("ленина"), None);

@@ -142,9 +142,7 @@ const NOISE: &[&str] = &[
 pub fn search_words(text: &str) -> Vec<String> {
     text.to_lowercase()
         .replace('ё', "е")
-        .split(|c: char| {
-            !(c.is_ascii_digit() || c.is_ascii_lowercase() || ('а'..='я').contains(&c))
-        })
+        .split(|c: char| !(c.is_ascii_digit() || c.is_ascii_lowercase() || ('а'..='я').contains(&c)))
         .filter(|w| !w.is_empty() && !NOISE.contains(w))
         .map(str::to_owned)
         .collect()
@@ -182,14 +180,10 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &RegistryFilter) {
         q.push(" and a.search_text like ").push_bind(p);
     }
     if !f.types.is_empty() {
-        q.push(" and a.appeal_type = any(")
-            .push_bind(f.types.clone())
-            .push(")");
+        q.push(" and a.appeal_type = any(").push_bind(f.types.clone()).push(")");
     }
     if !f.statuses.is_empty() {
-        q.push(" and a.status = any(")
-            .push_bind(f.statuses.clone())
-            .push(")");
+        q.push(" and a.status = any(").push_bind(f.statuses.clone()).push(")");
     }
     if !f.priorities.is_empty() {
         q.push(" and a.priority = any(")
@@ -197,9 +191,7 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &RegistryFilter) {
             .push(")");
     }
     if !f.kind_ids.is_empty() {
-        q.push(" and a.kind_id = any(")
-            .push_bind(f.kind_ids.clone())
-            .push(")");
+        q.push(" and a.kind_id = any(").push_bind(f.kind_ids.clone()).push(")");
     }
     if !f.organization_ids.is_empty() {
         q.push(" and a.organization_id = any(")
@@ -226,11 +218,9 @@ fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &RegistryFilter) {
     match f.quick {
         // Written exactly as the partial indexes' predicates so the planner can use them.
         Some(QuickFilter::DeadlineSoon) => {
-            q.push(
-                " and a.control_at is not null and a.control_at <= now() + make_interval(mins => ",
-            )
-            .push_bind(DEADLINE_SOON_MINUTES)
-            .push(")");
+            q.push(" and a.control_at is not null and a.control_at <= now() + make_interval(mins => ")
+                .push_bind(DEADLINE_SOON_MINUTES)
+                .push(")");
         }
         Some(QuickFilter::ExecutorNotNotified) => {
             q.push(" and a.status in ('новый', 'назначено') and a.appeal_type <> 'справка'");
@@ -267,11 +257,7 @@ impl Store {
     ) -> Result<Page> {
         let limit = limit.clamp(1, 500);
         let key = sort.key();
-        let (cmp, dir) = if sort.desc() {
-            ("<", "desc")
-        } else {
-            (">", "asc")
-        };
+        let (cmp, dir) = if sort.desc() { ("<", "desc") } else { (">", "asc") };
         let mut q = QueryBuilder::<Postgres>::new("with page as (select a.* from appeals a");
         push_conditions(&mut q, f);
         if sort == Sort::Deadline {
@@ -385,11 +371,9 @@ impl Store {
         .execute(&self.pool)
         .await;
         match r {
-            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") => {
-                Err(Error::Forbidden(
-                    "общие шаблоны создаёт старший диспетчер — сохраните шаблон как личный".into(),
-                ))
-            }
+            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") => Err(
+                Error::Forbidden("общие шаблоны создаёт старший диспетчер — сохраните шаблон как личный".into()),
+            ),
             r => r.map(|_| ()).map_err(Error::from),
         }
     }

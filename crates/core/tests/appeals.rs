@@ -49,11 +49,7 @@ async fn several_reasons_and_addresses_make_several_numbered_appeals(pool: PgPoo
         assert_eq!(a.status, AppealStatus::New);
         assert_eq!(a.created_by, login);
         assert_eq!(a.appeal_type, AppealType::Accident);
-        assert_eq!(
-            a.priority,
-            Priority::Critical,
-            "the kind's default priority"
-        );
+        assert_eq!(a.priority, Priority::Critical, "the kind's default priority");
     }
     assert_eq!(made[0].address, "Самара, ул. Ленина, д. 10, кв. 5");
     assert_eq!(made[2].address, "Самара, пр. Мира, д. 5, кв. 12, подъезд 2");
@@ -64,10 +60,7 @@ async fn several_reasons_and_addresses_make_several_numbered_appeals(pool: PgPoo
         a.localize_deadline_at,
         Some(a.received_at + chrono::Duration::minutes(30))
     );
-    assert_eq!(
-        a.deadline_at,
-        Some(a.received_at + chrono::Duration::minutes(4320))
-    );
+    assert_eq!(a.deadline_at, Some(a.received_at + chrono::Duration::minutes(4320)));
     assert_eq!(
         made[1].deadline_at,
         Some(made[1].received_at + chrono::Duration::minutes(240))
@@ -83,10 +76,7 @@ async fn several_reasons_and_addresses_make_several_numbered_appeals(pool: PgPoo
 async fn bad_cards_are_refused_whole(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
     let (op, _) = person(&city, StaffRole::Operator, None).await?;
-    match op
-        .create_appeals(&card("", Some(city.lenina_10), city.leak))
-        .await
-    {
+    match op.create_appeals(&card("", Some(city.lenina_10), city.leak)).await {
         Err(Error::Invalid {
             field: "identifier",
             message,
@@ -205,10 +195,7 @@ async fn two_operators_saving_the_same_version_one_wins(pool: PgPool) -> TestRes
     let changed: Vec<_> = h.iter().filter(|e| e.action == "changed").collect();
     assert_eq!(changed.len(), 2);
     assert_eq!(
-        changed[1]
-            .before
-            .as_ref()
-            .and_then(|b| b["comment"].as_str()),
+        changed[1].before.as_ref().and_then(|b| b["comment"].as_str()),
         Some("Анна: течь усилилась")
     );
     Ok(())
@@ -223,10 +210,7 @@ async fn only_executors_serving_the_kind_and_building_can_be_assigned(pool: PgPo
         .await?
         .remove(0);
     let offered = op.executors_for(city.leak, city.lenina_10).await?;
-    assert_eq!(
-        offered.iter().map(|e| e.id).collect::<Vec<_>>(),
-        vec![city.plumber]
-    );
+    assert_eq!(offered.iter().map(|e| e.id).collect::<Vec<_>>(), vec![city.plumber]);
     for wrong in [city.plumber_b, city.electrician] {
         match op.assign_executor(a.id, a.version, wrong).await {
             Err(Error::Rule {
@@ -257,16 +241,8 @@ async fn only_executors_serving_the_kind_and_building_can_be_assigned(pool: PgPo
     // Removing the last executor sends it back to новый.
     let a = op.unassign_executor(a.id, a.version, city.plumber).await?;
     assert_eq!((a.status, a.executors.len()), (AppealStatus::New, 0));
-    let actions: Vec<String> = op
-        .history(a.id)
-        .await?
-        .into_iter()
-        .map(|h| h.action)
-        .collect();
-    assert_eq!(
-        actions,
-        ["created", "assigned", "status", "status", "unassigned"]
-    );
+    let actions: Vec<String> = op.history(a.id).await?.into_iter().map(|h| h.action).collect();
+    assert_eq!(actions, ["created", "assigned", "status", "status", "unassigned"]);
     Ok(())
 }
 
@@ -281,15 +257,11 @@ async fn one_executors_appeals_are_found_by_phone_and_closed_at_once(pool: PgPoo
         new.reasons[0].executor_ids = vec![city.plumber];
         ids.push(op.create_appeals(&new).await?.remove(0).id);
     }
-    op.record_call(&call_to(city.plumber, city.plumber_phone, None))
-        .await?;
+    op.record_call(&call_to(city.plumber, city.plumber_phone, None)).await?;
     let mut in_work = Vec::new();
     for id in &ids {
         let a = op.appeal(*id).await?;
-        in_work.push(
-            op.change_status(a.id, a.version, AppealStatus::InWork)
-                .await?,
-        );
+        in_work.push(op.change_status(a.id, a.version, AppealStatus::InWork).await?);
     }
     // The plumber calls from his phone, written the way the PBX shows it.
     let (executor, rows) = op
@@ -300,10 +272,7 @@ async fn one_executors_appeals_are_found_by_phone_and_closed_at_once(pool: PgPoo
     assert_eq!(rows.len(), 3);
     let done = op
         .change_status_many(
-            &rows[..2]
-                .iter()
-                .map(|r| (r.id, r.version))
-                .collect::<Vec<_>>(),
+            &rows[..2].iter().map(|r| (r.id, r.version)).collect::<Vec<_>>(),
             AppealStatus::Done,
         )
         .await?;
@@ -326,10 +295,7 @@ async fn one_executors_appeals_are_found_by_phone_and_closed_at_once(pool: PgPoo
         Err(Error::Conflict { .. })
     ));
     assert_eq!(op.appeal(last.id).await?.status, AppealStatus::InWork);
-    assert!(op
-        .executor_appeals_by_phone("+79999999999")
-        .await?
-        .is_none());
+    assert!(op.executor_appeals_by_phone("+79999999999").await?.is_none());
     Ok(())
 }
 
@@ -341,10 +307,7 @@ async fn duplicates_are_suggested_and_joined(pool: PgPool) -> TestResult {
         .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
         .await?
         .remove(0);
-    assert!(op
-        .suggest_join(city.leak, city.mira_5, None)
-        .await?
-        .is_none());
+    assert!(op.suggest_join(city.leak, city.mira_5, None).await?.is_none());
     assert!(op
         .suggest_join(city.no_hot_water, city.lenina_10, None)
         .await?
@@ -371,29 +334,16 @@ async fn duplicates_are_suggested_and_joined(pool: PgPool) -> TestResult {
     assert!(row.iter().all(|r| r.joined_count == 2));
     // Another kind cannot join.
     let other = op
-        .create_appeals(&card(
-            "+79000000001",
-            Some(city.lenina_10),
-            city.no_hot_water,
-        ))
+        .create_appeals(&card("+79000000001", Some(city.lenina_10), city.no_hot_water))
         .await?
         .remove(0);
     assert!(matches!(
-        op.join_appeal(other.id, other.version, Some(first.id))
-            .await,
-        Err(Error::Rule {
-            rule: Rule::Join,
-            ..
-        })
+        op.join_appeal(other.id, other.version, Some(first.id)).await,
+        Err(Error::Rule { rule: Rule::Join, .. })
     ));
     let second = op.join_appeal(second.id, second.version, None).await?;
     assert_eq!(second.joined_to, None);
-    let actions: Vec<String> = op
-        .history(second.id)
-        .await?
-        .into_iter()
-        .map(|h| h.action)
-        .collect();
+    let actions: Vec<String> = op.history(second.id).await?.into_iter().map(|h| h.action).collect();
     assert_eq!(actions, ["created", "joined", "unjoined"]);
     Ok(())
 }
@@ -406,17 +356,14 @@ async fn an_inquiry_is_answered_on_the_spot(pool: PgPool) -> TestResult {
         .create_appeals(&card("+79123456789", None, city.tariffs))
         .await?
         .remove(0);
-    let a = op
-        .change_status(a.id, a.version, AppealStatus::Done)
-        .await?;
+    let a = op.change_status(a.id, a.version, AppealStatus::Done).await?;
     assert_eq!(a.status, AppealStatus::Done);
     let leak = op
         .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
         .await?
         .remove(0);
     assert!(matches!(
-        op.change_status(leak.id, leak.version, AppealStatus::Done)
-            .await,
+        op.change_status(leak.id, leak.version, AppealStatus::Done).await,
         Err(Error::Rule {
             rule: Rule::Transition,
             ..
@@ -447,8 +394,6 @@ async fn every_change_is_announced(pool: PgPool) -> TestResult {
     }
     assert_eq!(seen[0], ("insert".to_string(), Some(1)));
     assert_eq!(seen.last(), Some(&("comment".to_string(), None)));
-    assert!(seen
-        .iter()
-        .any(|(op, v)| op == "update" && *v == Some(a.version)));
+    assert!(seen.iter().any(|(op, v)| op == "update" && *v == Some(a.version)));
     Ok(())
 }

@@ -20,10 +20,7 @@ async fn right_and_wrong_passwords(pool: PgPool) -> TestResult {
     let (_, login) = person(&city, StaffRole::Operator, None).await?;
     let store = Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
     let me = store.me().expect("a person");
-    assert_eq!(
-        (me.login.as_str(), me.role),
-        (login.as_str(), StaffRole::Operator)
-    );
+    assert_eq!((me.login.as_str(), me.role), (login.as_str(), StaffRole::Operator));
     let e = Store::connect(&options_for(city.owner.pool(), &login, "неверный"))
         .await
         .expect_err("wrong password");
@@ -48,10 +45,7 @@ async fn disabled_people_cannot_log_in_and_are_thrown_out(pool: PgPool) -> TestR
         .await
         .expect_err("disabled");
     assert!(matches!(e, ConnectError::AccountDisabled(_)), "{e:?}");
-    assert!(
-        op.organizations().await.is_err(),
-        "the open session was ended"
-    );
+    assert!(op.organizations().await.is_err(), "the open session was ended");
     city.owner.set_person_active(&login, true).await?;
     Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
     Ok(())
@@ -60,10 +54,7 @@ async fn disabled_people_cannot_log_in_and_are_thrown_out(pool: PgPool) -> TestR
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn a_role_that_is_not_a_person_is_told_so(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
-    let role = format!(
-        "stranger{}",
-        &uuid::Uuid::now_v7().simple().to_string()[20..]
-    );
+    let role = format!("stranger{}", &uuid::Uuid::now_v7().simple().to_string()[20..]);
     sqlx::query(&format!("create role {role} login password '{PASSWORD}'"))
         .execute(city.owner.pool())
         .await?;
@@ -84,11 +75,8 @@ async fn nobody_listening_is_unreachable() {
         .map(|a| a.port())
         .unwrap_or(1);
     let opts =
-        ConnectOptions::for_server(&format!("127.0.0.1:{port}"), "ivanov", "x", TlsMode::Prefer)
-            .expect("address");
-    let e = Store::connect(&opts)
-        .await
-        .expect_err("nothing listens there");
+        ConnectOptions::for_server(&format!("127.0.0.1:{port}"), "ivanov", "x", TlsMode::Prefer).expect("address");
+    let e = Store::connect(&opts).await.expect_err("nothing listens there");
     assert!(matches!(e, ConnectError::Unreachable { .. }), "{e:?}");
     assert!(e.to_string().contains("не отвечает"));
 }
@@ -120,10 +108,7 @@ async fn tls_verifies_the_server_certificate(pool: PgPool) -> TestResult {
     };
     let e = Store::connect(&opts).await.expect_err("wrong host name");
     assert!(
-        matches!(
-            e,
-            ConnectError::Tls { .. } | ConnectError::Unreachable { .. }
-        ),
+        matches!(e, ConnectError::Tls { .. } | ConnectError::Unreachable { .. }),
         "{e:?}"
     );
     Ok(())

@@ -52,14 +52,8 @@ async fn quick_search_finds_by_address_phone_number_and_comment(pool: PgPool) ->
         vec![at_10.number.clone()],
         "house 10, not 110"
     );
-    assert_eq!(
-        find("ул. Ленина, д. 110").await?,
-        vec![at_110.number.clone()]
-    );
-    assert_eq!(
-        find("ЛЕНИНА").await?,
-        vec![at_110.number.clone(), at_10.number.clone()]
-    );
+    assert_eq!(find("ул. Ленина, д. 110").await?, vec![at_110.number.clone()]);
+    assert_eq!(find("ЛЕНИНА").await?, vec![at_110.number.clone(), at_10.number.clone()]);
     assert_eq!(find("8 (912) 345-67-89").await?, vec![at_10.number.clone()]);
     assert_eq!(find("345-67").await?, vec![at_10.number.clone()]);
     assert_eq!(find(&at_mira.number).await?, vec![at_mira.number.clone()]);
@@ -101,8 +95,7 @@ async fn filters_quick_filters_and_keyset_pages(pool: PgPool) -> TestResult {
         op.create_appeals(&c).await?;
     }
     for _ in 0..5 {
-        op.create_appeals(&card("+79123456700", None, city.tariffs))
-            .await?;
+        op.create_appeals(&card("+79123456700", None, city.tariffs)).await?;
     }
     let mut mira = Vec::new();
     for _ in 0..3 {
@@ -189,10 +182,7 @@ async fn filters_quick_filters_and_keyset_pages(pool: PgPool) -> TestResult {
         ..Default::default()
     };
     assert_eq!(count(soon.clone()).await?, 28);
-    let rows = op
-        .registry_page(&soon, Sort::Deadline, None, 100)
-        .await?
-        .rows;
+    let rows = op.registry_page(&soon, Sort::Deadline, None, 100).await?.rows;
     assert!(
         rows.windows(2).all(|w| w[0].control_at <= w[1].control_at),
         "nearest deadline first"
@@ -204,11 +194,9 @@ async fn filters_quick_filters_and_keyset_pages(pool: PgPool) -> TestResult {
         ..Default::default()
     };
     assert_eq!(count(unnotified.clone()).await?, 28);
-    op.record_call(&call_to(city.plumber_b, "+79170000002", None))
-        .await?;
+    op.record_call(&call_to(city.plumber_b, "+79170000002", None)).await?;
     let a = op.appeal(mira[0].id).await?;
-    op.change_status(a.id, a.version, AppealStatus::InWork)
-        .await?;
+    op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(count(unnotified).await?, 27);
     Ok(())
 }
@@ -238,15 +226,11 @@ async fn templates_count_live_and_sharing_is_for_supervisors(pool: PgPool) -> Te
         shared: true,
         ..mine.clone()
     };
-    assert!(matches!(
-        op.save_template(&shared).await,
-        Err(Error::Forbidden(_))
-    ));
+    assert!(matches!(op.save_template(&shared).await, Err(Error::Forbidden(_))));
     sup.save_template(&shared).await?;
     op.create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
         .await?;
-    op.create_appeals(&card("+79123456789", None, city.tariffs))
-        .await?;
+    op.create_appeals(&card("+79123456789", None, city.tariffs)).await?;
     let t = op.templates().await?;
     assert_eq!(
         t.iter()
@@ -289,34 +273,20 @@ async fn the_card_finds_buildings_kinds_and_problems(pool: PgPool) -> TestResult
         .create_appeals(&card("+79123456789", Some(city.lenina_10), city.tariffs))
         .await?
         .remove(0);
-    op.change_status(old.id, old.version, AppealStatus::Done)
-        .await?;
+    op.change_status(old.id, old.version, AppealStatus::Done).await?;
     let live = op
         .create_appeals(&card("+79000000000", Some(city.lenina_10), city.leak))
         .await?
         .remove(0);
-    let p = op
-        .problems(Some(city.lenina_10), Some("8 912 345 67 89"))
-        .await?;
-    assert_eq!(
-        p.live.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![live.id]
-    );
-    assert_eq!(
-        p.archived.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![old.id]
-    );
-    assert_eq!(
-        p.from_applicant.iter().map(|r| r.id).collect::<Vec<_>>(),
-        vec![old.id]
-    );
+    let p = op.problems(Some(city.lenina_10), Some("8 912 345 67 89")).await?;
+    assert_eq!(p.live.iter().map(|r| r.id).collect::<Vec<_>>(), vec![live.id]);
+    assert_eq!(p.archived.iter().map(|r| r.id).collect::<Vec<_>>(), vec![old.id]);
+    assert_eq!(p.from_applicant.iter().map(|r| r.id).collect::<Vec<_>>(), vec![old.id]);
     Ok(())
 }
 
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn the_knowledge_base_is_searched_in_russian_and_edited_by_admins(
-    pool: PgPool,
-) -> TestResult {
+async fn the_knowledge_base_is_searched_in_russian_and_edited_by_admins(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
     let (admin, _) = person(&city, StaffRole::Admin, None).await?;
     let (op, _) = person(&city, StaffRole::Operator, None).await?;
@@ -327,20 +297,13 @@ async fn the_knowledge_base_is_searched_in_russian_and_edited_by_admins(
         tags: vec!["авария".into()],
         updated_at: chrono::Utc::now(),
     };
-    assert!(matches!(
-        op.save_article(&article).await,
-        Err(Error::Forbidden(_))
-    ));
+    assert!(matches!(op.save_article(&article).await, Err(Error::Forbidden(_))));
     admin.save_article(&article).await?;
     let hits = op.search_articles("трубу").await?;
     assert_eq!(hits.len(), 1, "stemming: трубу → трубы");
     assert_eq!(op.search_articles("перекрыть вентиль").await?.len(), 1);
     let hits = op.search_articles("аварийной службы").await?;
-    assert!(
-        hits[0].snippet.contains("«аварийную» «службу»"),
-        "{}",
-        hits[0].snippet
-    );
+    assert!(hits[0].snippet.contains("«аварийную» «службу»"), "{}", hits[0].snippet);
     assert!(op.search_articles("лифт").await?.is_empty());
     assert_eq!(op.article(article.id).await?.title, article.title);
     Ok(())

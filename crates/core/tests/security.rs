@@ -20,45 +20,46 @@ async fn operator_cannot_rewrite_history(pool: PgPool) -> TestResult {
     let mut sql = psql(&city, &login).await?;
     let id = a.id;
 
-    let r =
-        sqlx::query("update appeal_history set comment = 'ничего не было' where appeal_id = $1")
-            .bind(id)
-            .execute(&mut sql)
-            .await;
+    let r = sqlx::query("update appeal_history set comment = 'ничего не было' where appeal_id = $1")
+        .bind(id)
+        .execute(&mut sql)
+        .await;
     assert_eq!(sqlstate(r), "42501", "history edited");
     let r = sqlx::query("delete from appeal_history where appeal_id = $1")
         .bind(id)
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "42501", "history deleted");
-    let r = sqlx::query("truncate appeal_history")
-        .execute(&mut sql)
-        .await;
+    let r = sqlx::query("truncate appeal_history").execute(&mut sql).await;
     assert_eq!(sqlstate(r), "42501", "history truncated");
     // Forging a non-comment entry, or a comment in someone else's name.
-    let r = sqlx::query("insert into appeal_history (appeal_id, action, after) values ($1, 'status', '{\"status\": \"закрыто\"}')").bind(id).execute(&mut sql).await;
+    let r = sqlx::query(
+        "insert into appeal_history (appeal_id, action, after) values ($1, 'status', '{\"status\": \"закрыто\"}')",
+    )
+    .bind(id)
+    .execute(&mut sql)
+    .await;
     assert_eq!(sqlstate(r), "42501", "forged status entry");
     sqlx::query("insert into appeal_history (appeal_id, action, comment, actor, at) values ($1, 'comment', 'от чужого имени', 'someone_else', '2000-01-01')")
         .bind(id)
         .execute(&mut sql)
         .await?;
-    let row = sqlx::query("select actor, extract(year from at)::int as y from appeal_history where comment = 'от чужого имени'").fetch_one(&mut sql).await?;
+    let row = sqlx::query(
+        "select actor, extract(year from at)::int as y from appeal_history where comment = 'от чужого имени'",
+    )
+    .fetch_one(&mut sql)
+    .await?;
     assert_eq!(
         row.get::<String, _>("actor"),
         login,
         "the comment is signed by who wrote it"
     );
-    assert!(
-        row.get::<i32, _>("y") >= 2026,
-        "the comment cannot be backdated"
-    );
+    assert!(row.get::<i32, _>("y") >= 2026, "the comment cannot be backdated");
 
     // Even the admin cannot rewrite history.
     let (_admin, admin_login) = person(&city, StaffRole::Admin, None).await?;
     let mut sql = psql(&city, &admin_login).await?;
-    let r = sqlx::query("delete from appeal_history")
-        .execute(&mut sql)
-        .await;
+    let r = sqlx::query("delete from appeal_history").execute(&mut sql).await;
     assert_eq!(sqlstate(r), "42501", "admin deleted history");
 
     let h = op.history(id).await?;
@@ -79,12 +80,10 @@ async fn statuses_cannot_be_skipped(pool: PgPool) -> TestResult {
         .remove(0);
     let mut sql = psql(&city, &login).await?;
     for skip in ["в работе", "отработано", "закрыто"] {
-        let r = sqlx::query(&format!(
-            "update appeals set status = '{skip}' where id = $1"
-        ))
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+        let r = sqlx::query(&format!("update appeals set status = '{skip}' where id = $1"))
+            .bind(a.id)
+            .execute(&mut sql)
+            .await;
         assert_eq!(sqlstate(r), "DL001", "новый → {skip}");
     }
     let r = sqlx::query("update appeals set status = 'назначено' where id = $1")
@@ -115,7 +114,10 @@ async fn statuses_cannot_be_skipped(pool: PgPool) -> TestResult {
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "428C9", "progress typed");
-    sqlx::query("update appeals set deadline_at = now() + interval '1 year', notified_at = now() where id = $1").bind(a.id).execute(&mut sql).await?;
+    sqlx::query("update appeals set deadline_at = now() + interval '1 year', notified_at = now() where id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await?;
     let after = op.appeal(a.id).await?;
     assert_eq!(after.deadline_at, a.deadline_at);
     assert_eq!(after.notified_at, None);
@@ -127,8 +129,7 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
     let city = city(pool).await?;
     let (op, login) = person(&city, StaffRole::Operator, None).await?;
     // A call to the plumber made before the appeal existed does not count.
-    op.record_call(&call_to(city.plumber, city.plumber_phone, None))
-        .await?;
+    op.record_call(&call_to(city.plumber, city.plumber_phone, None)).await?;
     let a = op
         .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
         .await?
@@ -154,10 +155,7 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
     // A call to another executor does not count either.
     op.record_call(&call_to(city.plumber_b, "+79170000002", Some(a.id)))
         .await?;
-    match op
-        .change_status(a.id, a.version, AppealStatus::InWork)
-        .await
-    {
+    match op.change_status(a.id, a.version, AppealStatus::InWork).await {
         Err(Error::Rule {
             rule: Rule::ExecutorNotNotified,
             message,
@@ -171,9 +169,7 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
 
     op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
         .await?;
-    let a = op
-        .change_status(a.id, a.version, AppealStatus::InWork)
-        .await?;
+    let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(a.status, AppealStatus::InWork);
     assert!(a.notified_at.is_some() && a.in_work_at.is_some());
     assert_eq!(a.progress, 50);
@@ -192,33 +188,24 @@ async fn closing_and_reopening_is_for_supervisors(pool: PgPool) -> TestResult {
     let a = op.assign_executor(a.id, a.version, city.plumber).await?;
     op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
         .await?;
-    let a = op
-        .change_status(a.id, a.version, AppealStatus::InWork)
-        .await?;
-    let a = op
-        .change_status(a.id, a.version, AppealStatus::Done)
-        .await?;
+    let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
+    let a = op.change_status(a.id, a.version, AppealStatus::Done).await?;
     let mut sql = psql(&city, &login).await?;
     let r = sqlx::query("update appeals set status = 'закрыто' where id = $1")
         .bind(a.id)
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "DL004", "operator closed");
-    let a = sup
-        .change_status(a.id, a.version, AppealStatus::Closed)
-        .await?;
+    let a = sup.change_status(a.id, a.version, AppealStatus::Closed).await?;
     assert_eq!((a.status, a.progress), (AppealStatus::Closed, 100));
     assert!(matches!(
-        op.change_status(a.id, a.version, AppealStatus::InWork)
-            .await,
+        op.change_status(a.id, a.version, AppealStatus::InWork).await,
         Err(Error::Rule {
             rule: Rule::SupervisorOnly,
             ..
         })
     ));
-    let a = sup
-        .change_status(a.id, a.version, AppealStatus::InWork)
-        .await?;
+    let a = sup.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(a.closed_at, None);
     Ok(())
 }
@@ -236,13 +223,15 @@ async fn operator_cannot_make_logins_or_grant_roles(pool: PgPool) -> TestResult 
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "42501", "operator granted themselves admin");
-    let r = sqlx::query("select dialog_create_person('intruder', 'SCRAM-SHA-256$4096:AAAA$AAAA:AAAA', 'admin', 'Взломщик')").execute(&mut sql).await;
-    assert_eq!(sqlstate(r), "42501", "operator called the person factory");
     let r = sqlx::query(
-        "insert into staff (login, full_name, role) values ('intruder', 'Взломщик', 'admin')",
+        "select dialog_create_person('intruder', 'SCRAM-SHA-256$4096:AAAA$AAAA:AAAA', 'admin', 'Взломщик')",
     )
     .execute(&mut sql)
     .await;
+    assert_eq!(sqlstate(r), "42501", "operator called the person factory");
+    let r = sqlx::query("insert into staff (login, full_name, role) values ('intruder', 'Взломщик', 'admin')")
+        .execute(&mut sql)
+        .await;
     assert_eq!(sqlstate(r), "42501");
     let r = sqlx::query("update executors set active = false")
         .execute(&mut sql)
@@ -299,24 +288,18 @@ async fn manager_sees_only_their_organization(pool: PgPool) -> TestResult {
         .fetch_one(&mut sql)
         .await?;
     assert_eq!(calls, 1);
-    let leaked: i64 =
-        sqlx::query_scalar("select count(*) from appeal_history where appeal_id = $1")
-            .bind(theirs.id)
-            .fetch_one(&mut sql)
-            .await?;
+    let leaked: i64 = sqlx::query_scalar("select count(*) from appeal_history where appeal_id = $1")
+        .bind(theirs.id)
+        .fetch_one(&mut sql)
+        .await?;
     assert_eq!(leaked, 0);
-    let r = sqlx::query("update appeals set comment = 'x'")
-        .execute(&mut sql)
-        .await;
+    let r = sqlx::query("update appeals set comment = 'x'").execute(&mut sql).await;
     assert_eq!(sqlstate(r), "42501", "manager edited");
     // Setting the role to something else does not help: it is who logged in that counts.
     let r = sql.execute("set role dialog_operator").await;
     assert_eq!(sqlstate(r), "42501");
     // Through the store too.
-    assert!(matches!(
-        mgr.appeal(theirs.id).await,
-        Err(Error::NotFound(_))
-    ));
+    assert!(matches!(mgr.appeal(theirs.id).await, Err(Error::NotFound(_))));
     assert_eq!(mgr.appeal(ours.id).await?.number, ours.number);
     let page = mgr
         .registry_page(&Default::default(), Default::default(), None, 50)
@@ -334,10 +317,7 @@ async fn files_and_recordings_have_size_limits(pool: PgPool) -> TestResult {
         .await?
         .remove(0);
     let big = vec![0u8; 25 * 1024 * 1024 + 1];
-    match op
-        .add_attachment(a.id, "видео.mp4", "video/mp4", &big)
-        .await
-    {
+    match op.add_attachment(a.id, "видео.mp4", "video/mp4", &big).await {
         Err(Error::Invalid {
             field: "content",
             message,
@@ -348,9 +328,7 @@ async fn files_and_recordings_have_size_limits(pool: PgPool) -> TestResult {
     let r = sqlx::query("insert into attachments (id, appeal_id, file_name, mime, content) values (gen_random_uuid(), $1, 'a', 'x/y', ''::bytea)").bind(a.id).execute(&mut sql).await;
     assert_eq!(sqlstate(r), "23514", "empty file");
     assert!(op.attachments(a.id).await?.is_empty());
-    let ok = op
-        .add_attachment(a.id, "фото.jpg", "image/jpeg", &[1, 2, 3])
-        .await?;
+    let ok = op.add_attachment(a.id, "фото.jpg", "image/jpeg", &[1, 2, 3]).await?;
     assert_eq!(op.attachment_content(ok.id).await?, vec![1, 2, 3]);
     Ok(())
 }

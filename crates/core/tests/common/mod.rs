@@ -190,11 +190,7 @@ pub fn options_for(pool: &PgPool, login: &str, password: &str) -> ConnectOptions
 }
 
 /// Creates a person with a unique login and logs them in.
-pub async fn person(
-    city: &City,
-    role: StaffRole,
-    org: Option<Uuid>,
-) -> anyhow::Result<(Store, String)> {
+pub async fn person(city: &City, role: StaffRole, org: Option<Uuid>) -> anyhow::Result<(Store, String)> {
     let login = format!(
         "{}{}",
         &format!("{role:?}").to_lowercase()[..3],

@@ -1,0 +1,51 @@
+# Shared by scripts/test.sh and scripts/run.sh: installs what a fresh Debian 12 machine lacks.
+# Sourced, not run.
+
+# Debian packages needed to build and test Dialog.
+DIALOG_PACKAGES=(build-essential pkg-config openssl ca-certificates postgresql-client)
+
+dialog_missing_packages() {
+    local p missing=()
+    for p in "$@"; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+    done
+    echo "${missing[@]}"
+}
+
+dialog_apt_install() {
+    local missing
+    missing=$(dialog_missing_packages "$@")
+    [ -z "$missing" ] && return 0
+    if [ "$(id -u)" != 0 ]; then
+        echo "Нужны пакеты Debian: $missing — установите их: sudo apt-get install $missing" >&2
+        exit 1
+    fi
+    echo "Устанавливаю пакеты Debian: $missing" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=300 update -qq >/dev/null
+    # shellcheck disable=SC2086
+    apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null
+}
+
+dialog_setup() {
+    local pkgs=("${DIALOG_PACKAGES[@]}")
+    # The PostgreSQL server binaries (initdb, pg_ctl) for the private cluster.
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || pkgs+=(postgresql)
+    dialog_apt_install "${pkgs[@]}"
+    if ! command -v cargo >/dev/null; then
+        [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
+    fi
+    command -v cargo >/dev/null || {
+        echo "Не найден Rust (cargo). Установите его: https://rustup.rs (нужен Rust 1.88 или новее)" >&2
+        exit 1
+    }
+}
+
+# A free TCP port on 127.0.0.1, starting from $1.
+dialog_free_port() {
+    local port=$1
+    while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+        port=$((port + 1))
+    done
+    echo "$port"
+}

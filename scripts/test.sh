@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every check and every test of Dialog, from a fresh Debian 12 machine:
+#   scripts/test.sh
+# Installs what is missing, checks formatting and lints (warnings are errors), starts a
+# private PostgreSQL cluster in a temporary directory (unless DATABASE_URL is given; the TLS
+# tests then need DIALOG_TEST_PG_CA, the CA of that server), runs all tests, stops it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
+dialog_setup
+
+echo "== cargo fmt --check"
+cargo fmt --all --check
+echo "== cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    pgdir=$(mktemp -d /tmp/dialog-test-pg.XXXXXX)
+    chmod 755 "$pgdir"
+    trap 'scripts/pg-cluster.sh stop "$pgdir/cluster"; rm -rf "$pgdir"' EXIT
+    port=$(dialog_free_port 55432)
+    echo "== private PostgreSQL on 127.0.0.1:$port"
+    eval "$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port")"
+fi
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --no-fail-fast
+else
+    cargo test --workspace --locked --no-fail-fast
+fi
