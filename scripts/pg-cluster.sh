@@ -65,8 +65,11 @@ log_min_messages = warning
 CONF
         printf 'local all all scram-sha-256\nhost all all 127.0.0.1/32 scram-sha-256\n' >"$dir/data/pg_hba.conf"
     fi
-    if ! as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
-        as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start >/dev/null
+    if as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
+        # Already running: report the port it was started on.
+        port=$(sed -n 4p "$dir/data/postmaster.pid")
+    else
+        as_owner "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -o "-p $port" -w -t 60 start >/dev/null
     fi
     echo "export DATABASE_URL=postgres://postgres:$password@127.0.0.1:$port/postgres"
     echo "export DIALOG_TEST_PG_CA=$dir/ca.crt"
