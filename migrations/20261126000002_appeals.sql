@@ -318,6 +318,11 @@ begin
         or new.registered_at <> old.registered_at then
         raise exception 'Номер, автора и время регистрации обращения изменить нельзя' using errcode = 'DL009';
     end if;
+    -- A client that names the version it read gets the check from the database itself.
+    if new.version <> old.version then
+        raise exception 'Обращение % изменил другой оператор — обновите карточку', old.number using errcode = 'DL008',
+            hint = format('Вы сохраняли версию %s, а сейчас версия %s.', new.version, old.version);
+    end if;
     new.version := old.version + 1;
     new.updated_at := now();
     new.updated_by := session_user;
@@ -455,6 +460,21 @@ begin
 end
 $$;
 
+-- When and by whom an executor was assigned is the server's to say: a backdated assignment
+-- would let an older call count as the notification.
+create function dialog_appeal_executors_before_insert() returns trigger
+language plpgsql
+as $$
+begin
+    new.assigned_at := clock_timestamp();
+    new.assigned_by := session_user;
+    return new;
+end
+$$;
+
+create trigger appeal_executors_before_insert before insert on appeal_executors
+    for each row execute function dialog_appeal_executors_before_insert();
+
 create trigger appeal_executors_change after insert or delete on appeal_executors
     for each row execute function dialog_appeal_executors_change();
 
@@ -506,6 +526,11 @@ as $$
 begin
     if tg_op = 'INSERT' then
         new.operator_login := session_user;
+        -- Calls are stored when they end; one from the future is forged.
+        if new.started_at > now() + interval '1 minute' or new.ended_at > now() + interval '1 minute' then
+            raise exception 'Время звонка позже текущего времени сервера' using errcode = 'DL006',
+                hint = 'Проверьте часы компьютера.';
+        end if;
     end if;
     new.organization_id := coalesce(
         (select organization_id from appeals where id = new.appeal_id),

@@ -18,6 +18,8 @@ pub enum Rule {
     SupervisorOnly,
     /// The executor does not serve that kind or building (`DL005`).
     ExecutorNotServing,
+    /// A call cannot be stored with times in the future (`DL006`).
+    CallTime,
     /// Joining needs the same kind at the same building (`DL007`).
     Join,
     /// Number, author and registration time never change (`DL009`).
@@ -167,6 +169,10 @@ impl From<sqlx::Error> for Error {
             };
         };
         let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        if code == "DL008" {
+            let number = db.message().split_whitespace().nth(1).unwrap_or_default().to_owned();
+            return Self::Conflict { number };
+        }
         if code == "DL010" {
             return Self::invalid(
                 "kindId",
@@ -201,6 +207,7 @@ fn rule_of(code: &str) -> Option<Rule> {
         "DL003" => Rule::ExecutorNotNotified,
         "DL004" => Rule::SupervisorOnly,
         "DL005" => Rule::ExecutorNotServing,
+        "DL006" => Rule::CallTime,
         "DL007" => Rule::Join,
         "DL009" => Rule::Immutable,
         c if c.starts_with("DL") => Rule::People,

@@ -103,6 +103,17 @@ async fn statuses_cannot_be_skipped(pool: PgPool) -> TestResult {
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "DL009");
+    // Saving over someone else's change with the version one read is refused by the database.
+    sqlx::query("update appeals set comment = 'первое' where id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await?;
+    let r = sqlx::query("update appeals set comment = 'второе', version = $2 where id = $1")
+        .bind(a.id)
+        .bind(a.version)
+        .execute(&mut sql)
+        .await;
+    assert_eq!(sqlstate(r), "DL008", "a stale version overwrote");
     let r = sqlx::query("delete from appeals where id = $1")
         .bind(a.id)
         .execute(&mut sql)
@@ -143,6 +154,55 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "DL003", "в работе without a call");
+
+    // Backdating the assignment (to make the earlier call count) does not work either.
+    let r = sqlx::query("delete from appeal_executors where appeal_id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await;
+    assert_eq!(sqlstate(r), "DL002", "the last executor of a назначено appeal");
+    sqlx::query("update appeals set status = 'новый' where id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await?;
+    sqlx::query("delete from appeal_executors where appeal_id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await?;
+    sqlx::query("insert into appeal_executors (appeal_id, executor_id, assigned_at, assigned_by) values ($1, $2, '2000-01-01', 'someone')")
+        .bind(a.id)
+        .bind(city.plumber)
+        .execute(&mut sql)
+        .await?;
+    sqlx::query("update appeals set status = 'назначено' where id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await?;
+    let r = sqlx::query("update appeals set status = 'в работе' where id = $1")
+        .bind(a.id)
+        .execute(&mut sql)
+        .await;
+    assert_eq!(sqlstate(r), "DL003", "a backdated assignment made an old call count");
+    let (at, by): (chrono::DateTime<chrono::Utc>, String) =
+        sqlx::query_as("select assigned_at, assigned_by from appeal_executors where appeal_id = $1")
+            .bind(a.id)
+            .fetch_one(&mut sql)
+            .await?;
+    assert!(at > chrono::Utc::now() - chrono::Duration::minutes(1));
+    assert_eq!(by, login);
+    // A call "from the future" is refused.
+    let mut future = call_to(city.plumber, city.plumber_phone, Some(a.id));
+    future.started_at += chrono::Duration::hours(1);
+    future.ended_at = Some(future.started_at + chrono::Duration::seconds(10));
+    future.answered_at = Some(future.started_at);
+    assert!(matches!(
+        op.record_call(&future).await,
+        Err(Error::Rule {
+            rule: Rule::CallTime,
+            ..
+        })
+    ));
+    let a = op.appeal(a.id).await?;
 
     // Unanswered, or answered without a recording: still not notified.
     let mut unanswered = call_to(city.plumber, city.plumber_phone, Some(a.id));
