@@ -75,7 +75,7 @@ create index appeals_live_received_idx on appeals (received_at desc, id desc)
 create index appeals_unnotified_received_idx on appeals (received_at desc, id desc)
     where status in ('новый', 'назначено') and appeal_type <> 'справка';
 create index appeals_control_idx on appeals (control_at, id) where control_at is not null;
-create index appeals_building_idx on appeals (building_id, received_at desc);
+create index appeals_building_idx on appeals (building_id, received_at desc, id desc);
 create index appeals_identifier_idx on appeals (identifier, received_at desc);
 create index appeals_kind_idx on appeals (kind_id, received_at desc);
 create index appeals_organization_idx on appeals (organization_id, received_at desc);

@@ -12,6 +12,7 @@ use crate::Store;
 
 /// One reason of a new card: becomes one appeal with its own number.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", default)]
 pub struct Reason {
     /// Client-generated id (UUID v7): a retried save never makes a second appeal.
@@ -40,6 +41,7 @@ pub struct Reason {
 
 /// A new card: the applicant once, and one or more reasons.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct NewAppeals {
     /// When the appeal was received; now when absent (mail and website set it).
@@ -58,6 +60,7 @@ pub struct NewAppeals {
 
 /// The editable part of an existing appeal, as the card saves it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AppealChanges {
     /// When the appeal was received.
@@ -94,6 +97,7 @@ pub struct AppealChanges {
 
 /// An executor assigned to an appeal.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AssignedExecutor {
     /// Executor id.
@@ -110,6 +114,7 @@ pub struct AssignedExecutor {
 
 /// An appeal as its card shows it.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct Appeal {
@@ -153,6 +158,7 @@ pub struct Appeal {
 
 /// One line of an appeal's history.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct HistoryEntry {
     /// When.

@@ -12,6 +12,7 @@ use crate::Store;
 
 /// How the connection is protected.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", tag = "mode")]
 pub enum TlsMode {
     /// No encryption (a database on the same machine).
@@ -31,6 +32,7 @@ pub enum TlsMode {
 
 /// Where and as whom to connect.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectOptions {
     /// Host name or address of the database server.
@@ -172,6 +174,7 @@ impl ConnectError {
 
 /// The person logged in.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Person {
     /// Login (role name).

@@ -13,6 +13,7 @@ use crate::Store;
 
 /// The «проблемы» tab: what is known at an address and from a phone number.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Problems {
     /// Live appeals at the building.
@@ -25,6 +26,7 @@ pub struct Problems {
 
 /// A knowledge-base article.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Article {
     /// Id.
@@ -41,6 +43,7 @@ pub struct Article {
 
 /// A search hit in the knowledge base.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ArticleHit {
     /// Id.
@@ -53,6 +56,7 @@ pub struct ArticleHit {
 
 /// A paid service at a building.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Price {
     /// Id.
@@ -71,6 +75,7 @@ pub struct Price {
 
 /// A shift or working hours.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Shift {
     /// Id.

@@ -12,6 +12,7 @@ use crate::Store;
 
 /// A management company (УК) or another organization whose buildings the center serves.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     /// Id.
@@ -24,6 +25,7 @@ pub struct Organization {
 
 /// A building from the directory.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Building {
     /// Id.
@@ -45,6 +47,7 @@ pub struct Building {
 
 /// A kind (вид) of appeal with its deadlines.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AppealKind {
     /// Id.
@@ -71,6 +74,7 @@ pub struct AppealKind {
 
 /// An executor (a plumber, an electrician, a service).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Executor {
     /// Id.
@@ -89,6 +93,7 @@ pub struct Executor {
 
 /// An executor in the contacts list.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Contact {
     /// The executor.
@@ -98,11 +103,13 @@ pub struct Contact {
     /// Organization's name.
     pub organization_name: String,
     /// Appeals assigned to them or in their work.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub in_work: i64,
 }
 
 /// What an executor serves: kinds and buildings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Service {
     /// Kinds.

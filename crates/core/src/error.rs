@@ -5,6 +5,7 @@
 
 /// A workflow rule enforced by the database.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 #[non_exhaustive]
 pub enum Rule {

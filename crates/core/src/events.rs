@@ -14,6 +14,7 @@ pub const CHANNEL: &str = "dialog_appeals";
 
 /// An appeal changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct AppealEvent {
     /// Which appeal.

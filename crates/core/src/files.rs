@@ -11,6 +11,7 @@ use crate::Store;
 
 /// An attached file without its bytes.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Attachment {
     /// Id.
@@ -31,6 +32,7 @@ pub struct Attachment {
 
 /// A finished call to store, with its recording.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct NewCall {
     /// Client-generated id.
@@ -60,6 +62,7 @@ pub struct NewCall {
 
 /// A stored call without its recording.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct Call {

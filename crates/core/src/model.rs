@@ -10,6 +10,7 @@ macro_rules! db_enum {
     ($(#[$m:meta])* $name:ident, $pg:literal { $($(#[$vm:meta])* $variant:ident = $label:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, sqlx::Type)]
+        #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
         #[sqlx(type_name = $pg)]
         #[serde(rename_all = "camelCase")]
         pub enum $name {

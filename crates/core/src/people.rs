@@ -13,6 +13,7 @@ use crate::Store;
 
 /// A person to create.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct NewPerson {
     /// Login: lower-case latin letters, digits, `.`, `-`, `_`.

@@ -16,6 +16,7 @@ use crate::Store;
 
 /// The two quick filters of the registry's toolbar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum QuickFilter {
     /// «срок истекает»: live appeals overdue or due within the hour.
@@ -29,6 +30,7 @@ pub const DEADLINE_SOON_MINUTES: i32 = 60;
 
 /// Everything the registry can be filtered by; also what a template stores.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", default)]
 pub struct RegistryFilter {
     /// Quick search: words of a number, address, applicant, phone or comment.
@@ -59,6 +61,7 @@ pub struct RegistryFilter {
 
 /// Order of the registry.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum Sort {
     /// Newest first.
@@ -72,6 +75,7 @@ pub enum Sort {
 
 /// Where the next page starts: the sort key and id of the last row seen.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Cursor {
     /// The last row's sort key.
@@ -82,6 +86,7 @@ pub struct Cursor {
 
 /// One row of the registry (manual Рис. 7).
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 #[allow(missing_docs)]
 pub struct RegistryRow {
@@ -109,12 +114,14 @@ pub struct RegistryRow {
     pub has_recording: bool,
     pub joined_to: Option<Uuid>,
     /// How many appeals are in its join group (1 when alone).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub joined_count: i64,
     pub version: i32,
 }
 
 /// One page of the registry.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct Page {
     /// The rows.
@@ -174,10 +181,53 @@ fn looks_like_appeal_number(text: &str) -> bool {
         .is_some_and(|(y, n)| y.len() == 4 && all_digits(y) && n.len() <= 6 && all_digits(n))
 }
 
-fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &RegistryFilter) {
+/// How the quick-search text narrows the appeals.
+enum TextMatch {
+    /// No text.
+    None,
+    /// The words name buildings (an address): appeals at those buildings, found through the
+    /// building index — far cheaper than trigrams over a whole street's appeals.
+    Buildings(Vec<Uuid>),
+    /// Anything else: the trigram index over each appeal's search text.
+    Patterns(Vec<String>),
+}
+
+/// More buildings than this and the words are not an address ("самара").
+const MAX_ADDRESS_BUILDINGS: i64 = 200;
+
+impl Store {
+    async fn text_match(&self, text: &str) -> Result<TextMatch> {
+        let patterns = search_patterns(text);
+        if patterns.is_empty() {
+            return Ok(TextMatch::None);
+        }
+        let address_like = phone_fragment(text).is_none() && !looks_like_appeal_number(text);
+        if address_like {
+            let ids: Vec<Uuid> = sqlx::query_scalar("select id from buildings where search_text like all($1) limit $2")
+                .bind(&patterns)
+                .bind(MAX_ADDRESS_BUILDINGS + 1)
+                .fetch_all(&self.pool)
+                .await?;
+            if !ids.is_empty() && ids.len() as i64 <= MAX_ADDRESS_BUILDINGS {
+                return Ok(TextMatch::Buildings(ids));
+            }
+        }
+        Ok(TextMatch::Patterns(patterns))
+    }
+}
+
+fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &RegistryFilter, text: &TextMatch) {
     q.push(" where true");
-    for p in search_patterns(&f.text) {
-        q.push(" and a.search_text like ").push_bind(p);
+    match text {
+        TextMatch::None => {}
+        TextMatch::Buildings(ids) => {
+            q.push(" and a.building_id = any(").push_bind(ids.clone()).push(")");
+        }
+        TextMatch::Patterns(patterns) => {
+            for p in patterns {
+                q.push(" and a.search_text like ").push_bind(p.clone());
+            }
+        }
     }
     if !f.types.is_empty() {
         q.push(" and a.appeal_type = any(").push_bind(f.types.clone()).push(")");
@@ -258,8 +308,20 @@ impl Store {
         let limit = limit.clamp(1, 500);
         let key = sort.key();
         let (cmp, dir) = if sort.desc() { ("<", "desc") } else { (">", "asc") };
-        let mut q = QueryBuilder::<Postgres>::new("with page as (select a.* from appeals a");
-        push_conditions(&mut q, f);
+        let text = self.text_match(&f.text).await?;
+        let by_building = matches!(text, TextMatch::Buildings(_));
+        let mut q = QueryBuilder::<Postgres>::new("with page as (select a.* from ");
+        if let TextMatch::Buildings(ids) = &text {
+            // One ordered index scan per building, merged: each stops after `limit` rows.
+            q.push("unnest(")
+                .push_bind(ids.clone())
+                .push("::uuid[]) bid(id) cross join lateral (select a.* from appeals a");
+            push_conditions(&mut q, f, &TextMatch::None);
+            q.push(" and a.building_id = bid.id");
+        } else {
+            q.push("appeals a");
+            push_conditions(&mut q, f, &text);
+        }
         if sort == Sort::Deadline {
             q.push(" and a.control_at is not null");
         }
@@ -271,8 +333,12 @@ impl Store {
                 .push(")");
         }
         q.push(format_args!(" order by a.{key} {dir}, a.id {dir} limit "))
-            .push_bind(i64::from(limit))
-            .push(
+            .push_bind(i64::from(limit));
+        if by_building {
+            q.push(format_args!(") a order by a.{key} {dir}, a.id {dir} limit "))
+                .push_bind(i64::from(limit));
+        }
+        q            .push(
                 r#")
             select p.id, p.number, p.received_at, p.channel, p.identifier, p.applicant_name, p.contacts,
                    p.address, k.name as kind_name, p.appeal_type, p.priority, p.status, p.progress,
@@ -306,8 +372,9 @@ impl Store {
     /// How many appeals match, counted up to [`COUNT_CAP`] + 1 so that no count ever walks
     /// the whole table.
     pub async fn registry_count(&self, f: &RegistryFilter) -> Result<i64> {
+        let text = self.text_match(&f.text).await?;
         let mut q = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from appeals a");
-        push_conditions(&mut q, f);
+        push_conditions(&mut q, f, &text);
         q.push(" limit ").push_bind(COUNT_CAP + 1).push(") s");
         Ok(q.build_query_scalar().fetch_one(&self.pool).await?)
     }
@@ -315,6 +382,7 @@ impl Store {
 
 /// A saved filter of the desktop.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct FilterTemplate {
     /// Id (client-generated).
@@ -333,11 +401,13 @@ pub struct FilterTemplate {
 
 /// A template with its live count.
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct TemplateCount {
     /// The template.
     pub template: FilterTemplate,
     /// Matching appeals, at most [`COUNT_CAP`] + 1.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub count: i64,
 }
 

@@ -120,6 +120,23 @@ async fn filters_quick_filters_and_keyset_pages(pool: PgPool) -> TestResult {
     assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 33);
     assert!(seen.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
+    // The same over an address search (served building by building).
+    let by_address = RegistryFilter { text: "ленина 10".into(), ..Default::default() };
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = op.registry_page(&by_address, Sort::ReceivedDesc, after, 7).await?;
+        seen.extend(page.rows.iter().map(|r| (r.received_at, r.id)));
+        match page.next {
+            Some(c) => after = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    assert_eq!(seen.iter().collect::<HashSet<_>>().len(), 25);
+    assert!(seen.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    assert_eq!(op.registry_count(&by_address).await?, 25);
+
     let count = |f: RegistryFilter| {
         let op = op.clone();
         async move { op.registry_count(&f).await }
