@@ -12,7 +12,7 @@ dir=${DIALOG_BENCH_DIR:-/var/tmp/dialog-bench}
 appeals=${DIALOG_BENCH_APPEALS:-1000000}
 mkdir -p "$dir"
 chmod 755 "$dir"
-port=$(dialog_free_port 55440)
+port=$(dialog_free_port 25440)
 eval "$(scripts/pg-cluster.sh start "$dir/cluster" "$port")"
 trap 'scripts/pg-cluster.sh stop "$dir/cluster"' EXIT
 base=${DATABASE_URL%/postgres}

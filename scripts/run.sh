@@ -23,7 +23,7 @@ fi
 data=${DIALOG_DATA_DIR:-${XDG_DATA_HOME:-$HOME/.local/share}/dialog}
 mkdir -p "$data"
 chmod 755 "$data"
-port=${DIALOG_PG_PORT:-55431}
+port=${DIALOG_PG_PORT:-25431}
 eval "$(scripts/pg-cluster.sh start "$data/postgres" "$port")"
 owner_url=$DATABASE_URL
 base=${owner_url%/postgres}

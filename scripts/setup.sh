@@ -41,10 +41,19 @@ dialog_setup() {
     }
 }
 
-# A free TCP port on 127.0.0.1, starting from $1.
+# A free TCP port on 127.0.0.1, starting from $1. Pick starts below the kernel's ephemeral
+# range (32768+), where client sockets could hold the port.
+dialog_port_in_use() {
+    if command -v ss >/dev/null; then
+        [ -n "$(ss -Htan "( sport = :$1 )" 2>/dev/null)" ]
+    else
+        (echo >"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+    fi
+}
+
 dialog_free_port() {
     local port=$1
-    while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do
+    while dialog_port_in_use "$port"; do
         port=$((port + 1))
     done
     echo "$port"

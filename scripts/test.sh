@@ -19,7 +19,7 @@ if [ -z "${DATABASE_URL:-}" ]; then
     pgdir=$(mktemp -d /tmp/dialog-test-pg.XXXXXX)
     chmod 755 "$pgdir"
     trap 'scripts/pg-cluster.sh stop "$pgdir/cluster"; rm -rf "$pgdir"' EXIT
-    port=$(dialog_free_port 55432)
+    port=$(dialog_free_port 25432)
     echo "== private PostgreSQL on 127.0.0.1:$port"
     eval "$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port")"
 fi
