@@ -1,22 +1,34 @@
 #!/usr/bin/env bash
 # Runs Dialog from a fresh Debian 12 machine:
 #   scripts/run.sh
-# With DATABASE_URL set (the owner role of a Dialog database), brings that database's schema
-# up to date. Without it, keeps a private PostgreSQL in ~/.local/share/dialog/postgres
-# (started on every run, left running), fills it once with the demo city
-# (DIALOG_DEMO_APPEALS appeals, 20000 by default), and prints how to log in.
+# Builds the desktop app and opens it. With DATABASE_URL set (the owner role of a Dialog
+# database), first brings that database's schema up to date. Without it, keeps a private
+# PostgreSQL in ~/.local/share/dialog/postgres (started on every run, left running), fills
+# it once with the demo city (DIALOG_DEMO_APPEALS appeals, 20000 by default), and prints how
+# to log in.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 dialog_setup
 
-cargo build --locked -q -p dialog-admin
+dialog_build_ui
+cargo build --locked -q -p dialog -p dialog-admin
 admin=${CARGO_TARGET_DIR:-target}/debug/dialog-admin
+app=${CARGO_TARGET_DIR:-target}/debug/dialog
+
+open_app() {
+    if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ]; then
+        echo "Нет графического сеанса (DISPLAY): запустите $app из рабочего стола." >&2
+        return 0
+    fi
+    DIALOG_SERVER=$1 exec "$app"
+}
 
 if [ -n "${DATABASE_URL:-}" ]; then
     "$admin" migrate
     echo "База данных готова. Сотрудников добавляет администратор: $admin user add --help"
+    open_app "$(psql "$DATABASE_URL" -Atc "select inet_server_addr() || ':' || inet_server_port() || '/' || current_database()" 2>/dev/null || true)"
     exit 0
 fi
 
@@ -36,11 +48,11 @@ else
 fi
 cat <<INFO
 
-Диалог работает на частной базе PostgreSQL: 127.0.0.1:$port, база dialog.
+Диалог работает на частной базе PostgreSQL: адрес сервера 127.0.0.1:$port/dialog.
 Сотрудники демонстрационного города (пароль у всех dialog-demo): admin — администратор,
 starshiy — старший диспетчер, operator1, operator2, operator3 — диспетчеры,
-manager — представитель УК «Северная». Например:
-  psql "postgres://operator1:dialog-demo@127.0.0.1:$port/dialog"
+manager — представитель УК «Северная». Войдите в открывшемся окне, например как operator1.
 Администрирование: DATABASE_URL=$base/dialog $admin --help
 Остановить сервер: scripts/pg-cluster.sh stop "$data/postgres"
 INFO
+open_app "127.0.0.1:$port/dialog"

@@ -1,8 +1,14 @@
 # Shared by scripts/test.sh and scripts/run.sh: installs what a fresh Debian 12 machine lacks.
 # Sourced, not run.
 
-# Debian packages needed to build and test Dialog.
-DIALOG_PACKAGES=(build-essential pkg-config openssl ca-certificates postgresql-client)
+# Debian packages needed to build, run and test Dialog: the toolchain's C side, the desktop
+# app's WebKitGTK stack, the PostgreSQL client, and for the end-to-end tests a virtual X
+# server and WebKit's WebDriver.
+DIALOG_PACKAGES=(
+    build-essential pkg-config openssl ca-certificates libssl-dev postgresql-client
+    libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+)
+DIALOG_TEST_PACKAGES=(xvfb xauth webkit2gtk-driver)
 
 dialog_missing_packages() {
     local p missing=()
@@ -27,10 +33,13 @@ dialog_apt_install() {
     apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends $missing >/dev/null
 }
 
+# Installs Debian packages (plus those given as arguments), checks Rust and Node.js, and
+# installs the UI's npm packages.
 dialog_setup() {
-    local pkgs=("${DIALOG_PACKAGES[@]}")
+    local pkgs=("${DIALOG_PACKAGES[@]}" "$@")
     # The PostgreSQL server binaries (initdb, pg_ctl) for the private cluster.
     compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || pkgs+=(postgresql)
+    command -v npm >/dev/null || pkgs+=(nodejs npm)
     dialog_apt_install "${pkgs[@]}"
     if ! command -v cargo >/dev/null; then
         [ -x "$HOME/.cargo/bin/cargo" ] && export PATH="$HOME/.cargo/bin:$PATH"
@@ -39,6 +48,12 @@ dialog_setup() {
         echo "Не найден Rust (cargo). Установите его: https://rustup.rs (нужен Rust 1.88 или новее)" >&2
         exit 1
     }
+    (cd ui && npm ci --no-audit --no-fund --loglevel=error)
+}
+
+# Builds the UI into ui/dist (the app embeds it at compile time).
+dialog_build_ui() {
+    (cd ui && npm run --silent build >/dev/null)
 }
 
 # A free TCP port on 127.0.0.1, starting from $1. Pick starts below the kernel's ephemeral

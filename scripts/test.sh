@@ -1,15 +1,27 @@
 #!/usr/bin/env bash
 # Every check and every test of Dialog, from a fresh Debian 12 machine:
 #   scripts/test.sh
-# Installs what is missing, checks formatting and lints (warnings are errors), starts a
-# private PostgreSQL cluster in a temporary directory (unless DATABASE_URL is given; the TLS
-# tests then need DIALOG_TEST_PG_CA, the CA of that server), runs all tests, stops it.
+# Installs what is missing; checks formatting, lints (warnings are errors), TypeScript, and
+# that the UI's generated types match the Rust ones; starts a private PostgreSQL cluster in a
+# temporary directory (unless DATABASE_URL is given; the TLS tests then need
+# DIALOG_TEST_PG_CA, the CA of that server); runs all Rust tests and the end-to-end tests of
+# the real app under Xvfb; stops the cluster.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
-dialog_setup
+dialog_setup "${DIALOG_TEST_PACKAGES[@]}"
 
+echo "== generated TypeScript types are current"
+cargo test --locked -q -p dialog-core --features ts export_bindings >/dev/null
+if ! git diff --quiet -- ui/src/generated || [ -n "$(git ls-files --others --exclude-standard ui/src/generated)" ]; then
+    git status --short ui/src/generated
+    echo "ui/src/generated is stale: run 'cargo test -p dialog-core --features ts export_bindings' and commit it" >&2
+    exit 1
+fi
+echo "== tsc --noEmit, UI build"
+(cd ui && npx tsc --noEmit)
+dialog_build_ui
 echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy -D warnings"
@@ -30,3 +42,5 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
     cargo test --workspace --locked --no-fail-fast
 fi
+echo "== end-to-end tests of the desktop app"
+tests/e2e/run.sh

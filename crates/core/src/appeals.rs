@@ -95,6 +95,17 @@ pub struct AppealChanges {
     pub executor_ids: Vec<Uuid>,
 }
 
+/// An appeal and the version it was read at.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct VersionedId {
+    /// Appeal.
+    pub id: Uuid,
+    /// Version read.
+    pub version: i32,
+}
+
 /// An executor assigned to an appeal.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

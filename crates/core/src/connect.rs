@@ -92,6 +92,28 @@ impl ConnectOptions {
     }
 }
 
+/// What a login screen sends.
+#[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginRequest {
+    /// `host[:port][/database]`.
+    pub server: String,
+    /// Login.
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// Encryption and verification of the server.
+    pub tls: TlsMode,
+}
+
+impl LoginRequest {
+    /// The connection options it describes.
+    pub fn options(&self) -> Result<ConnectOptions, ConnectError> {
+        ConnectOptions::for_server(&self.server, &self.login, &self.password, self.tls.clone())
+    }
+}
+
 /// Why logging in failed, told apart so the login screen can say what to do.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

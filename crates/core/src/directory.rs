@@ -233,6 +233,51 @@ pub mod upsert {
 }
 
 impl Store {
+    /// Creates or updates an organization (admins); returns its id.
+    pub async fn save_organization(&self, name: &str, phone: Option<&str>) -> Result<Uuid> {
+        let mut conn = self.pool.acquire().await?;
+        upsert::organization(&mut conn, name, phone).await
+    }
+
+    /// Creates a building or moves it to another organization (admins); returns its id.
+    pub async fn save_building(&self, b: &Building) -> Result<Uuid> {
+        let mut conn = self.pool.acquire().await?;
+        upsert::building(&mut conn, b).await
+    }
+
+    /// Creates or edits a kind and its deadlines (admins); returns its id.
+    pub async fn save_kind(&self, k: &AppealKind) -> Result<Uuid> {
+        let mut conn = self.pool.acquire().await?;
+        upsert::kind(&mut conn, k).await
+    }
+
+    /// Creates or edits an executor with what they serve, in one transaction (admins).
+    pub async fn save_executor(&self, e: &Executor, service: &Service) -> Result<Uuid> {
+        let mut tx = self.pool.begin().await?;
+        let id = upsert::executor(&mut tx, e, service).await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
+    /// Every executor, working or not (admin screens).
+    pub async fn executors(&self) -> Result<Vec<Executor>> {
+        Ok(sqlx::query_as(&format!(
+            "select {EXECUTOR_COLUMNS} from executors e order by e.full_name"
+        ))
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
+    /// The buildings of an organization (admin screens).
+    pub async fn buildings(&self, organization_id: Uuid) -> Result<Vec<Building>> {
+        Ok(sqlx::query_as(&format!(
+            "select {BUILDING_COLUMNS} from buildings where organization_id = $1 order by street, length(house), house, block"
+        ))
+        .bind(organization_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+
     /// All organizations.
     pub async fn organizations(&self) -> Result<Vec<Organization>> {
         Ok(

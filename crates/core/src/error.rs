@@ -71,6 +71,44 @@ pub enum Error {
     Database(sqlx::Error),
 }
 
+/// An error as a client receives it: `{ kind, message, field }`, kind in camelCase so that the
+/// UI can branch on it, message in Russian to show as it is.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "CommandError"))]
+#[serde(rename_all = "camelCase")]
+pub struct ErrorBody {
+    /// `wrongPassword`, `unreachable`, `tls`, `conflict`, `invalid`, `rule`, `forbidden`,
+    /// `notLoggedIn`…
+    pub kind: String,
+    /// What to tell the person.
+    pub message: String,
+    /// The field to mark red, for `invalid`.
+    pub field: Option<String>,
+}
+
+impl From<&Error> for ErrorBody {
+    fn from(e: &Error) -> Self {
+        Self {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            field: match e {
+                Error::Invalid { field, .. } if !field.is_empty() => Some((*field).to_owned()),
+                _ => None,
+            },
+        }
+    }
+}
+
+impl From<&crate::ConnectError> for ErrorBody {
+    fn from(e: &crate::ConnectError) -> Self {
+        Self {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            field: None,
+        }
+    }
+}
+
 /// Shorthand for results of store operations.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

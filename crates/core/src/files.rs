@@ -30,6 +30,53 @@ pub struct Attachment {
     pub uploaded_at: DateTime<Utc>,
 }
 
+/// A file to attach as it crosses into the app: JSON, so the bytes are base64.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct NewAttachment {
+    /// Appeal.
+    pub appeal_id: Uuid,
+    /// File name.
+    pub file_name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Content, base64.
+    pub base64: String,
+}
+
+/// A file's content as it crosses into the app.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct FileContent {
+    /// MIME type.
+    pub mime: String,
+    /// Content, base64.
+    pub base64: String,
+}
+
+impl FileContent {
+    /// Encodes bytes.
+    pub fn new(mime: impl Into<String>, bytes: &[u8]) -> Self {
+        use base64::Engine;
+        Self {
+            mime: mime.into(),
+            base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+        }
+    }
+}
+
+impl NewAttachment {
+    /// Decodes the content.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(self.base64.as_bytes())
+            .map_err(|_| Error::invalid("content", "Файл повреждён при передаче — попробуйте ещё раз"))
+    }
+}
+
 /// A finished call to store, with its recording.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]

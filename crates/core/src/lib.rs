@@ -18,8 +18,8 @@ pub mod phone;
 pub mod registry;
 pub mod scram;
 
-pub use connect::{ConnectError, ConnectOptions, Person, TlsMode};
-pub use error::{Error, Result, Rule};
+pub use connect::{ConnectError, ConnectOptions, LoginRequest, Person, TlsMode};
+pub use error::{Error, ErrorBody, Result, Rule};
 
 use sqlx::PgPool;
 

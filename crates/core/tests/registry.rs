@@ -121,7 +121,10 @@ async fn filters_quick_filters_and_keyset_pages(pool: PgPool) -> TestResult {
     assert!(seen.windows(2).all(|w| w[0] >= w[1]), "newest first");
 
     // The same over an address search (served building by building).
-    let by_address = RegistryFilter { text: "ленина 10".into(), ..Default::default() };
+    let by_address = RegistryFilter {
+        text: "ленина 10".into(),
+        ..Default::default()
+    };
     let mut seen = Vec::new();
     let mut after = None;
     loop {

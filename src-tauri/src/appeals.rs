@@ -1,0 +1,131 @@
+//! The appeal card.
+
+use dialog_core::appeals::{Appeal, AppealChanges, HistoryEntry, NewAppeals, VersionedId};
+use dialog_core::desk::Problems;
+use dialog_core::files::{Attachment, Call, FileContent, NewAttachment};
+use dialog_core::model::AppealStatus;
+use tauri::State;
+use uuid::Uuid;
+
+use crate::error::CmdResult;
+use crate::state::AppState;
+
+/// Registers a card: one appeal per reason.
+#[tauri::command]
+pub async fn create_appeals(state: State<'_, AppState>, new: NewAppeals) -> CmdResult<Vec<Appeal>> {
+    Ok(state.store().await?.create_appeals(&new).await?)
+}
+
+/// One appeal with its executors.
+#[tauri::command]
+pub async fn get_appeal(state: State<'_, AppState>, id: Uuid) -> CmdResult<Appeal> {
+    Ok(state.store().await?.appeal(id).await?)
+}
+
+/// Saves the card of an appeal read at `version`.
+#[tauri::command]
+pub async fn save_appeal(
+    state: State<'_, AppState>,
+    id: Uuid,
+    version: i32,
+    changes: AppealChanges,
+) -> CmdResult<Appeal> {
+    Ok(state.store().await?.save_appeal(id, version, &changes).await?)
+}
+
+/// Moves several appeals to a status at once (all or none).
+#[tauri::command]
+pub async fn change_status_many(
+    state: State<'_, AppState>,
+    appeals: Vec<VersionedId>,
+    status: AppealStatus,
+) -> CmdResult<Vec<Appeal>> {
+    let pairs: Vec<(Uuid, i32)> = appeals.iter().map(|a| (a.id, a.version)).collect();
+    Ok(state.store().await?.change_status_many(&pairs, status).await?)
+}
+
+/// Joins an appeal to another (or unjoins with `to: null`).
+#[tauri::command]
+pub async fn join_appeal(state: State<'_, AppState>, id: Uuid, version: i32, to: Option<Uuid>) -> CmdResult<Appeal> {
+    Ok(state.store().await?.join_appeal(id, version, to).await?)
+}
+
+/// The live appeal a new one of this kind at this building should join.
+#[tauri::command]
+pub async fn suggest_join(
+    state: State<'_, AppState>,
+    kind_id: Uuid,
+    building_id: Uuid,
+    except: Option<Uuid>,
+) -> CmdResult<Option<Appeal>> {
+    Ok(state.store().await?.suggest_join(kind_id, building_id, except).await?)
+}
+
+/// The join group of an appeal.
+#[tauri::command]
+pub async fn joined_group(state: State<'_, AppState>, id: Uuid) -> CmdResult<Vec<Appeal>> {
+    Ok(state.store().await?.joined_group(id).await?)
+}
+
+/// Adds a comment.
+#[tauri::command]
+pub async fn add_comment(state: State<'_, AppState>, id: Uuid, text: String) -> CmdResult<()> {
+    Ok(state.store().await?.add_comment(id, &text).await?)
+}
+
+/// The history of an appeal.
+#[tauri::command]
+pub async fn appeal_history(state: State<'_, AppState>, id: Uuid) -> CmdResult<Vec<HistoryEntry>> {
+    Ok(state.store().await?.history(id).await?)
+}
+
+/// The «проблемы» tab.
+#[tauri::command]
+pub async fn problems(
+    state: State<'_, AppState>,
+    building_id: Option<Uuid>,
+    identifier: Option<String>,
+) -> CmdResult<Problems> {
+    Ok(state
+        .store()
+        .await?
+        .problems(building_id, identifier.as_deref())
+        .await?)
+}
+
+/// The files of an appeal.
+#[tauri::command]
+pub async fn attachments(state: State<'_, AppState>, id: Uuid) -> CmdResult<Vec<Attachment>> {
+    Ok(state.store().await?.attachments(id).await?)
+}
+
+/// Attaches a file.
+#[tauri::command]
+pub async fn add_attachment(state: State<'_, AppState>, file: NewAttachment) -> CmdResult<Attachment> {
+    let bytes = file.bytes()?;
+    Ok(state
+        .store()
+        .await?
+        .add_attachment(file.appeal_id, &file.file_name, &file.mime, &bytes)
+        .await?)
+}
+
+/// The content of an attached file.
+#[tauri::command]
+pub async fn attachment_content(state: State<'_, AppState>, id: Uuid, mime: String) -> CmdResult<FileContent> {
+    let bytes = state.store().await?.attachment_content(id).await?;
+    Ok(FileContent::new(mime, &bytes))
+}
+
+/// Calls about an appeal.
+#[tauri::command]
+pub async fn appeal_calls(state: State<'_, AppState>, id: Uuid) -> CmdResult<Vec<Call>> {
+    Ok(state.store().await?.appeal_calls(id).await?)
+}
+
+/// A call's recording.
+#[tauri::command]
+pub async fn recording(state: State<'_, AppState>, call_id: Uuid) -> CmdResult<FileContent> {
+    let (bytes, codec) = state.store().await?.recording(call_id).await?;
+    Ok(FileContent::new(codec, &bytes))
+}

@@ -1,0 +1,75 @@
+//! Dialog's desktop app: a thin layer of Tauri commands between the UI in `ui/` and
+//! `dialog-core`. Each command translates arguments, calls the store, and returns its
+//! result or an [`error::AppError`].
+
+pub mod admin;
+pub mod appeals;
+pub mod directory;
+pub mod error;
+pub mod registry;
+pub mod session;
+pub mod state;
+
+/// Starts the app.
+pub fn run() {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DIALOG_LOG"))
+        .with_writer(std::io::stderr)
+        .init();
+    let result = tauri::Builder::default()
+        .manage(state::AppState::default())
+        .invoke_handler(tauri::generate_handler![
+            session::login,
+            session::logout,
+            session::me,
+            session::default_server,
+            appeals::create_appeals,
+            appeals::get_appeal,
+            appeals::save_appeal,
+            appeals::change_status_many,
+            appeals::join_appeal,
+            appeals::suggest_join,
+            appeals::joined_group,
+            appeals::add_comment,
+            appeals::appeal_history,
+            appeals::problems,
+            appeals::attachments,
+            appeals::add_attachment,
+            appeals::attachment_content,
+            appeals::appeal_calls,
+            appeals::recording,
+            registry::registry_page,
+            registry::registry_count,
+            registry::templates,
+            registry::save_template,
+            registry::delete_template,
+            directory::search_buildings,
+            directory::search_kinds,
+            directory::organizations,
+            directory::executors_for,
+            directory::contacts,
+            directory::executor_appeals,
+            directory::search_articles,
+            directory::get_article,
+            directory::save_article,
+            directory::prices,
+            directory::schedule,
+            admin::people,
+            admin::add_person,
+            admin::set_person_active,
+            admin::set_password,
+            admin::save_organization,
+            admin::buildings,
+            admin::save_building,
+            admin::kinds,
+            admin::save_kind,
+            admin::executors,
+            admin::executor_service,
+            admin::save_executor,
+        ])
+        .run(tauri::generate_context!());
+    if let Err(e) = result {
+        eprintln!("Диалог не запустился: {e}");
+        std::process::exit(1);
+    }
+}

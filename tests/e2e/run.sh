@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# End-to-end tests of the real desktop app under Xvfb, driven through tauri-driver.
+# Needs DATABASE_URL: a superuser of a PostgreSQL server (scripts/test.sh starts one).
+# Screenshots of the login, registry and card screens go to $target/e2e-screens.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+target=${CARGO_TARGET_DIR:-target}
+tools=${DIALOG_TOOLS_DIR:-/var/tmp/dialog-tools}
+
+# tauri-driver is built once and kept outside the clone.
+if [ ! -x "$tools/bin/tauri-driver" ]; then
+    cargo install -q tauri-driver --locked --version "^2" --root "$tools"
+fi
+cargo build --locked -q -p dialog -p dialog-admin
+
+base=${DATABASE_URL%/*}
+db=dialog_e2e_$$
+psql "$DATABASE_URL" -qc "create database $db"
+trap 'psql "$DATABASE_URL" -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true' EXIT
+DATABASE_URL=$base/$db "$target/debug/dialog-admin" migrate >/dev/null
+DATABASE_URL=$base/$db "$target/debug/dialog-admin" demo --appeals 3000 --quiet >/dev/null
+
+export DIALOG_E2E_DB=$base/$db
+export DIALOG_E2E_APP=$PWD/$target/debug/dialog
+export DIALOG_E2E_DRIVER=$tools/bin/tauri-driver
+export DIALOG_E2E_SCREENS=$PWD/$target/e2e-screens
+export DIALOG_E2E_PORT=${DIALOG_E2E_PORT:-24444}
+rm -rf "$DIALOG_E2E_SCREENS"
+xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 tests/e2e/

@@ -1,0 +1,33 @@
+import type { Appeal } from "../generated/Appeal";
+import type { AppealChanges } from "../generated/AppealChanges";
+import type { AppealStatus } from "../generated/AppealStatus";
+import type { Attachment } from "../generated/Attachment";
+import type { Call } from "../generated/Call";
+import type { FileContent } from "../generated/FileContent";
+import type { HistoryEntry } from "../generated/HistoryEntry";
+import type { NewAppeals } from "../generated/NewAppeals";
+import type { NewAttachment } from "../generated/NewAttachment";
+import type { Problems } from "../generated/Problems";
+import type { VersionedId } from "../generated/VersionedId";
+import { call } from "./core";
+
+export const createAppeals = (newAppeals: NewAppeals) => call<Appeal[]>("create_appeals", { new: newAppeals });
+export const getAppeal = (id: string) => call<Appeal>("get_appeal", { id });
+export const saveAppeal = (id: string, version: number, changes: AppealChanges) =>
+  call<Appeal>("save_appeal", { id, version, changes });
+export const changeStatusMany = (appeals: VersionedId[], status: AppealStatus) =>
+  call<Appeal[]>("change_status_many", { appeals, status });
+export const joinAppeal = (id: string, version: number, to: string | null) =>
+  call<Appeal>("join_appeal", { id, version, to });
+export const suggestJoin = (kindId: string, buildingId: string, except: string | null) =>
+  call<Appeal | null>("suggest_join", { kindId, buildingId, except });
+export const joinedGroup = (id: string) => call<Appeal[]>("joined_group", { id });
+export const addComment = (id: string, text: string) => call<void>("add_comment", { id, text });
+export const appealHistory = (id: string) => call<HistoryEntry[]>("appeal_history", { id });
+export const problems = (buildingId: string | null, identifier: string | null) =>
+  call<Problems>("problems", { buildingId, identifier });
+export const attachments = (id: string) => call<Attachment[]>("attachments", { id });
+export const addAttachment = (file: NewAttachment) => call<Attachment>("add_attachment", { file });
+export const attachmentContent = (id: string, mime: string) => call<FileContent>("attachment_content", { id, mime });
+export const appealCalls = (id: string) => call<Call[]>("appeal_calls", { id });
+export const recording = (callId: string) => call<FileContent>("recording", { callId });

@@ -1,0 +1,123 @@
+// The app shell: login, then the header (name, phone line, calls waiting), navigation, the
+// current view, the appeal card over it, and the keyboard shortcuts.
+import { logout, me as currentPerson } from "./api/session";
+import type { Person } from "./generated/Person";
+import type { AppContext, Route } from "./lib/app";
+import { h } from "./lib/h";
+import { roleLabel, t } from "./lib/i18n";
+import { mountAdmin } from "./views/admin";
+import { openCard } from "./views/card";
+import { mountContacts } from "./views/contacts";
+import { mountDesktop } from "./views/desktop";
+import { mountKb } from "./views/kb";
+import { mountLogin } from "./views/login";
+import { mountRegistry } from "./views/registry";
+
+const app = document.getElementById("app") as HTMLElement;
+
+function toast(message: string, kind: "info" | "error" = "info") {
+  const el = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
+  document.body.appendChild(el);
+  window.setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
+}
+
+function startLogin(notice?: string) {
+  document.onkeydown = null;
+  mountLogin(app, (person) => startShell(person), notice);
+}
+
+function startShell(me: Person) {
+  const main = h("main", { class: "content", id: "content" });
+  let unmount: () => void = () => {};
+  let route: Route = { name: "desktop" };
+  const navButtons: Record<string, HTMLButtonElement> = {};
+
+  const ctx: AppContext = {
+    me,
+    navigate(r) {
+      unmount();
+      route = r;
+      Object.entries(navButtons).forEach(([name, b]) => b.classList.toggle("active", name === r.name));
+      if (r.name === "desktop") unmount = mountDesktop(main, ctx);
+      else if (r.name === "registry") unmount = mountRegistry(main, ctx, r.filter, r.title);
+      else if (r.name === "contacts") unmount = mountContacts(main, ctx);
+      else if (r.name === "admin") unmount = mountAdmin(main, ctx);
+      else unmount = mountKb(main, ctx);
+    },
+    openCard(id, prefill) {
+      document.getElementById("card")?.remove();
+      openCard(ctx, id, prefill);
+    },
+    toast,
+  };
+
+  const nav = (name: Route["name"], label: string, hint: string) => {
+    const b = h("button", { class: "nav", id: `nav-${name}`, title: hint, onclick: () => ctx.navigate({ name } as Route) }, label);
+    navButtons[name] = b;
+    return b;
+  };
+  const exit = h("button", { class: "link", id: "logout" }, t.nav.logout);
+  exit.addEventListener("click", () => confirmLogout());
+  const header = h(
+    "header",
+    { class: "app-header" },
+    h(
+      "div",
+      { class: "who" },
+      h("span", { class: "avatar", title: me.login }, me.fullName.split(" ").slice(0, 2).map((w) => w[0]).join("")),
+      h("div", null, h("div", { id: "me-name", class: "me-name" }, me.fullName), h("div", { class: "muted" }, roleLabel[me.role], " · ", exit)),
+    ),
+    h("span", { class: "line down", id: "line-state", title: t.header.lineDown }, "☎ ", t.header.lineDown),
+    h("span", { class: "waiting", id: "calls-waiting", title: "Звонков в очереди" }, `${t.header.waiting}: 0`),
+    h(
+      "nav",
+      { class: "main-nav" },
+      nav("desktop", t.nav.desktop, "Рабочий стол"),
+      nav("registry", t.nav.registry, "Реестр обращений (F3 — поиск)"),
+      h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`),
+      nav("contacts", t.nav.contacts, "Исполнители"),
+      nav("kb", t.nav.kb, "База знаний"),
+      me.role === "admin" ? nav("admin", "Администрирование", "Сотрудники и справочники") : null,
+    ),
+  );
+  app.replaceChildren(h("div", { class: "shell" }, header, main));
+
+  const confirmLogout = () => {
+    const dlg = h(
+      "div",
+      { class: "card-overlay", id: "logout-dialog" },
+      h(
+        "div",
+        { class: "dialog", role: "alertdialog" },
+        h("p", null, t.logout.confirm),
+        h("button", { class: "primary", id: "logout-yes", onclick: async () => {
+          await logout().catch(() => undefined);
+          dlg.remove();
+          startLogin(t.logout.done);
+        } }, t.logout.yes),
+        h("button", { id: "logout-no", onclick: () => dlg.remove() }, t.logout.no),
+      ),
+    );
+    document.body.appendChild(dlg);
+    (dlg.querySelector("#logout-no") as HTMLElement).focus();
+  };
+
+  // F2 / Ctrl+N — new appeal, F3 / Ctrl+F — search, Esc and Ctrl+S inside the card.
+  document.onkeydown = (e) => {
+    const k = e.key.toLowerCase();
+    if (e.key === "F2" || ((e.ctrlKey || e.metaKey) && k === "n")) {
+      e.preventDefault();
+      ctx.openCard(null);
+    } else if (e.key === "F3" || ((e.ctrlKey || e.metaKey) && k === "f")) {
+      e.preventDefault();
+      if (document.getElementById("card")) return;
+      if (route.name !== "registry") ctx.navigate({ name: "registry" });
+      (document.getElementById("registry-search") as HTMLInputElement | null)?.focus();
+    }
+  };
+  ctx.navigate({ name: "registry" });
+}
+
+void currentPerson()
+  .then((p) => (p ? startShell(p) : startLogin()))
+  .catch(() => startLogin());

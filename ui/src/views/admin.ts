@@ -1,0 +1,244 @@
+// Admin screens: people, executors, buildings, kinds and their deadlines, organizations.
+// The database decides who may change what; the forms show its words when it refuses.
+import * as admin from "../api/admin";
+import type { CommandError } from "../api/core";
+import { organizations } from "../api/directory";
+import type { AppealKind } from "../generated/AppealKind";
+import type { AppealType } from "../generated/AppealType";
+import type { Executor } from "../generated/Executor";
+import type { Organization } from "../generated/Organization";
+import type { Priority } from "../generated/Priority";
+import type { StaffRole } from "../generated/StaffRole";
+import type { AppContext } from "../lib/app";
+import { h, replace, uuidv7 } from "../lib/h";
+import { priorityLabel, roleLabel, typeLabel } from "../lib/i18n";
+
+type Tab = "people" | "executors" | "buildings" | "kinds" | "organizations";
+const TABS: Record<Tab, string> = {
+  people: "Сотрудники",
+  executors: "Исполнители",
+  buildings: "Дома",
+  kinds: "Виды и сроки",
+  organizations: "Организации",
+};
+
+export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
+  const body = h("div", { class: "admin-body", id: "admin-body" });
+  const buttons = (Object.keys(TABS) as Tab[]).map((k) =>
+    h("button", { class: "tab", id: `admin-${k}`, dataset: { tab: k }, onclick: () => void show(k) }, TABS[k]),
+  );
+  root.replaceChildren(h("section", { class: "admin" }, h("nav", { class: "tab-bar" }, ...buttons), body));
+  const fail = (e: unknown) => ctx.toast((e as CommandError).message, "error");
+
+  const show = async (tab: Tab) => {
+    buttons.forEach((b) => b.classList.toggle("active", b.dataset.tab === tab));
+    const orgs = await organizations();
+    const orgSelect = (value: string | null, id: string) => {
+      const s = h("select", { id }, h("option", { value: "" }, "—"), ...orgs.map((o) => h("option", { value: o.id }, o.name)));
+      s.value = value ?? "";
+      return s;
+    };
+    if (tab === "people") return showPeople(body, orgs, orgSelect, ctx, () => void show("people"), fail);
+    if (tab === "organizations") {
+      const name = h("input", { id: "org-name", placeholder: "Название" });
+      const phone = h("input", { id: "org-phone", placeholder: "Телефон" });
+      replace(
+        body,
+        h("table", { class: "simple" }, ...orgs.map((o) => h("tr", null, h("td", null, o.name), h("td", null, o.phone ?? "")))),
+        h("div", { class: "form-row" }, name, phone, h("button", { class: "primary", onclick: async () => {
+          await admin.saveOrganization(name.value, phone.value || null).then(() => show("organizations"), fail);
+        } }, "Добавить")),
+      );
+    } else if (tab === "buildings") {
+      const org = orgSelect(orgs[0]?.id ?? null, "buildings-org");
+      const list = h("div");
+      const city = h("input", { placeholder: "Город", value: "Самара" });
+      const street = h("input", { placeholder: "Улица (ул. Ленина)" });
+      const house = h("input", { placeholder: "Дом", class: "short" });
+      const block = h("input", { placeholder: "Корпус", class: "short" });
+      const load = async () => {
+        if (!org.value) return replace(list);
+        const bs = await admin.buildings(org.value);
+        replace(list, h("p", { class: "muted" }, `Домов: ${bs.length}`), h("table", { class: "simple" }, ...bs.slice(0, 500).map((b) => h("tr", null, h("td", null, b.address)))));
+      };
+      org.addEventListener("change", () => void load());
+      replace(
+        body,
+        h("div", { class: "form-row" }, org, city, street, house, block, h("button", { class: "primary", onclick: async () => {
+          await admin
+            .saveBuilding({ id: uuidv7(), organizationId: org.value, city: city.value, street: street.value, house: house.value, block: block.value, address: "" })
+            .then(() => load(), fail);
+        } }, "Добавить дом")),
+        list,
+      );
+      void load();
+    } else if (tab === "kinds") {
+      const ks = await admin.kinds();
+      const edit = (k: AppealKind | null) => kindForm(k, async (saved) => admin.saveKind(saved).then(() => show("kinds"), fail));
+      replace(
+        body,
+        h("button", { onclick: () => body.prepend(edit(null)) }, "Новый вид"),
+        h(
+          "table",
+          { class: "simple" },
+          h("tr", null, ...["Вид", "Тип", "Приоритет", "Локализация, мин", "Устранение, мин", "Норма", ""].map((c) => h("th", null, c))),
+          ...ks.map((k) =>
+            h(
+              "tr",
+              { class: k.active ? "" : "muted" },
+              h("td", null, k.name),
+              h("td", null, typeLabel[k.appealType]),
+              h("td", null, priorityLabel[k.defaultPriority]),
+              h("td", { class: "num" }, k.localizeMinutes ?? "—"),
+              h("td", { class: "num" }, k.resolveMinutes ?? "—"),
+              h("td", { class: "muted" }, k.deadlineNote),
+              h("td", null, h("button", { class: "link", onclick: (e: Event) => (e.target as HTMLElement).closest("tr")?.after(h("tr", null, h("td", { colSpan: 7 }, edit(k)))) }, "изменить")),
+            ),
+          ),
+        ),
+      );
+    } else {
+      const es = await admin.executors();
+      const kindList = await admin.kinds();
+      const edit = async (e: Executor | null) => {
+        const service = e ? await admin.executorService(e.id) : { kindIds: [], buildingIds: [] };
+        return executorForm(e, service, orgs, kindList, async (ex, sv) => admin.saveExecutor(ex, sv).then(() => show("executors"), fail));
+      };
+      replace(
+        body,
+        h("button", { onclick: async () => body.prepend(await edit(null)) }, "Новый исполнитель"),
+        h(
+          "table",
+          { class: "simple" },
+          ...es.map((e) =>
+            h(
+              "tr",
+              { class: e.active ? "" : "muted" },
+              h("td", null, e.fullName),
+              h("td", null, e.position),
+              h("td", null, e.phones.join(", ")),
+              h("td", null, orgs.find((o) => o.id === e.organizationId)?.name ?? ""),
+              h("td", null, h("button", { class: "link", onclick: async (ev: Event) => {
+                const tr = (ev.target as HTMLElement).closest("tr");
+                tr?.after(h("tr", null, h("td", { colSpan: 5 }, await edit(e))));
+              } }, "изменить")),
+            ),
+          ),
+        ),
+      );
+    }
+  };
+  void show("people");
+  return () => {};
+}
+
+function showPeople(
+  body: HTMLElement,
+  orgs: Organization[],
+  orgSelect: (v: string | null, id: string) => HTMLSelectElement,
+  ctx: AppContext,
+  reload: () => void,
+  fail: (e: unknown) => void,
+) {
+  const login = h("input", { id: "person-login", placeholder: "логин (латиницей)" });
+  const name = h("input", { id: "person-name", placeholder: "ФИО" });
+  const password = h("input", { id: "person-password", type: "password", placeholder: "пароль (от 8 символов)" });
+  const roles: StaffRole[] = ["operator", "supervisor", "manager", "admin"];
+  const role = h("select", { id: "person-role" }, ...roles.map((r) => h("option", { value: r }, roleLabel[r])));
+  const sip = h("input", { id: "person-sip", placeholder: "внутр. номер", class: "short" });
+  const org = orgSelect(null, "person-org");
+  void admin.people().then((ps) =>
+    replace(
+      body,
+      h(
+        "div",
+        { class: "form-row" },
+        login, name, password, role, sip, org,
+        h("button", { class: "primary", id: "person-add", onclick: async () => {
+          await admin
+            .addPerson({ login: login.value, password: password.value, role: role.value as StaffRole, fullName: name.value, sipExtension: sip.value || null, organizationId: org.value || null })
+            .then(() => { ctx.toast(`Сотрудник ${login.value} создан`); reload(); }, fail);
+        } }, "Добавить сотрудника"),
+      ),
+      h(
+        "table",
+        { class: "simple" },
+        ...ps.map((p) =>
+          h(
+            "tr",
+            { class: p.active ? "" : "muted" },
+            h("td", null, p.login),
+            h("td", null, p.fullName),
+            h("td", null, roleLabel[p.role]),
+            h("td", null, p.sipExtension ?? ""),
+            h("td", null, orgs.find((o) => o.id === p.organizationId)?.name ?? ""),
+            h("td", null, h("button", { class: "link", onclick: async () => {
+              await admin.setPersonActive(p.login, !p.active).then(reload, fail);
+            } }, p.active ? "отключить" : "включить")),
+            h("td", null, h("button", { class: "link", onclick: async () => {
+              const pw = window.prompt(`Новый пароль для ${p.login}`);
+              if (pw) await admin.setPassword(p.login, pw).then(() => ctx.toast("Пароль изменён"), fail);
+            } }, "сменить пароль")),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function kindForm(k: AppealKind | null, save: (k: AppealKind) => Promise<unknown>): HTMLElement {
+  const types: AppealType[] = ["accident", "complaint", "inquiry", "request"];
+  const prios: Priority[] = ["low", "medium", "critical"];
+  const name = h("input", { value: k?.name ?? "", placeholder: "Название" });
+  const type = h("select", null, ...types.map((t) => h("option", { value: t }, typeLabel[t])));
+  type.value = k?.appealType ?? "request";
+  const prio = h("select", null, ...prios.map((p) => h("option", { value: p }, priorityLabel[p])));
+  prio.value = k?.defaultPriority ?? "medium";
+  const loc = h("input", { type: "number", min: 1, value: k?.localizeMinutes ?? "", class: "short", placeholder: "локализация" });
+  const res = h("input", { type: "number", min: 1, value: k?.resolveMinutes ?? "", class: "short", placeholder: "устранение" });
+  const note = h("input", { value: k?.deadlineNote ?? "", placeholder: "норма словами" });
+  const kw = h("input", { value: k?.keywords.join("; ") ?? "", placeholder: "ключевые слова через ;" });
+  const active = h("input", { type: "checkbox", checked: k?.active ?? true });
+  const num = (i: HTMLInputElement) => (i.value ? Number(i.value) : null);
+  return h(
+    "div",
+    { class: "form-row" },
+    name, type, prio, loc, res, note, kw, h("label", { class: "check" }, active, "используется"),
+    h("button", { class: "primary", onclick: () => void save({
+      id: k?.id ?? uuidv7(), name: name.value, appealType: type.value as AppealType, defaultPriority: prio.value as Priority,
+      localizeMinutes: num(loc), resolveMinutes: num(res), deadlineNote: note.value,
+      keywords: kw.value.split(";").map((s) => s.trim()).filter(Boolean), source: k?.source ?? "", active: active.checked,
+    }) }, "Сохранить"),
+  );
+}
+
+function executorForm(
+  e: Executor | null,
+  service: { kindIds: string[]; buildingIds: string[] },
+  orgs: Organization[],
+  kinds: AppealKind[],
+  save: (e: Executor, s: { kindIds: string[]; buildingIds: string[] }) => Promise<unknown>,
+): HTMLElement {
+  const name = h("input", { value: e?.fullName ?? "", placeholder: "ФИО" });
+  const position = h("input", { value: e?.position ?? "", placeholder: "Должность" });
+  const phones = h("input", { value: e?.phones.join(", ") ?? "", placeholder: "Телефоны через запятую" });
+  const org = h("select", null, ...orgs.map((o) => h("option", { value: o.id }, o.name)));
+  if (e) org.value = e.organizationId;
+  const active = h("input", { type: "checkbox", checked: e?.active ?? true });
+  const kindBoxes = kinds.map((k) => h("label", { class: "check" }, h("input", { type: "checkbox", value: k.id, checked: service.kindIds.includes(k.id) }), k.name));
+  const allBuildings = h("input", { type: "checkbox", checked: service.buildingIds.length > 0 });
+  return h(
+    "div",
+    { class: "executor-form" },
+    h("div", { class: "form-row" }, name, position, phones, org, h("label", { class: "check" }, active, "работает")),
+    h("fieldset", { class: "kinds-grid" }, h("legend", null, "Виды обращений"), ...kindBoxes),
+    h("label", { class: "check" }, allBuildings, "обслуживает все дома своей организации"),
+    h("button", { class: "primary", onclick: async () => {
+      const buildingIds = allBuildings.checked ? (await admin.buildings(org.value)).map((b) => b.id) : [];
+      await save(
+        { id: e?.id ?? uuidv7(), fullName: name.value, position: position.value, phones: phones.value.split(",").map((s) => s.trim()).filter(Boolean), organizationId: org.value, active: active.checked },
+        { kindIds: kindBoxes.map((l) => l.querySelector("input") as HTMLInputElement).filter((i) => i.checked).map((i) => i.value), buildingIds },
+      );
+    } }, "Сохранить"),
+  );
+}

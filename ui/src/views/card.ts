@@ -1,0 +1,550 @@
+// The appeal card (manual §4, §5): general part, one or more reasons, required fields in red,
+// the join suggestion, and the tabs проблемы, звонки, история, файлы, услуги, расписание.
+import * as api from "../api/appeals";
+import type { CommandError } from "../api/core";
+import { executorsFor, prices, schedule, searchBuildings, searchKinds } from "../api/directory";
+import type { Appeal } from "../generated/Appeal";
+import type { AppealKind } from "../generated/AppealKind";
+import type { AppealStatus } from "../generated/AppealStatus";
+import type { Building } from "../generated/Building";
+import type { Channel } from "../generated/Channel";
+import type { Executor } from "../generated/Executor";
+import type { Priority } from "../generated/Priority";
+import type { RegistryRow } from "../generated/RegistryRow";
+import type { AppContext } from "../lib/app";
+import { autocomplete } from "../lib/autocomplete";
+import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
+import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
+
+const CHANNELS: Channel[] = ["phone", "email", "letter", "website", "walkIn"];
+const PRIORITIES: Priority[] = ["low", "medium", "critical"];
+const STATUSES: AppealStatus[] = ["new", "assigned", "inWork", "done", "closed", "cancelled"];
+
+interface ReasonBlock {
+  id: string;
+  el: HTMLElement;
+  building(): Building | null;
+  kind(): AppealKind | null;
+  executors: Set<string>;
+  joinTo: string | null;
+  validate(): boolean;
+  values(): { apartment: string; entrance: string; floor: string; addressNote: string; comment: string; priority: Priority | null };
+}
+
+function select<T extends string>(id: string, values: readonly T[], labels: Record<T, string>, value: T | null): HTMLSelectElement {
+  const s = h("select", { id }, ...values.map((v) => h("option", { value: v }, labels[v])));
+  if (value) s.value = value;
+  return s;
+}
+
+function field(label: string, control: HTMLElement, extra?: string): HTMLElement {
+  return h("label", { class: `field ${extra ?? ""}` }, h("span", null, label), control);
+}
+
+/** Marks a field red (Рис. 11) until it is filled. */
+function mark(el: HTMLElement, bad: boolean) {
+  el.classList.toggle("invalid", bad);
+  el.setAttribute("aria-invalid", String(bad));
+}
+
+/** Opens the card as a panel over the current view; resolves when it closes. */
+export function openCard(ctx: AppContext, id: string | null, prefill?: { identifier?: string }): () => void {
+  const overlay = h("div", { class: "card-overlay", id: "card" });
+  const panel = h("div", { class: "card-panel", role: "dialog", "aria-modal": "true" });
+  overlay.appendChild(panel);
+  document.body.appendChild(overlay);
+  let closed = false;
+  const close = () => {
+    if (closed) return;
+    closed = true;
+    window.clearInterval(timer);
+    document.removeEventListener("keydown", keys, true);
+    overlay.remove();
+  };
+  let timer = 0;
+  let save: () => Promise<void> = async () => {};
+  const keys = (e: KeyboardEvent) => {
+    if (e.key === "Escape") {
+      e.preventDefault();
+      close();
+    } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") {
+      e.preventDefault();
+      void save();
+    }
+  };
+  document.addEventListener("keydown", keys, true);
+
+  const render = (appeal: Appeal | null) => {
+    // General part.
+    const channel = select("card-channel", CHANNELS, channelLabel, appeal?.channel ?? "phone");
+    const identifier = h("input", { id: "card-identifier", value: appeal?.identifier ?? prefill?.identifier ?? "", autocomplete: "off" });
+    const applicant = h("input", { id: "card-applicant", value: appeal?.applicantName ?? "", autocomplete: "off" });
+    const contacts = h("input", { id: "card-contacts", value: appeal?.contacts ?? "", autocomplete: "off" });
+    const received = h("input", { id: "card-received", type: "datetime-local", value: toLocalInput(appeal?.receivedAt ?? new Date().toISOString()) });
+    const bar = h("div", { class: "talk-bar" }, h("div", { class: "talk-fill" }));
+    const talkLabel = h("span", { class: "talk-time", id: "card-talk-time" }, "0:00");
+    const opened = Date.now();
+    if (!appeal) {
+      timer = window.setInterval(() => {
+        const s = Math.floor((Date.now() - opened) / 1000);
+        talkLabel.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
+        (bar.firstChild as HTMLElement).style.width = `${Math.min(100, (s / 180) * 100)}%`;
+        bar.classList.toggle("orange", s >= 60 && s < 120);
+        bar.classList.toggle("red", s >= 120);
+      }, 1000);
+    }
+    const message = h("div", { class: "form-error", id: "card-error", role: "alert" });
+    const reasons: ReasonBlock[] = [];
+    const reasonsEl = h("div", { class: "reasons" });
+    const tabs = h("div", { class: "card-tabs" });
+    let status: HTMLSelectElement | null = null;
+
+    const addReason = (existing: Appeal | null) => {
+      const block = reasonBlock(ctx, existing, () => {
+        if (reasons.length > 1) {
+          reasons.splice(reasons.indexOf(block), 1);
+          block.el.remove();
+        }
+      }, (b) => void loadTabs(b));
+      reasons.push(block);
+      reasonsEl.appendChild(block.el);
+      return block;
+    };
+    const first = addReason(appeal);
+    if (appeal) {
+      status = select("card-status", STATUSES, statusLabel, appeal.status);
+    }
+
+    async function loadTabs(b: Building | null) {
+      renderTabs(tabs, ctx, appeal, b?.id ?? appeal?.buildingId ?? null, identifier.value, b?.organizationId ?? appeal?.organizationId ?? null);
+    }
+
+    save = async () => {
+      message.textContent = "";
+      let ok = true;
+      const ident = identifier.value.trim();
+      mark(identifier, ident === "");
+      if (!ident) ok = false;
+      for (const r of reasons) ok = r.validate() && ok;
+      if (!ok) {
+        message.textContent = t.card.required;
+        (panel.querySelector(".invalid input, input.invalid") as HTMLElement | null)?.focus();
+        return;
+      }
+      const receivedAt = new Date(received.value).toISOString();
+      try {
+        if (!appeal) {
+          const made = await api.createAppeals({
+            receivedAt,
+            channel: channel.value as Channel,
+            identifier: ident,
+            applicantName: applicant.value,
+            contacts: contacts.value,
+            reasons: reasons.map((r) => ({
+              id: r.id,
+              buildingId: r.building()?.id ?? null,
+              kindId: r.kind()?.id ?? null,
+              executorIds: [...r.executors],
+              joinTo: r.joinTo,
+              ...r.values(),
+            })),
+          });
+          ctx.toast(`Зарегистрировано: ${made.map((a) => a.number).join(", ")}`);
+          close();
+        } else {
+          const r = first;
+          const kind = r.kind();
+          const saved = await api.saveAppeal(appeal.id, appeal.version, {
+            receivedAt,
+            channel: channel.value as Channel,
+            identifier: ident,
+            applicantName: applicant.value,
+            contacts: contacts.value,
+            buildingId: r.building()?.id ?? null,
+            kindId: kind?.id ?? appeal.kindId,
+            executorIds: [...r.executors],
+            status: (status?.value as AppealStatus) ?? appeal.status,
+            ...r.values(),
+            priority: r.values().priority ?? appeal.priority,
+          });
+          ctx.toast(`${t.card.saved}: ${saved.number}`);
+          close();
+        }
+      } catch (e) {
+        const err = e as CommandError;
+        message.textContent = err.message;
+        message.dataset.kind = err.kind;
+        if (err.field === "identifier") mark(identifier, true);
+        if (err.kind === "conflict" && appeal) {
+          message.appendChild(h("button", { class: "link", onclick: () => void reload() }, " " + t.card.conflictReload));
+        }
+      }
+    };
+
+    const header = h(
+      "header",
+      { class: "card-header" },
+      h("h2", null, appeal ? `Обращение № ${appeal.number}` : t.card.titleNew),
+      appeal ? h("span", { class: `type-badge type-${appeal.appealType}` }, typeLabel[appeal.appealType]) : null,
+      appeal ? h("span", { class: "muted" }, `${statusLabel[appeal.status]} · ${appeal.progress}%`) : null,
+      h("span", { class: "spacer" }),
+      h("button", { class: "icon", title: t.card.print, disabled: true }, "▣"),
+      h("button", { id: "card-close", class: "icon", title: `${t.card.close} (Esc)`, onclick: close }, "✕"),
+    );
+    const general = h(
+      "section",
+      { class: "card-general" },
+      h("h3", null, t.card.general),
+      h(
+        "div",
+        { class: "grid" },
+        field(t.card.identifier, identifier, "required"),
+        field(t.card.applicant, applicant),
+        field(t.card.contacts, contacts),
+        field(t.card.channel, channel),
+        field(t.card.received, received),
+        appeal && status ? field(t.card.status, status) : null,
+      ),
+      !appeal ? h("div", { class: "talk" }, h("span", null, t.card.talkTime), bar, talkLabel) : null,
+    );
+    const actions = h(
+      "footer",
+      { class: "card-actions" },
+      message,
+      !appeal ? h("button", { id: "card-add-reason", type: "button", onclick: () => addReason(null).el.querySelector("input")?.focus() }, `+ ${t.card.addReason}`) : null,
+      h("button", { id: "card-save", class: "primary", onclick: () => void save() }, `${t.card.save} (Ctrl+S)`),
+    );
+    replace(panel, header, h("div", { class: "card-body" }, h("div", { class: "card-main" }, general, h("h3", null, t.card.reason), reasonsEl, actions), tabs));
+    if (appeal) void loadTabs(null);
+    else replace(tabs, h("p", { class: "muted" }, "Введите адрес — здесь появятся обращения по этому дому и с этого номера."));
+    // A card opened by a call has the number already: start at the applicant's name.
+    (identifier.value ? applicant : identifier).focus();
+  };
+
+  const reload = async () => {
+    if (!id) return render(null);
+    try {
+      render(await api.getAppeal(id));
+    } catch (e) {
+      ctx.toast((e as CommandError).message, "error");
+      close();
+    }
+  };
+  void reload();
+  return close;
+}
+
+function reasonBlock(
+  ctx: AppContext,
+  appeal: Appeal | null,
+  remove: () => void,
+  onBuilding: (b: Building | null) => void,
+): ReasonBlock {
+  const id = appeal?.id ?? uuidv7();
+  const uid = id.slice(-6);
+  let building: Building | null = null;
+  let kind: AppealKind | null = null;
+  const executors = new Set<string>(appeal?.executors.map((e) => e.executorId) ?? []);
+  const execList = h("div", { class: "executors-list", id: `executors-${uid}` }, h("p", { class: "muted" }, t.card.executorsNeed));
+  const join = h("div", { class: "join-suggest" });
+  const block: ReasonBlock = {
+    id,
+    el: h("div"),
+    building: () => building,
+    kind: () => kind,
+    executors,
+    joinTo: appeal?.joinedTo ?? null,
+    validate: () => true,
+    values: () => ({ apartment: "", entrance: "", floor: "", addressNote: "", comment: "", priority: null }),
+  };
+
+  const refreshExecutors = async () => {
+    if (!building || !kind) {
+      replace(execList, h("p", { class: "muted" }, t.card.executorsNeed));
+      return;
+    }
+    const list: Executor[] = await executorsFor(kind.id, building.id);
+    replace(
+      execList,
+      list.length === 0 ? h("p", { class: "muted" }, "Нет исполнителей, обслуживающих этот вид по этому адресу — сообщите администратору") : null,
+      ...list.map((e) =>
+        h(
+          "button",
+          {
+            type: "button",
+            class: `executor ${executors.has(e.id) ? "chosen" : ""}`,
+            "aria-pressed": String(executors.has(e.id)),
+            dataset: { id: e.id },
+            onclick: (ev: Event) => {
+              const b = ev.currentTarget as HTMLElement;
+              if (executors.has(e.id)) executors.delete(e.id);
+              else executors.add(e.id);
+              b.classList.toggle("chosen", executors.has(e.id));
+              b.setAttribute("aria-pressed", String(executors.has(e.id)));
+            },
+          },
+          h("span", { class: "check" }, "✔"),
+          ` ${e.fullName}`,
+          h("small", null, ` ${e.position} ${e.phones.join(", ")}`),
+        ),
+      ),
+    );
+  };
+  const refreshJoin = async () => {
+    replace(join);
+    if (!building || !kind) return;
+    const live = await api.suggestJoin(kind.id, building.id, appeal?.id ?? null);
+    if (!live || live.id === appeal?.joinedTo) return;
+    const btn = h("button", { type: "button", id: `join-${uid}` }, t.card.join);
+    btn.addEventListener("click", () => {
+      block.joinTo = block.joinTo === live.id ? null : live.id;
+      btn.textContent = block.joinTo ? `✔ ${t.card.joined} ${live.number}` : t.card.join;
+    });
+    replace(join, h("div", { class: "notice" }, `${t.card.joinSuggest} № ${live.number} от ${fmtDateTime(live.receivedAt)} (${statusLabel[live.status]}). `, btn));
+  };
+
+  const address = autocomplete<Building>({
+    id: `address-${uid}`,
+    placeholder: t.card.addressHint,
+    fetch: searchBuildings,
+    label: (b) => b.address,
+    onPick: (b) => {
+      building = b;
+      mark(addressField, false);
+      onBuilding(b);
+      void refreshExecutors();
+      void refreshJoin();
+    },
+  });
+  const kindInput = autocomplete<AppealKind>({
+    id: `kind-${uid}`,
+    placeholder: t.card.kindHint,
+    fetch: searchKinds,
+    label: (k) => k.name,
+    detail: (k) => ` — ${typeLabel[k.appealType]}, ${priorityLabel[k.defaultPriority]}${k.deadlineNote ? ", " + k.deadlineNote : ""}`,
+    onPick: (k) => {
+      kind = k;
+      mark(kindField, false);
+      if (k && !appeal) priority.value = k.defaultPriority;
+      void refreshExecutors();
+      void refreshJoin();
+    },
+  });
+  const apartment = h("input", { id: `apartment-${uid}`, value: appeal?.apartment ?? "", class: "short" });
+  const entrance = h("input", { id: `entrance-${uid}`, value: appeal?.entrance ?? "", class: "short" });
+  const floor = h("input", { id: `floor-${uid}`, value: appeal?.floor ?? "", class: "short" });
+  const note = h("input", { id: `note-${uid}`, value: appeal?.addressNote ?? "" });
+  const priority = select(`priority-${uid}`, PRIORITIES, priorityLabel, appeal?.priority ?? "medium");
+  const comment = h("textarea", { id: `comment-${uid}`, rows: 3 }, appeal?.comment ?? "");
+  const addressField = field(t.card.address, address.wrapper, "required wide");
+  const kindField = field(t.card.kind, kindInput.wrapper, "required wide");
+
+  if (appeal) {
+    kind = {
+      id: appeal.kindId,
+      name: appeal.kindName,
+      appealType: appeal.appealType,
+      defaultPriority: appeal.priority,
+      localizeMinutes: null,
+      resolveMinutes: null,
+      deadlineNote: "",
+      keywords: [],
+      source: "",
+      active: true,
+    };
+    kindInput.set(kind);
+    if (appeal.buildingId) {
+      building = {
+        id: appeal.buildingId,
+        organizationId: appeal.organizationId ?? "",
+        city: "",
+        street: "",
+        house: "",
+        block: "",
+        address: appeal.address.split(", кв.")[0].split(", подъезд")[0].split(", этаж")[0],
+      };
+      address.set(building);
+      void refreshExecutors();
+    }
+  }
+  block.validate = () => {
+    const needsAddress = kind ? kind.appealType === "accident" || kind.appealType === "request" : false;
+    const badKind = kind === null;
+    const badAddress = needsAddress && building === null;
+    mark(kindField, badKind);
+    mark(addressField, badAddress);
+    return !badKind && !badAddress;
+  };
+  block.values = () => ({
+    apartment: apartment.value,
+    entrance: entrance.value,
+    floor: floor.value,
+    addressNote: note.value,
+    comment: comment.value,
+    priority: priority.value as Priority,
+  });
+  block.el = h(
+    "div",
+    { class: "reason", dataset: { id } },
+    h(
+      "div",
+      { class: "grid" },
+      addressField,
+      field(t.card.apartment, apartment, "narrow"),
+      field(t.card.entrance, entrance, "narrow"),
+      field(t.card.floor, floor, "narrow"),
+      field(t.card.addressNote, note),
+      kindField,
+      field(t.card.priority, priority),
+      field(t.card.comment, comment, "wide"),
+    ),
+    join,
+    h("div", { class: "field wide" }, h("span", null, t.card.executors), execList),
+    !appeal ? h("button", { type: "button", class: "link remove-reason", onclick: remove, tabIndex: -1 }, t.card.removeReason) : null,
+  );
+  void ctx;
+  return block;
+}
+
+function miniRows(rows: RegistryRow[], ctx: AppContext): HTMLElement {
+  if (rows.length === 0) return h("p", { class: "muted" }, t.card.nothing);
+  return h(
+    "ul",
+    { class: "mini-rows" },
+    ...rows.map((r) =>
+      h(
+        "li",
+        null,
+        h("button", { class: "link", onclick: () => ctx.openCard(r.id) }, r.number),
+        ` ${fmtDateTime(r.receivedAt)} · ${r.kindName} · ${statusLabel[r.status]}`,
+        r.address ? h("div", { class: "muted" }, r.address) : null,
+      ),
+    ),
+  );
+}
+
+function renderTabs(
+  root: HTMLElement,
+  ctx: AppContext,
+  appeal: Appeal | null,
+  buildingId: string | null,
+  identifier: string,
+  organizationId: string | null,
+) {
+  const names = ["problems", "calls", "history", "files", "services", "schedule"] as const;
+  const body = h("div", { class: "tab-body", id: "card-tab-body" });
+  const buttons = names.map((n) =>
+    h("button", { class: "tab", dataset: { tab: n }, id: `tab-${n}`, onclick: () => void show(n) }, t.card.tabs[n]),
+  );
+  replace(root, h("nav", { class: "tab-bar" }, ...buttons), body);
+  const show = async (n: (typeof names)[number]) => {
+    buttons.forEach((b) => b.classList.toggle("active", b.dataset.tab === n));
+    replace(body, h("p", { class: "muted" }, t.registry.loading));
+    try {
+      if (n === "problems") {
+        const p = await api.problems(buildingId, identifier || null);
+        replace(body, h("h4", null, t.card.live), miniRows(p.live, ctx), h("h4", null, t.card.archived), miniRows(p.archived, ctx), h("h4", null, t.card.fromApplicant), miniRows(p.fromApplicant, ctx));
+      } else if (n === "calls") {
+        if (!appeal) return replace(body, h("p", { class: "muted" }, t.card.noCalls));
+        const calls = await api.appealCalls(appeal.id);
+        replace(
+          body,
+          calls.length === 0 ? h("p", { class: "muted" }, t.card.noCalls) : null,
+          ...calls.map((c) => {
+            const play = h("button", { class: "link", disabled: !c.recordingCodec }, c.recordingCodec ? "▶ прослушать" : "без записи");
+            const li = h("div", { class: "call" }, `${fmtDateTime(c.startedAt)} · ${c.direction === "outgoing" ? "исходящий" : "входящий"} · ${c.fromNumber} → ${c.toNumber} `, play);
+            play.addEventListener("click", async () => {
+              const f = await api.recording(c.id);
+              li.appendChild(h("audio", { controls: true, autoplay: true, src: `data:${f.mime};base64,${f.base64}` }));
+              play.remove();
+            });
+            return li;
+          }),
+        );
+      } else if (n === "history") {
+        if (!appeal) return replace(body, h("p", { class: "muted" }, t.card.nothing));
+        const entries = await api.appealHistory(appeal.id);
+        const text = h("textarea", { id: "comment-new", rows: 2, placeholder: t.card.commentPlaceholder });
+        replace(
+          body,
+          h("ol", { class: "history" }, ...entries.map((e) => h("li", null, h("span", { class: "muted" }, `${fmtDateTime(e.at)} ${e.actorName ?? e.actor}: `), describe(e.action, e.before, e.after, e.comment)))),
+          text,
+          h("button", { id: "comment-add", onclick: async () => {
+            try {
+              await api.addComment(appeal.id, text.value);
+              void show("history");
+            } catch (err) {
+              ctx.toast((err as CommandError).message, "error");
+            }
+          } }, t.card.addComment),
+        );
+      } else if (n === "files") {
+        if (!appeal) return replace(body, h("p", { class: "muted" }, "Файлы прикрепляются к сохранённому обращению"));
+        const files = await api.attachments(appeal.id);
+        const input = h("input", { type: "file", id: "file-input", multiple: true });
+        input.addEventListener("change", async () => {
+          for (const f of input.files ?? []) {
+            const buf = new Uint8Array(await f.arrayBuffer());
+            let bin = "";
+            for (let i = 0; i < buf.length; i += 0x8000) bin += String.fromCharCode(...buf.subarray(i, i + 0x8000));
+            try {
+              await api.addAttachment({ appealId: appeal.id, fileName: f.name, mime: f.type || "application/octet-stream", base64: btoa(bin) });
+            } catch (err) {
+              ctx.toast((err as CommandError).message, "error");
+            }
+          }
+          void show("files");
+        });
+        replace(
+          body,
+          h("label", { class: "button" }, t.card.attach, input),
+          ...files.map((f) => {
+            const open = h("button", { class: "link" }, `${f.fileName} (${Math.ceil(f.size / 1024)} КБ)`);
+            const row = h("div", { class: "file" }, open, h("span", { class: "muted" }, ` ${fmtDateTime(f.uploadedAt)}`));
+            open.addEventListener("click", async () => {
+              const c = await api.attachmentContent(f.id, f.mime);
+              const src = `data:${c.mime};base64,${c.base64}`;
+              row.appendChild(
+                f.mime.startsWith("image/") ? h("img", { src, class: "preview" }) : f.mime.startsWith("video/") ? h("video", { src, controls: true, class: "preview" }) : h("a", { href: src, download: f.fileName }, "сохранить"),
+              );
+            });
+            return row;
+          }),
+        );
+      } else if (n === "services") {
+        if (!buildingId) return replace(body, h("p", { class: "muted" }, "Выберите адрес"));
+        const list = await prices(buildingId);
+        replace(body, list.length ? h("table", { class: "simple" }, ...list.map((p) => h("tr", null, h("td", null, p.service), h("td", { class: "num" }, `${p.price} ₽`), h("td", null, p.unit)))) : h("p", { class: "muted" }, t.card.nothing));
+      } else {
+        const shifts = await schedule(organizationId);
+        replace(body, shifts.length ? h("table", { class: "simple" }, ...shifts.slice(0, 100).map((s) => h("tr", null, h("td", null, fmtDateTime(s.startsAt)), h("td", null, fmtDateTime(s.endsAt).slice(11)), h("td", null, s.person), h("td", { class: "muted" }, s.note)))) : h("p", { class: "muted" }, t.card.nothing));
+      }
+    } catch (err) {
+      replace(body, h("p", { class: "form-error" }, (err as CommandError).message));
+    }
+  };
+  void show("problems");
+}
+
+const actionLabel: Record<string, string> = {
+  created: "создано",
+  changed: "изменено",
+  status: "статус",
+  comment: "комментарий",
+  assigned: "назначен исполнитель",
+  unassigned: "снят исполнитель",
+  joined: "присоединено",
+  unjoined: "отсоединено",
+  attachment: "прикреплён файл",
+};
+
+function describe(action: string, before: unknown, after: unknown, comment: string | null): string {
+  const a = (after ?? {}) as Record<string, unknown>;
+  const b = (before ?? {}) as Record<string, unknown>;
+  if (action === "comment") return `${actionLabel[action]}: ${comment ?? ""}`;
+  if (action === "status") return `${actionLabel[action]}: ${String(b.status ?? "")} → ${String(a.status ?? "")}`;
+  if (action === "assigned" || action === "unassigned") return `${actionLabel[action]}: ${String(a.executor ?? b.executor ?? "")}`;
+  if (action === "attachment") return `${actionLabel[action]}: ${String(a.file_name ?? "")}`;
+  if (action === "changed") return `${actionLabel[action]}: ${Object.keys(a).join(", ")}`;
+  return actionLabel[action] ?? action;
+}

@@ -1,0 +1,93 @@
+// Contacts (manual §5 «Как позвонить исполнителю», Рис. 31–33): executors with their phones
+// and the number of appeals in their work; a click opens those appeals, several of which can
+// be marked done at once.
+import { changeStatusMany } from "../api/appeals";
+import type { CommandError } from "../api/core";
+import { contacts, executorAppeals } from "../api/directory";
+import type { Executor } from "../generated/Executor";
+import type { AppContext } from "../lib/app";
+import { fmtDateTime, h, replace } from "../lib/h";
+import { statusLabel, t } from "../lib/i18n";
+
+export function mountContacts(root: HTMLElement, ctx: AppContext): () => void {
+  const filter = h("input", { id: "contacts-filter", type: "search", placeholder: "Фамилия, должность или телефон" });
+  const tbody = h("tbody", { id: "contacts-rows" });
+  const side = h("div", { class: "executor-appeals", id: "executor-appeals" });
+  root.replaceChildren(
+    h(
+      "section",
+      { class: "contacts" },
+      h("div", { class: "toolbar" }, h("strong", null, t.contacts.title), filter),
+      h("div", { class: "split" }, h("table", { class: "registry" }, h("thead", null, h("tr", null, h("th", null, "Исполнитель"), h("th", null, "Должность"), h("th", null, "Телефоны"), h("th", null, "Организация"), h("th", null, t.contacts.inWork))), tbody), side),
+    ),
+  );
+  let all: Awaited<ReturnType<typeof contacts>> = [];
+  const render = () => {
+    const q = filter.value.trim().toLowerCase();
+    replace(
+      tbody,
+      all
+        .filter((c) => !q || `${c.fullName} ${c.position} ${c.phones.join(" ")}`.toLowerCase().includes(q))
+        .map((c) =>
+          h(
+            "tr",
+            { dataset: { id: c.id }, tabIndex: 0, onclick: () => void openExecutor(ctx, side, c) },
+            h("td", null, c.fullName),
+            h("td", null, c.position),
+            h("td", null, c.phones.join(", ")),
+            h("td", null, c.organizationName),
+            h("td", { class: "num" }, String(c.inWork)),
+          ),
+        ),
+    );
+  };
+  filter.addEventListener("input", render);
+  void contacts().then((c) => {
+    all = c;
+    render();
+  });
+  filter.focus();
+  return () => {};
+}
+
+/** An executor's appeals in work (also opened by an incoming call from the executor). */
+export async function openExecutor(ctx: AppContext, root: HTMLElement, e: Executor): Promise<void> {
+  const rows = await executorAppeals(e.id);
+  const chosen = new Map<string, number>();
+  const done = h("button", { id: "mark-done", class: "primary", disabled: true }, t.contacts.markDone);
+  done.addEventListener("click", async () => {
+    try {
+      await changeStatusMany([...chosen].map(([id, version]) => ({ id, version })), "done");
+      ctx.toast(`Отмечено отработанными: ${chosen.size}`);
+      void openExecutor(ctx, root, e);
+    } catch (err) {
+      ctx.toast((err as CommandError).message, "error");
+    }
+  });
+  replace(
+    root,
+    h("h3", null, `${t.contacts.appealsOf}: ${e.fullName}`),
+    h("p", { class: "muted" }, e.phones.join(", ")),
+    rows.length === 0 ? h("p", { class: "muted" }, "Обращений в работе нет") : null,
+    h(
+      "ul",
+      { class: "mini-rows" },
+      ...rows.map((r) => {
+        const box = h("input", { type: "checkbox", dataset: { id: r.id }, disabled: r.status !== "inWork" });
+        box.addEventListener("change", () => {
+          if (box.checked) chosen.set(r.id, r.version);
+          else chosen.delete(r.id);
+          done.disabled = chosen.size === 0;
+        });
+        return h(
+          "li",
+          null,
+          h("label", { class: "check" }, box, h("button", { class: "link", onclick: () => ctx.openCard(r.id) }, r.number)),
+          ` ${fmtDateTime(r.receivedAt)} · ${r.kindName} · ${statusLabel[r.status]}`,
+          h("div", { class: "muted" }, r.address),
+        );
+      }),
+    ),
+    done,
+  );
+}

@@ -1,0 +1,57 @@
+// The desktop (manual §2, Рис. 4): the person's saved filter templates and the shared ones,
+// each with its live count; a click opens the registry with that filter.
+import { onAppealChanged, type CommandError } from "../api/core";
+import { deleteTemplate, templates } from "../api/registry";
+import type { TemplateCount } from "../generated/TemplateCount";
+import type { AppContext } from "../lib/app";
+import { debounce, h, replace } from "../lib/h";
+import { plural } from "../lib/i18n";
+
+export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
+  const list = h("div", { class: "templates", id: "templates" });
+  root.replaceChildren(
+    h(
+      "section",
+      { class: "desktop" },
+      h("h2", null, `Здравствуйте, ${ctx.me.fullName}`),
+      h("p", { class: "muted" }, "Шаблоны фильтров: ваши и общие. Новый шаблон сохраняется из расширенного фильтра реестра."),
+      list,
+      h("button", { id: "open-registry", class: "primary", onclick: () => ctx.navigate({ name: "registry" }) }, "Перейти в реестр обращений"),
+    ),
+  );
+  const tile = (tc: TemplateCount) => {
+    const n = tc.count > 10_000 ? "10 000+" : String(tc.count);
+    return h(
+      "div",
+      { class: "template", dataset: { id: tc.template.id } },
+      h(
+        "button",
+        {
+          class: "template-open",
+          onclick: () => ctx.navigate({ name: "registry", filter: tc.template.filter, title: tc.template.name }),
+        },
+        h("span", { class: "template-name" }, tc.template.name),
+        h("span", { class: "template-count" }, n),
+        h("span", { class: "muted" }, `${plural(tc.count, "обращение", "обращения", "обращений")}${tc.template.shared ? " · общий" : ""}`),
+      ),
+      tc.template.owner === ctx.me.login
+        ? h("button", { class: "icon", title: "Удалить шаблон", onclick: async () => {
+            await deleteTemplate(tc.template.id).catch((e: CommandError) => ctx.toast(e.message, "error"));
+            void load();
+          } }, "✕")
+        : null,
+    );
+  };
+  const load = async () => {
+    try {
+      const ts = await templates();
+      replace(list, ts.length ? ts.map(tile) : h("p", { class: "muted" }, "Шаблонов пока нет"));
+    } catch (e) {
+      ctx.toast((e as CommandError).message, "error");
+    }
+  };
+  void load();
+  const refresh = debounce(() => void load(), 1000);
+  const unlisten = onAppealChanged(() => refresh());
+  return () => void unlisten.then((f) => f());
+}

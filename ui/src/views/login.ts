@@ -1,0 +1,67 @@
+// Login (manual §1, §6): server address, login, password; each failure in plain words.
+import { defaultServer, login } from "../api/session";
+import type { CommandError } from "../api/core";
+import type { Person } from "../generated/Person";
+import type { TlsMode } from "../generated/TlsMode";
+import { h } from "../lib/h";
+import { t } from "../lib/i18n";
+
+const SERVER_KEY = "dialog.server";
+const LOGIN_KEY = "dialog.login";
+const TLS_KEY = "dialog.tls";
+
+export function mountLogin(root: HTMLElement, onLogin: (me: Person) => void, notice?: string): void {
+  const saved = localStorage.getItem(SERVER_KEY);
+  const server = h("input", { id: "login-server", name: "server", value: saved ?? "", autocomplete: "off", placeholder: "dialog.example.ru:5432" });
+  if (!saved) void defaultServer().then((s) => { if (s && !server.value) server.value = s; });
+  const user = h("input", { id: "login-user", name: "login", value: localStorage.getItem(LOGIN_KEY) ?? "", autocomplete: "username" });
+  const password = h("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password" });
+  const tls = h(
+    "select",
+    { id: "login-tls", name: "tls" },
+    h("option", { value: "verifyFull" }, t.login.tlsVerify),
+    h("option", { value: "require" }, t.login.tlsRequire),
+    h("option", { value: "disable" }, t.login.tlsDisable),
+  );
+  tls.value = localStorage.getItem(TLS_KEY) ?? "disable";
+  const error = h("div", { id: "login-error", class: "form-error", role: "alert" });
+  const submit = h("button", { id: "login-submit", type: "submit", class: "primary" }, t.login.submit);
+  const form = h(
+    "form",
+    { class: "login-card", id: "login-form" },
+    h("h1", null, t.login.title),
+    notice ? h("p", { class: "notice" }, notice) : null,
+    h("label", null, t.login.server, server),
+    h("label", null, t.login.login, user),
+    h("label", null, t.login.password, password),
+    h("label", null, t.login.tls, tls),
+    error,
+    submit,
+  );
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    error.textContent = "";
+    submit.disabled = true;
+    submit.textContent = t.login.connecting;
+    const mode = tls.value;
+    const tlsMode: TlsMode =
+      mode === "verifyFull" ? { mode: "verifyFull", caFile: null } : mode === "require" ? { mode: "require" } : { mode: "disable" };
+    try {
+      const person = await login({ server: server.value, login: user.value, password: password.value, tls: tlsMode });
+      localStorage.setItem(SERVER_KEY, server.value);
+      localStorage.setItem(LOGIN_KEY, user.value);
+      localStorage.setItem(TLS_KEY, mode);
+      onLogin(person);
+    } catch (e) {
+      const err = e as CommandError;
+      error.textContent = err.message;
+      error.dataset.kind = err.kind;
+      password.select();
+    } finally {
+      submit.disabled = false;
+      submit.textContent = t.login.submit;
+    }
+  });
+  root.replaceChildren(h("div", { class: "login-page" }, form));
+  (user.value ? password : user).focus();
+}

@@ -1,0 +1,337 @@
+// The registry (manual §3, Рис. 5–8): type toggles, quick filters, quick search, the advanced
+// filter, endless scrolling over keyset pages, live updates from other operators.
+import { onAppealChanged, onResync, type CommandError } from "../api/core";
+import { organizations } from "../api/directory";
+import { emptyFilter, registryPage, saveTemplate } from "../api/registry";
+import type { AppealStatus } from "../generated/AppealStatus";
+import type { AppealType } from "../generated/AppealType";
+import type { Cursor } from "../generated/Cursor";
+import type { RegistryFilter } from "../generated/RegistryFilter";
+import type { RegistryRow } from "../generated/RegistryRow";
+import type { Sort } from "../generated/Sort";
+import type { AppContext } from "../lib/app";
+import { debounce, fmtDateTime, h, replace, uuidv7 } from "../lib/h";
+import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
+
+const PAGE = 50;
+const TYPES: AppealType[] = ["accident", "complaint", "inquiry", "request"];
+const STATUSES: AppealStatus[] = ["new", "assigned", "inWork", "done", "closed", "cancelled"];
+
+export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["priority"] }): HTMLElement {
+  const finished = r.status === "closed" || r.status === "done";
+  return h(
+    "span",
+    {
+      class: `status-icon ${finished ? "st-finished" : "pr-" + r.priority}`,
+      title: `${statusLabel[r.status]}, приоритет ${priorityLabel[r.priority]}`,
+    },
+    finished ? "✔" : r.priority === "critical" ? "!" : r.priority === "medium" ? "●" : "○",
+  );
+}
+
+export function rowCells(r: RegistryRow, ctx: AppContext): HTMLElement[] {
+  const attachIcons = r.attachmentKinds.map((k) =>
+    h("span", { class: `att att-${k}`, title: "прикреплённый файл" }, k === "image" ? "фото" : k === "video" ? "видео" : "док"),
+  );
+  return [
+    h("td", { class: "c-num" }, h("div", null, fmtDateTime(r.receivedAt)), h("div", { class: "num" }, r.number)),
+    h("td", { class: "c-addr" }, r.address || "—"),
+    h(
+      "td",
+      { class: "c-reason" },
+      h("span", { class: `type-badge type-${r.appealType}` }, typeLabel[r.appealType]),
+      " ",
+      r.kindName,
+      r.comment ? h("div", { class: "muted" }, r.comment) : null,
+    ),
+    h("td", { class: "c-applicant" }, r.applicantName || "—"),
+    h("td", { class: "c-contacts" }, h("div", null, r.identifier), h("div", { class: "muted" }, channelLabel[r.channel])),
+    h(
+      "td",
+      { class: "c-status" },
+      statusIcon(r),
+      " ",
+      statusLabel[r.status],
+      r.executorNames.length
+        ? h(
+            "div",
+            { class: "muted executors" },
+            ...r.executorNames.map((n) => h("button", { class: "link exec-link", dataset: { name: n } }, n)),
+          )
+        : null,
+      r.overdue ? h("div", { class: "overdue-label" }, t.registry.overdue) : null,
+    ),
+    h(
+      "td",
+      { class: "c-progress" },
+      h("div", { class: "progress", title: `${r.progress}%` }, h("div", { class: "bar", style: { width: `${r.progress}%` } })),
+    ),
+    h(
+      "td",
+      { class: "c-icons" },
+      h("button", { class: "icon print", title: "Печать карточки", disabled: true }, "▣"),
+      r.hasRecording ? h("span", { class: "icon rec", title: "есть запись разговора" }, "♪") : null,
+      ...attachIcons,
+    ),
+    h(
+      "td",
+      { class: "c-info" },
+      h("span", { class: "icon history", title: "история", dataset: { id: r.id } }, "ℹ"),
+      r.joinedCount > 1 ? h("span", { class: "icon joined", title: `${t.registry.joined}: ${r.joinedCount}` }, `⚭${r.joinedCount}`) : null,
+    ),
+  ].map((td) => {
+    void ctx;
+    return td;
+  });
+}
+
+export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: RegistryFilter, title?: string): () => void {
+  let filter: RegistryFilter = initial ? { ...emptyFilter(), ...initial } : emptyFilter();
+  const sort: Sort = "receivedDesc";
+  let cursor: Cursor | null = null;
+  let loading = false;
+  let generation = 0;
+  let rows: RegistryRow[] = [];
+
+  const search = h("input", {
+    id: "registry-search",
+    type: "search",
+    placeholder: t.registry.search,
+    value: filter.text,
+    autocomplete: "off",
+  });
+  const clear = h("button", { id: "registry-clear", class: "icon", title: t.registry.clear, type: "button" }, "✕");
+  const typeToggles = TYPES.map((ty) =>
+    h(
+      "button",
+      { class: `toggle type-${ty}`, dataset: { type: ty }, "aria-pressed": String(filter.types.includes(ty)) },
+      typeLabel[ty],
+    ),
+  );
+  const quickSoon = h("button", { id: "quick-deadline", class: "toggle quick", "aria-pressed": String(filter.quick === "deadlineSoon") }, t.registry.deadlineSoon);
+  const quickNotified = h(
+    "button",
+    { id: "quick-unnotified", class: "toggle quick", "aria-pressed": String(filter.quick === "executorNotNotified") },
+    t.registry.notNotified,
+  );
+  const filterButton = h("button", { id: "registry-filter", type: "button" }, t.registry.filter);
+  const tbody = h("tbody", { id: "registry-rows" });
+  const sentinel = h("div", { class: "sentinel" });
+  const status = h("div", { class: "registry-status", id: "registry-status" });
+  const table = h(
+    "table",
+    { class: "registry" },
+    h("thead", null, h("tr", null, ...t.registry.columns.map((c) => h("th", null, c)))),
+    tbody,
+  );
+  const scroller = h("div", { class: "registry-scroll", id: "registry-scroll" }, table, sentinel, status);
+  const panel = h("div", { class: "filter-panel hidden", id: "filter-panel" });
+  const el = h(
+    "section",
+    { class: "registry-view" },
+    h(
+      "div",
+      { class: "toolbar" },
+      title ? h("strong", { class: "view-title" }, title) : null,
+      h("div", { class: "group" }, ...typeToggles),
+      h("div", { class: "group" }, quickSoon, quickNotified),
+      h("div", { class: "search" }, search, clear),
+      filterButton,
+    ),
+    panel,
+    scroller,
+  );
+  root.replaceChildren(el);
+
+  function render() {
+    replace(
+      tbody,
+      rows.map((r) =>
+        h("tr", { dataset: { id: r.id }, class: `${r.overdue ? "overdue" : ""} ${r.status}`, tabIndex: 0 }, rowCells(r, ctx)),
+      ),
+    );
+    status.textContent = loading ? t.registry.loading : rows.length === 0 ? t.registry.empty : "";
+  }
+
+  async function load(reset: boolean) {
+    if (loading && !reset) return;
+    const gen = reset ? ++generation : generation;
+    if (reset) cursor = null;
+    loading = true;
+    try {
+      const page = await registryPage(filter, sort, cursor, PAGE);
+      if (gen !== generation) return;
+      rows = reset ? page.rows : rows.concat(page.rows);
+      cursor = page.next;
+    } catch (e) {
+      ctx.toast((e as CommandError).message, "error");
+    } finally {
+      if (gen === generation) loading = false;
+      render();
+    }
+    // Fill the screen.
+    if (cursor && sentinel.getBoundingClientRect().top < scroller.getBoundingClientRect().bottom + 200) void load(false);
+  }
+
+  /** Reloads everything shown (as many rows as are on screen), keeping the scroll. */
+  async function refresh() {
+    const gen = ++generation;
+    const want = Math.max(PAGE, rows.length);
+    let got: RegistryRow[] = [];
+    let next: Cursor | null = null;
+    do {
+      const page = await registryPage(filter, sort, next, Math.min(500, want - got.length));
+      if (gen !== generation) return;
+      got = got.concat(page.rows);
+      next = page.next;
+    } while (next && got.length < want);
+    rows = got;
+    cursor = next;
+    render();
+  }
+
+  const observer = new IntersectionObserver((entries) => {
+    if (entries.some((e) => e.isIntersecting) && cursor) void load(false);
+  }, { root: scroller, rootMargin: "300px" });
+  observer.observe(sentinel);
+
+  const searchNow = debounce(() => {
+    filter = { ...filter, text: search.value };
+    void load(true);
+  }, 250);
+  search.addEventListener("input", searchNow);
+  search.addEventListener("keydown", (e) => {
+    if (e.key === "Enter") {
+      filter = { ...filter, text: search.value };
+      void load(true);
+    }
+    if (e.key === "Escape" && search.value) {
+      e.stopPropagation();
+      search.value = "";
+      filter = { ...filter, text: "" };
+      void load(true);
+    }
+  });
+  clear.addEventListener("click", () => {
+    search.value = "";
+    filter = { ...filter, text: "" };
+    void load(true);
+    search.focus();
+  });
+  for (const b of typeToggles) {
+    b.addEventListener("click", () => {
+      const ty = b.dataset.type as AppealType;
+      const on = !filter.types.includes(ty);
+      b.setAttribute("aria-pressed", String(on));
+      filter = { ...filter, types: on ? [...filter.types, ty] : filter.types.filter((x) => x !== ty) };
+      void load(true);
+    });
+  }
+  for (const [b, q] of [
+    [quickSoon, "deadlineSoon"],
+    [quickNotified, "executorNotNotified"],
+  ] as const) {
+    b.addEventListener("click", () => {
+      filter = { ...filter, quick: filter.quick === q ? null : q };
+      quickSoon.setAttribute("aria-pressed", String(filter.quick === "deadlineSoon"));
+      quickNotified.setAttribute("aria-pressed", String(filter.quick === "executorNotNotified"));
+      void load(true);
+    });
+  }
+  filterButton.addEventListener("click", () => void toggleFilterPanel());
+  tbody.addEventListener("click", (e) => {
+    const target = e.target as HTMLElement;
+    const tr = target.closest("tr");
+    if (target.classList.contains("exec-link")) return; // the contacts view handles executors
+    if (tr?.dataset.id) ctx.openCard(tr.dataset.id);
+  });
+  tbody.addEventListener("keydown", (e) => {
+    const tr = (e.target as HTMLElement).closest("tr");
+    if (e.key === "Enter" && tr?.dataset.id) ctx.openCard(tr.dataset.id);
+    if (e.key === "ArrowDown") (tr?.nextElementSibling as HTMLElement | null)?.focus();
+    if (e.key === "ArrowUp") (tr?.previousElementSibling as HTMLElement | null)?.focus();
+  });
+
+  async function toggleFilterPanel() {
+    if (!panel.classList.contains("hidden")) {
+      panel.classList.add("hidden");
+      return;
+    }
+    const orgs = await organizations();
+    const checks = <T extends string>(name: string, values: readonly T[], labels: Record<T, string>, chosen: T[]) =>
+      h(
+        "fieldset",
+        null,
+        h("legend", null, name),
+        ...values.map((v) =>
+          h("label", { class: "check" }, h("input", { type: "checkbox", value: v, checked: chosen.includes(v), dataset: { group: name } }), labels[v]),
+        ),
+      );
+    const orgLabels = Object.fromEntries(orgs.map((o) => [o.id, o.name])) as Record<string, string>;
+    const from = h("input", { type: "date", id: "filter-from", value: filter.receivedFrom?.slice(0, 10) ?? "" });
+    const to = h("input", { type: "date", id: "filter-to", value: filter.receivedTo?.slice(0, 10) ?? "" });
+    const name = h("input", { id: "template-name", placeholder: t.registry.templateName });
+    const shared = h("input", { type: "checkbox", id: "template-shared" });
+    const canShare = ctx.me.role === "supervisor" || ctx.me.role === "admin";
+    const read = (group: string) =>
+      [...panel.querySelectorAll<HTMLInputElement>(`input[data-group="${group}"]:checked`)].map((i) => i.value);
+    const collect = (): RegistryFilter => ({
+      ...filter,
+      types: read("Тип") as AppealType[],
+      statuses: read("Статус") as AppealStatus[],
+      organizationIds: read("Организация"),
+      receivedFrom: from.value ? new Date(from.value + "T00:00").toISOString() : null,
+      receivedTo: to.value ? new Date(new Date(to.value + "T00:00").getTime() + 86_400_000).toISOString() : null,
+    });
+    replace(
+      panel,
+      h(
+        "div",
+        { class: "filter-grid" },
+        checks("Тип", TYPES, typeLabel, filter.types),
+        checks("Статус", STATUSES, statusLabel, filter.statuses),
+        checks("Организация", orgs.map((o) => o.id), orgLabels, filter.organizationIds),
+        h("fieldset", null, h("legend", null, "Дата обращения"), h("label", null, t.registry.from, from), h("label", null, t.registry.to, to)),
+      ),
+      h(
+        "div",
+        { class: "filter-actions" },
+        h("button", { class: "primary", id: "filter-apply", onclick: () => {
+          filter = collect();
+          typeToggles.forEach((b) => b.setAttribute("aria-pressed", String(filter.types.includes(b.dataset.type as AppealType))));
+          panel.classList.add("hidden");
+          void load(true);
+        } }, t.registry.apply),
+        h("button", { id: "filter-reset", onclick: () => {
+          filter = { ...emptyFilter(), text: filter.text };
+          typeToggles.forEach((b) => b.setAttribute("aria-pressed", "false"));
+          panel.classList.add("hidden");
+          void load(true);
+        } }, t.registry.reset),
+        h("span", { class: "spacer" }),
+        name,
+        canShare ? h("label", { class: "check" }, shared, t.registry.shared) : null,
+        h("button", { id: "template-save", onclick: async () => {
+          try {
+            await saveTemplate({ id: uuidv7(), owner: "", name: name.value, shared: shared.checked, filter: collect(), position: 0 });
+            ctx.toast(`Шаблон «${name.value}» сохранён на рабочем столе`);
+            name.value = "";
+          } catch (e) {
+            ctx.toast((e as CommandError).message, "error");
+          }
+        } }, t.registry.saveTemplate),
+      ),
+    );
+    panel.classList.remove("hidden");
+  }
+
+  const changed = debounce(() => void refresh(), 300);
+  const unlisten = [onAppealChanged(() => changed()), onResync(() => changed())];
+  void load(true);
+  search.focus();
+  return () => {
+    observer.disconnect();
+    generation++;
+    unlisten.forEach((p) => void p.then((f) => f()));
+  };
+}
