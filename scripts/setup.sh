@@ -1,8 +1,9 @@
 # Shared by scripts/test.sh and scripts/run.sh: installs what a fresh Debian 12 machine lacks.
 # Sourced, not run.
 
-# Debian packages needed to build and test Dialog.
-DIALOG_PACKAGES=(build-essential pkg-config openssl ca-certificates postgresql-client)
+# Debian packages needed to build and test Dialog. poppler-utils and zbar-tools read the
+# printed PDFs back in dialog-print's tests (text, fonts, pages, the QR code).
+DIALOG_PACKAGES=(build-essential pkg-config openssl ca-certificates postgresql-client poppler-utils zbar-tools)
 
 dialog_missing_packages() {
     local p missing=()

@@ -21,6 +21,12 @@ pub struct Fonts {
     pub(crate) bold: Face,
 }
 
+// The app keeps one `Fonts` in its shared state and prints from any thread.
+const _: fn() = || {
+    fn shared<T: Send + Sync>() {}
+    shared::<Fonts>();
+};
+
 impl Fonts {
     /// Parses the embedded DejaVu Sans faces.
     pub fn load() -> Result<Fonts, PrintError> {

@@ -152,13 +152,17 @@ fn the_qr_code_holds_the_appeal_number() {
 fn samples_for_review() {
     let fonts = fonts();
     let one = save(&appeal_card(&card(), &fonts).expect("a card"), "sample");
-    let png = render_sample(&one, "card");
     let mut long = card();
     long.comment = long_comment(4000);
     let two = save(&appeal_card(&long, &fonts).expect("a card"), "sample-long");
     std::fs::copy(&two, samples_dir().join("card-long.pdf")).expect("copy");
     std::fs::copy(&one, samples_dir().join("card.pdf")).expect("copy");
-    // A blank page compresses to almost nothing; a drawn card does not.
-    let size = std::fs::metadata(&png).expect("the PNG exists").len();
-    assert!(size > 5_000, "{} is {size} bytes", png.display());
+    for png in [
+        render_sample(&one, 1, "card"),
+        render_sample(&two, 2, "card-long-page2"),
+    ] {
+        // A blank page compresses to almost nothing; a drawn card does not.
+        let size = std::fs::metadata(&png).expect("the PNG exists").len();
+        assert!(size > 5_000, "{} is {size} bytes", png.display());
+    }
 }

@@ -118,7 +118,7 @@ fn the_csv_opens_in_russian_excel_and_round_trips() {
 fn report_sample_for_review() {
     let pdf = save(&report_pdf(&report(60), &fonts()), "report-sample");
     std::fs::copy(&pdf, samples_dir().join("report.pdf")).expect("copy");
-    let png = render_sample(&pdf, "report");
+    let png = render_sample(&pdf, 1, "report");
     let size = std::fs::metadata(&png).expect("the PNG exists").len();
     assert!(size > 5_000, "{} is {size} bytes", png.display());
 }

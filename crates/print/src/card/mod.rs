@@ -85,7 +85,8 @@ impl CardData {
     ///
     /// The kind's name comes from `appeal.kind_name` (the store joins it in). The history
     /// keeps what an executor cares about (registration, statuses, assignments, comments),
-    /// the latest [`HISTORY_LINES`] of it.
+    /// the latest [`HISTORY_LINES`] of it. `organization` is left `None`: the appeal holds
+    /// only its id, so a caller that has the name sets it.
     pub fn from_appeal<Tz: TimeZone>(appeal: &Appeal, history: &[HistoryEntry], zone: &Tz) -> CardData {
         let local = |t: &DateTime<Utc>| t.with_timezone(zone).naive_local();
         // With a building, the store has already composed the full address; without one the

@@ -171,24 +171,15 @@ pub fn positions(haystack: &str, needles: &[&str]) -> Vec<usize> {
         .collect()
 }
 
-/// Renders the first page to `<samples>/<name>.png` at 60 dpi; returns the path.
-pub fn render_sample(pdf: &Path, name: &str) -> PathBuf {
+/// Renders one page to `<samples>/<name>.png` at 60 dpi; returns the path.
+pub fn render_sample(pdf: &Path, page: u32, name: &str) -> PathBuf {
     let prefix = samples_dir().join(name);
-    let prefix_str = prefix.to_str().expect("a UTF-8 path");
-    run(
-        "pdftoppm",
-        &[
-            "-png",
-            "-r",
-            "60",
-            "-f",
-            "1",
-            "-l",
-            "1",
-            "-singlefile",
-            pdf.to_str().expect("a UTF-8 path"),
-            prefix_str,
-        ],
-    );
+    let page = page.to_string();
+    let args = ["-png", "-r", "60", "-f", &page, "-l", &page, "-singlefile"];
+    let paths = [
+        pdf.to_str().expect("a UTF-8 path"),
+        prefix.to_str().expect("a UTF-8 path"),
+    ];
+    run("pdftoppm", &[&args[..], &paths[..]].concat());
     prefix.with_extension("png")
 }
