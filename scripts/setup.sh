@@ -3,12 +3,13 @@
 
 # Debian packages needed to build, run and test Dialog: the toolchain's C side, the desktop
 # app's WebKitGTK stack, the PostgreSQL client, and for the end-to-end tests a virtual X
-# server and WebKit's WebDriver.
+# server and WebKit's WebDriver; poppler-utils and zbar-tools read the printed PDFs back in
+# dialog-print's tests (text, fonts, pages, the QR code).
 DIALOG_PACKAGES=(
     build-essential pkg-config openssl ca-certificates libssl-dev postgresql-client
     libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
 )
-DIALOG_TEST_PACKAGES=(xvfb xauth webkit2gtk-driver)
+DIALOG_TEST_PACKAGES=(xvfb xauth webkit2gtk-driver dbus gnome-keyring poppler-utils zbar-tools)
 
 dialog_missing_packages() {
     local p missing=()

@@ -8,6 +8,15 @@ use dialog_core::ErrorBody;
 pub struct AppError(pub ErrorBody);
 
 impl AppError {
+    /// A failure of the app itself (not of the database).
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self(ErrorBody {
+            kind: "internal".into(),
+            message: message.into(),
+            field: None,
+        })
+    }
+
     /// The person has not logged in (or has logged out).
     pub fn not_logged_in() -> Self {
         Self(ErrorBody {

@@ -7,6 +7,7 @@ pub mod appeals;
 pub mod directory;
 pub mod error;
 pub mod registry;
+pub mod secrets;
 pub mod session;
 pub mod state;
 
@@ -23,6 +24,9 @@ pub fn run() {
             session::logout,
             session::me,
             session::default_server,
+            session::saved_password,
+            session::server_certificate,
+            session::trust_certificate,
             appeals::create_appeals,
             appeals::get_appeal,
             appeals::save_appeal,

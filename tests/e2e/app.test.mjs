@@ -26,6 +26,16 @@ const sql = (query, who = db) => execFileSync("psql", [who, "-Atqc", query], { e
 let driver;
 let s;
 
+async function setTls(mode) {
+  await s.exec(`const t = document.querySelector('#login-tls'); t.value = '${mode}'; t.dispatchEvent(new Event('change'));`);
+}
+
+async function logout() {
+  await s.click(await s.waitFor("#logout"));
+  await s.click(await s.waitFor("#logout-yes"));
+  await s.waitFor(".login-card .notice", { text: "Работа завершена" });
+}
+
 async function login(password) {
   const serverInput = await s.waitFor("#login-server");
   await s.clear(serverInput);
@@ -72,8 +82,42 @@ describe("the operator's shift", () => {
     await s.screenshot(join(screens, "login.png"));
   });
 
-  it("logs in and shows the registry", async () => {
+  it("trusts a self-signed server once, by the fingerprint the administrator gave", async () => {
+    await setTls("verifyFull");
     await login("dialog-demo");
+    const err = await s.waitFor("#login-error", { text: "защищённое соединение" });
+    assert.equal(await s.attr(err, "data-kind"), "tls");
+    await s.click(await s.find("#cert-check"));
+    const shown = await s.text(await s.waitFor("#cert-fingerprint"));
+    const ca = process.env.DIALOG_TEST_PG_CA;
+    const expected = execFileSync("openssl", ["x509", "-noout", "-fingerprint", "-sha256", "-in", ca], { encoding: "utf8" }).trim().split("=")[1];
+    assert.equal(shown, expected);
+    await s.click(await s.find("#cert-trust"));
+    await s.waitFor("#me-name", { text: "Смирнова Елена Викторовна" });
+    await logout();
+  });
+
+  it("remembers the password in the system keyring", async () => {
+    await s.click(await s.waitFor("#login-remember"));
+    await login("dialog-demo");
+    await s.waitFor("#me-name");
+    await logout();
+    // The login screen fills the password in from the keyring.
+    const pw = await s.waitFor("#login-password");
+    const until = Date.now() + 5000;
+    while ((await s.prop(pw, "value")) !== "dialog-demo" && Date.now() < until) await sleep(100);
+    assert.equal(await s.prop(pw, "value"), "dialog-demo");
+    assert.equal(await s.prop(await s.find("#login-remember"), "checked"), true);
+    // Nothing of it is on disk in plain text.
+    const found = execFileSync("sh", ["-c", 'grep -rl dialog-demo "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" || true'], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .filter((f) => f && !f.includes("/keyrings/"));
+    assert.deepEqual(found, []);
+  });
+
+  it("logs in and shows the registry", async () => {
+    await s.click(await s.find("#login-submit"));
     await s.waitFor("#me-name", { text: "Смирнова Елена Викторовна" });
     await s.waitFor("#registry-rows tr");
     const rows = await s.findAll("#registry-rows tr");
@@ -167,6 +211,10 @@ describe("the operator's shift", () => {
   });
 
   it("refuses в работе until the executor has been called", async () => {
+    await s.click(await s.find("#nav-registry"));
+    const search = await s.waitFor("#registry-search");
+    await s.type(search, number);
+    await s.waitCount("#registry-rows tr", 1);
     await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
     const status = await s.waitFor("#card-status");
     await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change'));");

@@ -4,7 +4,7 @@
 # Screenshots of the login, registry and card screens go to $target/e2e-screens.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-target=${CARGO_TARGET_DIR:-target}
+target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 tools=${DIALOG_TOOLS_DIR:-/var/tmp/dialog-tools}
 
 # tauri-driver is built once and kept outside the clone.
@@ -21,9 +21,18 @@ DATABASE_URL=$base/$db "$target/debug/dialog-admin" migrate >/dev/null
 DATABASE_URL=$base/$db "$target/debug/dialog-admin" demo --appeals 3000 --quiet >/dev/null
 
 export DIALOG_E2E_DB=$base/$db
-export DIALOG_E2E_APP=$PWD/$target/debug/dialog
+export DIALOG_E2E_APP=$target/debug/dialog
 export DIALOG_E2E_DRIVER=$tools/bin/tauri-driver
-export DIALOG_E2E_SCREENS=$PWD/$target/e2e-screens
+export DIALOG_E2E_SCREENS=$target/e2e-screens
 export DIALOG_E2E_PORT=${DIALOG_E2E_PORT:-24444}
 rm -rf "$DIALOG_E2E_SCREENS"
-xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 tests/e2e/
+# The app's settings, trusted certificates and web storage live in a home of the run's own.
+home=$(mktemp -d /tmp/dialog-e2e-home.XXXXXX)
+trap 'rm -rf "$home"; psql "$DATABASE_URL" -qc "drop database if exists $db with (force)" >/dev/null 2>&1 || true' EXIT
+export HOME=$home XDG_CONFIG_HOME=$home/.config XDG_DATA_HOME=$home/.local/share XDG_CACHE_HOME=$home/.cache
+mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
+# A session bus with an unlocked GNOME Keyring: the Secret Service a desktop would have.
+dbus-run-session -- sh -c '
+    echo -n e2e-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null
+    xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 tests/e2e/'
+

@@ -23,7 +23,10 @@ function toast(message: string, kind: "info" | "error" = "info") {
 
 function startLogin(notice?: string) {
   document.onkeydown = null;
-  mountLogin(app, (person) => startShell(person), notice);
+  mountLogin(app, (person, warning) => {
+    startShell(person);
+    if (warning) toast(warning, "error");
+  }, notice);
 }
 
 function startShell(me: Person) {

@@ -28,6 +28,13 @@ pub enum TlsMode {
         /// A PEM file with the authority that signed the server's certificate.
         ca_file: Option<PathBuf>,
     },
+    /// Encrypt and accept only the one certificate the person chose to trust (by its
+    /// fingerprint, see [`crate::certificate`]), whatever name it carries.
+    #[serde(rename_all = "camelCase")]
+    Pinned {
+        /// The trusted certificate, PEM.
+        cert_file: PathBuf,
+    },
 }
 
 /// Where and as whom to connect.
@@ -88,6 +95,9 @@ impl ConnectOptions {
             TlsMode::Require => base.ssl_mode(PgSslMode::Require),
             TlsMode::VerifyFull { ca_file: None } => base.ssl_mode(PgSslMode::VerifyFull),
             TlsMode::VerifyFull { ca_file: Some(ca) } => base.ssl_mode(PgSslMode::VerifyFull).ssl_root_cert(ca),
+            // A self-signed certificate is its own authority: checking the chain against it
+            // accepts that certificate (and what its key signs) and nothing else.
+            TlsMode::Pinned { cert_file } => base.ssl_mode(PgSslMode::VerifyCa).ssl_root_cert(cert_file),
         }
     }
 }
@@ -112,6 +122,17 @@ impl LoginRequest {
     pub fn options(&self) -> Result<ConnectOptions, ConnectError> {
         ConnectOptions::for_server(&self.server, &self.login, &self.password, self.tls.clone())
     }
+}
+
+/// A successful login.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct LoginOutcome {
+    /// Who logged in.
+    pub person: Person,
+    /// Why the password could not be remembered, when it was asked to be.
+    pub keyring: Option<String>,
 }
 
 /// Why logging in failed, told apart so the login screen can say what to do.

@@ -6,6 +6,7 @@
 //! this crate gives them types, Russian messages and the queries the screens need.
 
 pub mod appeals;
+pub mod certificate;
 pub mod connect;
 pub mod desk;
 pub mod directory;

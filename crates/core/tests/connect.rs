@@ -7,7 +7,8 @@ use dialog_core::model::StaffRole;
 use dialog_core::{ConnectError, ConnectOptions, Store, TlsMode};
 use sqlx::PgPool;
 
-/// The CA of the test cluster (`scripts/pg-cluster.sh`); the TLS tests need it.
+/// The (self-signed) certificate of the test cluster (`scripts/pg-cluster.sh`), which is its
+/// own authority; the TLS tests need it.
 fn test_ca() -> std::path::PathBuf {
     std::env::var_os("DIALOG_TEST_PG_CA")
         .map(Into::into)
@@ -111,5 +112,66 @@ async fn tls_verifies_the_server_certificate(pool: PgPool) -> TestResult {
         matches!(e, ConnectError::Tls { .. } | ConnectError::Unreachable { .. }),
         "{e:?}"
     );
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_self_signed_server_is_trusted_once_by_its_fingerprint(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (_, login) = person(&city, StaffRole::Operator, None).await?;
+    let mut opts = options_for(city.owner.pool(), &login, PASSWORD);
+    let (host, port) = (opts.host.clone(), opts.port);
+    let cert =
+        tokio::task::spawn_blocking(move || dialog_core::certificate::fetch_server_certificate(&host, port)).await??;
+    // The fingerprint the administrator reads off the server with openssl.
+    let server_crt = test_ca();
+    let out = std::process::Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&server_crt)
+        .output()?;
+    let expected = String::from_utf8(out.stdout)?
+        .trim()
+        .rsplit('=')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(cert.fingerprint, expected);
+    let pinned = std::env::temp_dir().join(format!("dialog-pinned-{}.pem", uuid::Uuid::now_v7()));
+    std::fs::write(&pinned, &cert.pem)?;
+    opts.tls = TlsMode::Pinned {
+        cert_file: pinned.clone(),
+    };
+    let store = Store::connect(&opts).await?;
+    let ssl: bool = sqlx::query_scalar("select ssl from pg_stat_ssl where pid = pg_backend_pid()")
+        .fetch_one(store.pool())
+        .await?;
+    assert!(ssl);
+    // Another certificate pinned: a server presenting a different one is refused.
+    let other = std::env::temp_dir().join(format!("dialog-other-{}.pem", uuid::Uuid::now_v7()));
+    let out = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=impostor",
+            "-keyout",
+            "/dev/null",
+            "-out",
+        ])
+        .arg(&other)
+        .output()?;
+    assert!(out.status.success());
+    opts.tls = TlsMode::Pinned {
+        cert_file: other.clone(),
+    };
+    let e = Store::connect(&opts).await.expect_err("another certificate");
+    assert!(matches!(e, ConnectError::Tls { .. }), "{e:?}");
+    let _ = std::fs::remove_file(pinned);
+    let _ = std::fs::remove_file(other);
     Ok(())
 }

@@ -7,4 +7,8 @@ export type TlsMode = { "mode": "disable" } | { "mode": "prefer" } | { "mode": "
 /**
  * A PEM file with the authority that signed the server's certificate.
  */
-caFile: string | null, };
+caFile: string | null, } | { "mode": "pinned", 
+/**
+ * The trusted certificate, PEM.
+ */
+certFile: string, };

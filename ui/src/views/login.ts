@@ -1,5 +1,5 @@
 // Login (manual §1, §6): server address, login, password; each failure in plain words.
-import { defaultServer, login } from "../api/session";
+import { defaultServer, login, savedPassword, serverCertificate, trustCertificate } from "../api/session";
 import type { CommandError } from "../api/core";
 import type { Person } from "../generated/Person";
 import type { TlsMode } from "../generated/TlsMode";
@@ -10,7 +10,7 @@ const SERVER_KEY = "dialog.server";
 const LOGIN_KEY = "dialog.login";
 const TLS_KEY = "dialog.tls";
 
-export function mountLogin(root: HTMLElement, onLogin: (me: Person) => void, notice?: string): void {
+export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: string | null) => void, notice?: string): void {
   const saved = localStorage.getItem(SERVER_KEY);
   const server = h("input", { id: "login-server", name: "server", value: saved ?? "", autocomplete: "off", placeholder: "dialog.example.ru:5432" });
   if (!saved) void defaultServer().then((s) => { if (s && !server.value) server.value = s; });
@@ -24,6 +24,7 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person) => void, not
     h("option", { value: "disable" }, t.login.tlsDisable),
   );
   tls.value = localStorage.getItem(TLS_KEY) ?? "disable";
+  const remember = h("input", { id: "login-remember", type: "checkbox" });
   const error = h("div", { id: "login-error", class: "form-error", role: "alert" });
   const submit = h("button", { id: "login-submit", type: "submit", class: "primary" }, t.login.submit);
   const form = h(
@@ -35,6 +36,7 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person) => void, not
     h("label", null, t.login.login, user),
     h("label", null, t.login.password, password),
     h("label", null, t.login.tls, tls),
+    h("label", { class: "check" }, remember, t.login.remember),
     error,
     submit,
   );
@@ -47,21 +49,55 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person) => void, not
     const tlsMode: TlsMode =
       mode === "verifyFull" ? { mode: "verifyFull", caFile: null } : mode === "require" ? { mode: "require" } : { mode: "disable" };
     try {
-      const person = await login({ server: server.value, login: user.value, password: password.value, tls: tlsMode });
+      const outcome = await login({ server: server.value, login: user.value, password: password.value, tls: tlsMode }, remember.checked);
       localStorage.setItem(SERVER_KEY, server.value);
       localStorage.setItem(LOGIN_KEY, user.value);
       localStorage.setItem(TLS_KEY, mode);
-      onLogin(person);
+      onLogin(outcome.person, outcome.keyring);
     } catch (e) {
       const err = e as CommandError;
       error.textContent = err.message;
       error.dataset.kind = err.kind;
+      if (err.kind === "tls" && tls.value === "verifyFull") offerTrust();
       password.select();
     } finally {
       submit.disabled = false;
       submit.textContent = t.login.submit;
     }
   });
+  // «Подключение не защищено» (manual §6), done right: show the server's certificate
+  // fingerprint, let the person compare it with the administrator's, trust that one only.
+  const offerTrust = () => {
+    const check = h("button", { type: "button", id: "cert-check" }, "Проверить сертификат сервера");
+    check.addEventListener("click", async () => {
+      try {
+        const cert = await serverCertificate(server.value);
+        const trust = h("button", { type: "button", id: "cert-trust", class: "primary" }, "Доверять этому сертификату");
+        trust.addEventListener("click", async () => {
+          await trustCertificate(server.value, cert.pem);
+          form.requestSubmit();
+        });
+        error.replaceChildren(
+          h("p", null, "Отпечаток сертификата сервера (SHA-256). Сравните его с отпечатком, который дал администратор; доверяйте, только если они совпадают:"),
+          h("code", { id: "cert-fingerprint", class: "fingerprint" }, cert.fingerprint),
+          trust,
+        );
+      } catch (e) {
+        error.textContent = (e as CommandError).message;
+      }
+    });
+    error.append(" ", check);
+  };
   root.replaceChildren(h("div", { class: "login-page" }, form));
+  // A password saved in the system keyring for this server and login fills itself in.
+  const fill = async () => {
+    const saved = server.value && user.value ? await savedPassword(server.value, user.value).catch(() => null) : null;
+    if (saved) {
+      password.value = saved;
+      remember.checked = true;
+    }
+  };
+  user.addEventListener("change", () => void fill());
+  void fill();
   (user.value ? password : user).focus();
 }
