@@ -6,6 +6,7 @@ pub mod admin;
 pub mod appeals;
 pub mod directory;
 pub mod error;
+pub mod print;
 pub mod registry;
 pub mod secrets;
 pub mod session;
@@ -58,6 +59,7 @@ pub fn run() {
             directory::save_article,
             directory::prices,
             directory::schedule,
+            print::print_cards,
             admin::people,
             admin::add_person,
             admin::set_person_active,

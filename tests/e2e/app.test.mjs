@@ -195,9 +195,25 @@ describe("the operator's shift", () => {
     assert.equal((await s.findAll("#registry-rows tr")).length, Math.min(50, Number(expected)));
   });
 
+  it("prints the card to PDF", async () => {
+    await s.click(await s.find("#nav-registry"));
+    const search = await s.waitFor("#registry-search");
+    await s.type(search, number);
+    await s.waitCount("#registry-rows tr", 1);
+    await s.click(await s.find("#registry-rows tr:first-child button.print"));
+    const toast = await s.waitFor(".toast", { text: "Сохранено для печати" });
+    const path = (await s.text(toast)).split(": ").slice(1).join(": ").trim();
+    assert.ok(path.endsWith(`Обращение ${number}.pdf`), path);
+    const text = execFileSync("pdftotext", ["-layout", path, "-"], { encoding: "utf8" });
+    assert.ok(text.includes(number), "the number is printed");
+    assert.ok(text.includes("Кузнецова Анна Петровна"), "the applicant is printed");
+    assert.ok(text.includes("Горячей воды нет с утра во всём стояке"), "the comment is printed");
+  });
+
   it("assigns an executor who serves that address", async () => {
     const search = await s.waitFor("#registry-search");
     await s.clear(search);
+    await s.keys(Key.Escape);
     await s.type(search, number);
     await s.waitFor("#registry-rows tr:first-child", { text: number });
     await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));

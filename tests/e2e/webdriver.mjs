@@ -118,6 +118,11 @@ export class Session {
     return this.cmd("POST", "/execute/sync", { script, args });
   }
 
+  /** Runs an async script: its last argument is the callback to call with the result. */
+  execAsync(script, args = []) {
+    return this.cmd("POST", "/execute/async", { script, args });
+  }
+
   async screenshot(path) {
     const b64 = await this.cmd("GET", "/screenshot");
     await mkdir(dirname(path), { recursive: true });

@@ -109,6 +109,8 @@ pub struct RegistryRow {
     pub overdue: bool,
     pub notified_at: Option<DateTime<Utc>>,
     pub executor_names: Vec<String>,
+    /// Ids of the executors, in the order of `executor_names`.
+    pub executor_ids: Vec<Uuid>,
     /// Top-level MIME types of the files: `image`, `video`, `application`…
     pub attachment_kinds: Vec<String>,
     pub has_recording: bool,
@@ -345,7 +347,9 @@ impl Store {
                    left(p.comment, 300) as comment, p.control_at, coalesce(p.control_at < now(), false) as overdue,
                    p.notified_at,
                    array(select e.full_name from appeal_executors ae join executors e on e.id = ae.executor_id
-                         where ae.appeal_id = p.id order by ae.assigned_at) as executor_names,
+                         where ae.appeal_id = p.id order by ae.assigned_at, ae.executor_id) as executor_names,
+                   array(select ae.executor_id from appeal_executors ae
+                         where ae.appeal_id = p.id order by ae.assigned_at, ae.executor_id) as executor_ids,
                    array(select distinct split_part(t.mime, '/', 1) from attachments t where t.appeal_id = p.id) as attachment_kinds,
                    exists (select 1 from calls c where c.appeal_id = p.id and c.recording is not null) as has_recording,
                    p.joined_to,

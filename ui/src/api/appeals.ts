@@ -31,3 +31,5 @@ export const addAttachment = (file: NewAttachment) => call<Attachment>("add_atta
 export const attachmentContent = (id: string, mime: string) => call<FileContent>("attachment_content", { id, mime });
 export const appealCalls = (id: string) => call<Call[]>("appeal_calls", { id });
 export const recording = (callId: string) => call<FileContent>("recording", { callId });
+/** Saves the cards as one PDF (in Documents/Диалог), opens it for printing; returns the path. */
+export const printCards = (ids: string[], open = true) => call<string>("print_cards", { ids, open });

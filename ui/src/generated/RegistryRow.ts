@@ -13,6 +13,10 @@ export type RegistryRow = { id: string, number: string, receivedAt: string, chan
  */
 overdue: boolean, notifiedAt: string | null, executorNames: Array<string>, 
 /**
+ * Ids of the executors, in the order of `executor_names`.
+ */
+executorIds: Array<string>, 
+/**
  * Top-level MIME types of the files: `image`, `video`, `application`…
  */
 attachmentKinds: Array<string>, hasRecording: boolean, joinedTo: string | null, 

@@ -100,7 +100,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
     let status: HTMLSelectElement | null = null;
 
     const addReason = (existing: Appeal | null) => {
-      const block = reasonBlock(ctx, existing, () => {
+      const block = reasonBlock(existing, () => {
         if (reasons.length > 1) {
           reasons.splice(reasons.indexOf(block), 1);
           block.el.remove();
@@ -188,7 +188,9 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
       appeal ? h("span", { class: `type-badge type-${appeal.appealType}` }, typeLabel[appeal.appealType]) : null,
       appeal ? h("span", { class: "muted" }, `${statusLabel[appeal.status]} · ${appeal.progress}%`) : null,
       h("span", { class: "spacer" }),
-      h("button", { class: "icon", title: t.card.print, disabled: true }, "▣"),
+      appeal
+        ? h("button", { class: "icon", id: "card-print", title: t.card.print, onclick: () => void api.printCards([appeal.id]).then((p) => ctx.toast(`Карточка сохранена: ${p}`), (e: CommandError) => ctx.toast(e.message, "error")) }, "▣ печать")
+        : null,
       h("button", { id: "card-close", class: "icon", title: `${t.card.close} (Esc)`, onclick: close }, "✕"),
     );
     const general = h(
@@ -235,7 +237,6 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
 }
 
 function reasonBlock(
-  ctx: AppContext,
   appeal: Appeal | null,
   remove: () => void,
   onBuilding: (b: Building | null) => void,
@@ -402,7 +403,6 @@ function reasonBlock(
     h("div", { class: "field wide" }, h("span", null, t.card.executors), execList),
     !appeal ? h("button", { type: "button", class: "link remove-reason", onclick: remove, tabIndex: -1 }, t.card.removeReason) : null,
   );
-  void ctx;
   return block;
 }
 

@@ -1,10 +1,10 @@
 // The desktop (manual §2, Рис. 4): the person's saved filter templates and the shared ones,
 // each with its live count; a click opens the registry with that filter.
 import { onAppealChanged, type CommandError } from "../api/core";
-import { deleteTemplate, templates } from "../api/registry";
+import { deleteTemplate, registryPage, templates } from "../api/registry";
 import type { TemplateCount } from "../generated/TemplateCount";
 import type { AppContext } from "../lib/app";
-import { debounce, h, replace } from "../lib/h";
+import { debounce, fmtDateTime, h, replace } from "../lib/h";
 import { plural } from "../lib/i18n";
 
 export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
@@ -21,6 +21,22 @@ export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
   );
   const tile = (tc: TemplateCount) => {
     const n = tc.count > 10_000 ? "10 000+" : String(tc.count);
+    // The newest few appeals of the template, each opening its card.
+    const list = h("ul", { class: "template-list" });
+    void registryPage(tc.template.filter, "receivedDesc", null, 5).then((p) =>
+      replace(
+        list,
+        p.rows.map((r) =>
+          h(
+            "li",
+            null,
+            h("button", { class: "link", onclick: () => ctx.openCard(r.id) }, r.number),
+            h("span", { class: r.overdue ? "overdue-label" : "muted" }, ` ${fmtDateTime(r.receivedAt)}`),
+            h("div", { class: "muted" }, `${r.kindName}${r.address ? " · " + r.address : ""}`),
+          ),
+        ),
+      ),
+    );
     return h(
       "div",
       { class: "template", dataset: { id: tc.template.id } },
@@ -34,6 +50,7 @@ export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
         h("span", { class: "template-count" }, n),
         h("span", { class: "muted" }, `${plural(tc.count, "обращение", "обращения", "обращений")}${tc.template.shared ? " · общий" : ""}`),
       ),
+      list,
       tc.template.owner === ctx.me.login
         ? h("button", { class: "icon", title: "Удалить шаблон", onclick: async () => {
             await deleteTemplate(tc.template.id).catch((e: CommandError) => ctx.toast(e.message, "error"));

@@ -1,7 +1,8 @@
 // The registry (manual §3, Рис. 5–8): type toggles, quick filters, quick search, the advanced
 // filter, endless scrolling over keyset pages, live updates from other operators.
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
-import { organizations } from "../api/directory";
+import { appealHistory, joinedGroup, printCards } from "../api/appeals";
+import { contacts, organizations, searchKinds } from "../api/directory";
 import { emptyFilter, registryPage, saveTemplate } from "../api/registry";
 import type { AppealStatus } from "../generated/AppealStatus";
 import type { AppealType } from "../generated/AppealType";
@@ -11,6 +12,7 @@ import type { RegistryRow } from "../generated/RegistryRow";
 import type { Sort } from "../generated/Sort";
 import type { AppContext } from "../lib/app";
 import { debounce, fmtDateTime, h, replace, uuidv7 } from "../lib/h";
+import { openExecutor } from "./contacts";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 
 const PAGE = 50;
@@ -29,7 +31,7 @@ export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["pri
   );
 }
 
-export function rowCells(r: RegistryRow, ctx: AppContext): HTMLElement[] {
+export function rowCells(r: RegistryRow): HTMLElement[] {
   const attachIcons = r.attachmentKinds.map((k) =>
     h("span", { class: `att att-${k}`, title: "прикреплённый файл" }, k === "image" ? "фото" : k === "video" ? "видео" : "док"),
   );
@@ -56,7 +58,7 @@ export function rowCells(r: RegistryRow, ctx: AppContext): HTMLElement[] {
         ? h(
             "div",
             { class: "muted executors" },
-            ...r.executorNames.map((n) => h("button", { class: "link exec-link", dataset: { name: n } }, n)),
+            ...r.executorNames.map((n, i) => h("button", { class: "link exec-link", dataset: { id: r.executorIds[i] ?? "" }, title: "Обращения в работе у исполнителя" }, n)),
           )
         : null,
       r.overdue ? h("div", { class: "overdue-label" }, t.registry.overdue) : null,
@@ -69,7 +71,8 @@ export function rowCells(r: RegistryRow, ctx: AppContext): HTMLElement[] {
     h(
       "td",
       { class: "c-icons" },
-      h("button", { class: "icon print", title: "Печать карточки", disabled: true }, "▣"),
+      h("input", { type: "checkbox", class: "pick", title: "выбрать для печати", dataset: { id: r.id } }),
+      h("button", { class: "icon print", title: "Печать карточки", dataset: { id: r.id } }, "▣"),
       r.hasRecording ? h("span", { class: "icon rec", title: "есть запись разговора" }, "♪") : null,
       ...attachIcons,
     ),
@@ -79,10 +82,7 @@ export function rowCells(r: RegistryRow, ctx: AppContext): HTMLElement[] {
       h("span", { class: "icon history", title: "история", dataset: { id: r.id } }, "ℹ"),
       r.joinedCount > 1 ? h("span", { class: "icon joined", title: `${t.registry.joined}: ${r.joinedCount}` }, `⚭${r.joinedCount}`) : null,
     ),
-  ].map((td) => {
-    void ctx;
-    return td;
-  });
+  ];
 }
 
 export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: RegistryFilter, title?: string): () => void {
@@ -115,6 +115,8 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     t.registry.notNotified,
   );
   const filterButton = h("button", { id: "registry-filter", type: "button" }, t.registry.filter);
+  const picked = new Set<string>();
+  const printPicked = h("button", { id: "print-picked", type: "button", disabled: true }, "Печать выбранных");
   const tbody = h("tbody", { id: "registry-rows" });
   const sentinel = h("div", { class: "sentinel" });
   const status = h("div", { class: "registry-status", id: "registry-status" });
@@ -137,6 +139,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       h("div", { class: "group" }, quickSoon, quickNotified),
       h("div", { class: "search" }, search, clear),
       filterButton,
+      printPicked,
     ),
     panel,
     scroller,
@@ -147,9 +150,10 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     replace(
       tbody,
       rows.map((r) =>
-        h("tr", { dataset: { id: r.id }, class: `${r.overdue ? "overdue" : ""} ${r.status}`, tabIndex: 0 }, rowCells(r, ctx)),
+        h("tr", { dataset: { id: r.id }, class: `${r.overdue ? "overdue" : ""} ${r.status}`, tabIndex: 0 }, rowCells(r)),
       ),
     );
+    tbody.querySelectorAll<HTMLInputElement>("input.pick").forEach((b) => (b.checked = picked.has(b.dataset.id ?? "")));
     status.textContent = loading ? t.registry.loading : rows.length === 0 ? t.registry.empty : "";
   }
 
@@ -242,9 +246,85 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
   tbody.addEventListener("click", (e) => {
     const target = e.target as HTMLElement;
     const tr = target.closest("tr");
-    if (target.classList.contains("exec-link")) return; // the contacts view handles executors
-    if (tr?.dataset.id) ctx.openCard(tr.dataset.id);
+    const row = rows.find((r) => r.id === tr?.dataset.id);
+    if (target.classList.contains("pick") && target.dataset.id) {
+      const box = target as HTMLInputElement;
+      if (box.checked) picked.add(target.dataset.id);
+      else picked.delete(target.dataset.id);
+      printPicked.disabled = picked.size === 0;
+      printPicked.textContent = picked.size ? `Печать выбранных (${picked.size})` : "Печать выбранных";
+    } else if (target.classList.contains("print") && target.dataset.id) {
+      void print([target.dataset.id]);
+    } else if (target.classList.contains("exec-link") && target.dataset.id) {
+      void showExecutor(target.dataset.id);
+    } else if (target.classList.contains("joined") && row) {
+      void showGroup(row);
+    } else if (tr?.dataset.id) {
+      ctx.openCard(tr.dataset.id);
+    }
   });
+  // The history tooltip (Рис. 8): status changes, loaded when the pointer first rests on it.
+  tbody.addEventListener("mouseover", (e) => {
+    const icon = (e.target as HTMLElement).closest<HTMLElement>(".icon.history");
+    if (!icon || icon.dataset.loaded || !icon.dataset.id) return;
+    icon.dataset.loaded = "1";
+    void appealHistory(icon.dataset.id).then((hist) => {
+      const lines = hist
+        .filter((x) => x.action === "status" || x.action === "created" || x.action === "assigned")
+        .map((x) => {
+          const a = (x.after ?? {}) as Record<string, string>;
+          const what = x.action === "created" ? "зарегистрировано" : x.action === "assigned" ? `назначен ${a.executor ?? ""}` : `статус «${a.status ?? ""}»`;
+          return `${fmtDateTime(x.at)} — ${what} (${x.actorName ?? x.actor})`;
+        });
+      icon.title = lines.join("\n") || "изменений статуса не было";
+    });
+  });
+
+  const popup = (title: string, ...content: HTMLElement[]) => {
+    const close = () => overlay.remove();
+    const overlay = h(
+      "div",
+      { class: "card-overlay", id: "registry-popup", onclick: (e: Event) => e.target === overlay && close() },
+      h("div", { class: "dialog popup" }, h("h3", null, title), ...content, h("button", { onclick: close }, "Закрыть")),
+    );
+    document.body.appendChild(overlay);
+    return overlay;
+  };
+  async function print(ids: string[]) {
+    try {
+      ctx.toast(`Сохранено для печати: ${await printCards(ids)}`);
+    } catch (e) {
+      ctx.toast((e as CommandError).message, "error");
+    }
+  }
+  printPicked.addEventListener("click", () => void print([...picked]));
+
+  async function showExecutor(id: string) {
+    const all = await contacts();
+    const e = all.find((c) => c.id === id);
+    if (!e) return;
+    const box = h("div", { class: "executor-appeals" });
+    popup(e.fullName, box);
+    await openExecutor(ctx, box, e);
+  }
+  async function showGroup(r: RegistryRow) {
+    const group = await joinedGroup(r.id);
+    const overlay = popup(
+      `${t.registry.joined}: ${group.length}`,
+      h(
+        "ul",
+        { class: "mini-rows" },
+        ...group.map((a) =>
+          h(
+            "li",
+            null,
+            h("button", { class: "link", onclick: () => { overlay.remove(); ctx.openCard(a.id); } }, a.number),
+            ` ${fmtDateTime(a.receivedAt)} · ${a.applicantName || a.identifier} · ${statusLabel[a.status]}`,
+          ),
+        ),
+      ),
+    );
+  }
   tbody.addEventListener("keydown", (e) => {
     const tr = (e.target as HTMLElement).closest("tr");
     if (e.key === "Enter" && tr?.dataset.id) ctx.openCard(tr.dataset.id);
@@ -257,7 +337,12 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       panel.classList.add("hidden");
       return;
     }
-    const orgs = await organizations();
+    const [orgs, kinds, people] = await Promise.all([organizations(), searchKinds(""), contacts()]);
+    const multi = (id: string, options: { id: string; name: string }[], chosen: string[]) =>
+      h("select", { id, multiple: true, size: 6 }, ...options.map((o) => h("option", { value: o.id, selected: chosen.includes(o.id) }, o.name)));
+    const kindSelect = multi("filter-kinds", kinds.map((k) => ({ id: k.id, name: k.name })), filter.kindIds);
+    const executorSelect = multi("filter-executors", people.map((c) => ({ id: c.id, name: `${c.fullName} (${c.position})` })), filter.executorIds);
+    const picked = (sel: HTMLSelectElement) => [...sel.selectedOptions].map((o) => o.value);
     const checks = <T extends string>(name: string, values: readonly T[], labels: Record<T, string>, chosen: T[]) =>
       h(
         "fieldset",
@@ -280,6 +365,8 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       types: read("Тип") as AppealType[],
       statuses: read("Статус") as AppealStatus[],
       organizationIds: read("Организация"),
+      kindIds: picked(kindSelect),
+      executorIds: picked(executorSelect),
       receivedFrom: from.value ? new Date(from.value + "T00:00").toISOString() : null,
       receivedTo: to.value ? new Date(new Date(to.value + "T00:00").getTime() + 86_400_000).toISOString() : null,
     });
@@ -291,6 +378,8 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
         checks("Тип", TYPES, typeLabel, filter.types),
         checks("Статус", STATUSES, statusLabel, filter.statuses),
         checks("Организация", orgs.map((o) => o.id), orgLabels, filter.organizationIds),
+        h("fieldset", null, h("legend", null, "Вид обращения"), kindSelect),
+        h("fieldset", null, h("legend", null, "Исполнитель"), executorSelect),
         h("fieldset", null, h("legend", null, "Дата обращения"), h("label", null, t.registry.from, from), h("label", null, t.registry.to, to)),
       ),
       h(
