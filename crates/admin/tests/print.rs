@@ -289,8 +289,7 @@ async fn the_report_pdf_shows_the_counts_of_the_day_with_a_chart(pool: PgPool) -
     );
     let line = |label: &str| {
         text.lines()
-            .filter(|l| l.contains(label))
-            .last()
+            .rfind(|l| l.contains(label))
             .unwrap_or_else(|| panic!("no line of {label}:\n{text}"))
             .split_whitespace()
             .filter(|w| w.chars().all(|c| c.is_ascii_digit()))
@@ -389,6 +388,7 @@ async fn a_long_overdue_report_runs_over_pages_with_every_appeal_once(pool: PgPo
         assert!(page.contains(&format!("стр. {p} из {n}")), "page {p}:\n{page}");
         all.push_str(&page);
     }
+    sample(&file, 1, "cli-report-overdue");
     let refs: Vec<&str> = numbers.iter().map(String::as_str).collect();
     in_order(&all, &refs);
     for number in &numbers {

@@ -209,7 +209,7 @@ impl Store {
                     .bind(id)
                     .fetch_optional(run.conn())
                     .await?
-                    .ok_or(Error::NotFound("Организация"))?,
+                    .ok_or_else(|| Error::invalid("organizationId", "Такой организации нет в справочнике"))?,
             ),
             None => None,
         };
