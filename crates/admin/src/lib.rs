@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod import;
+pub mod print;
 
 use std::process::ExitCode;
 
@@ -43,6 +44,10 @@ pub enum Command {
     },
     /// Fills the database with a realistic demo city and a history of appeals.
     Demo(demo::DemoArgs),
+    /// Prints the card of an appeal to PDF, for the executor.
+    PrintCard(print::CardArgs),
+    /// Exports a report over a period to PDF or CSV (for scheduled exports).
+    Report(print::ReportArgs),
 }
 
 /// Roles as typed on the command line.
@@ -153,14 +158,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let store = Store::from_pool(pool)
         .await
         .context("это не база Диалога или она не обновлена: выполните dialog-admin migrate")?;
+    execute(&store, command).await
+}
+
+/// Runs one command other than `migrate` with a store already connected.
+pub async fn execute(store: &Store, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::Migrate => {}
-        Command::User(u) => user(&store, u).await?,
+        Command::Migrate => bail!("миграция выполняется через dialog-admin migrate"),
+        Command::User(u) => user(store, u).await?,
         Command::Import { what, file } => {
-            let n = import::import_file(&store, what, file.as_deref()).await?;
+            let n = import::import_file(store, what, file.as_deref()).await?;
             println!("Загружено строк: {n}.");
         }
-        Command::Demo(args) => demo::run(&store, &args).await?,
+        Command::Demo(args) => demo::run(store, &args).await?,
+        Command::PrintCard(args) => print::print_card(store, &args).await?,
+        Command::Report(args) => print::report(store, &args).await?,
     }
     Ok(())
 }

@@ -414,6 +414,18 @@ impl Store {
         fetch_appeal(&mut conn, id).await
     }
 
+    /// The appeal with this number (`2026-000123`) and its executors, for printing and
+    /// for the number an operator types.
+    pub async fn appeal_by_number(&self, number: &str) -> Result<Appeal> {
+        let mut conn = self.pool.acquire().await?;
+        let id: Uuid = sqlx::query_scalar("select id from appeals where number = $1")
+            .bind(number.trim())
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or(Error::NotFound("Обращение с таким номером"))?;
+        fetch_appeal(&mut conn, id).await
+    }
+
     /// Saves the card of an existing appeal read at `version`: fields, executors and status
     /// in one transaction. A stale `version` is [`Error::Conflict`].
     #[tracing::instrument(skip_all, fields(%id))]

@@ -17,6 +17,7 @@ pub mod model;
 pub mod people;
 pub mod phone;
 pub mod registry;
+pub mod reports;
 pub mod scram;
 
 pub use connect::{ConnectError, ConnectOptions, LoginRequest, Person, TlsMode};

@@ -3,7 +3,8 @@
 mod csv;
 mod pdf;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, TimeZone};
+use dialog_core::reports::Report;
 
 pub use self::csv::report_csv;
 pub use self::pdf::report_pdf;
@@ -37,6 +38,25 @@ pub struct Chart {
 }
 
 impl ReportData {
+    /// A report as `dialog-core` computed it, with its period as days of the center's
+    /// calendar (`&chrono::Local` on an operator's PC): the day of `from` to the day of the
+    /// last moment before `to`.
+    pub fn from_report<Tz: TimeZone>(report: &Report, zone: &Tz) -> ReportData {
+        let last = report.to - chrono::Duration::nanoseconds(1);
+        ReportData {
+            title: report.title.clone(),
+            period_from: report.from.with_timezone(zone).date_naive(),
+            period_to: last.max(report.from).with_timezone(zone).date_naive(),
+            organization: report.organization.clone(),
+            columns: report.columns.clone(),
+            rows: report.rows.clone(),
+            chart: report.chart.as_ref().map(|c| Chart {
+                labels: c.labels.clone(),
+                values: c.values.clone(),
+            }),
+        }
+    }
+
     /// `01.11.2026 — 30.11.2026`.
     pub fn period(&self) -> String {
         format!(
