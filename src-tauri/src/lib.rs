@@ -8,6 +8,7 @@ pub mod directory;
 pub mod error;
 pub mod print;
 pub mod registry;
+pub mod reports;
 pub mod secrets;
 pub mod session;
 pub mod state;
@@ -60,6 +61,11 @@ pub fn run() {
             directory::prices,
             directory::schedule,
             print::print_cards,
+            reports::report_kinds,
+            reports::build_report,
+            reports::cancel_report,
+            reports::export_report,
+            reports::dashboard,
             admin::people,
             admin::add_person,
             admin::set_person_active,

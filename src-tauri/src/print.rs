@@ -12,7 +12,8 @@ use uuid::Uuid;
 use crate::error::{AppError, CmdResult};
 use crate::state::AppState;
 
-fn fonts() -> CmdResult<&'static Fonts> {
+/// The fonts, parsed once.
+pub(crate) fn fonts() -> CmdResult<&'static Fonts> {
     static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
     FONTS
         .get_or_init(|| Fonts::load().map_err(|e| e.to_string()))
@@ -60,13 +61,18 @@ pub async fn print_cards(app: AppHandle, state: State<'_, AppState>, ids: Vec<Uu
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
-    let dir = folder(&app);
+    save_and_open(&app, &name, &pdf, open)
+}
+
+/// Saves a file in Documents/Диалог and, for a PDF with `open`, opens it in the system's
+/// viewer (whose print dialog is the system's). Returns the path.
+pub(crate) fn save_and_open(app: &AppHandle, name: &str, bytes: &[u8], open: bool) -> CmdResult<String> {
+    let dir = folder(app);
     let path = dir.join(name);
     std::fs::create_dir_all(&dir)
-        .and_then(|_| std::fs::write(&path, pdf))
-        .map_err(|e| AppError::internal(format!("Не удалось сохранить PDF в {}: {e}", dir.display())))?;
+        .and_then(|_| std::fs::write(&path, bytes))
+        .map_err(|e| AppError::internal(format!("Не удалось сохранить файл в {}: {e}", dir.display())))?;
     if open && has_pdf_viewer() {
-        // The desktop's PDF viewer; its print dialog is the system's.
         if let Err(e) = std::process::Command::new("xdg-open").arg(&path).spawn() {
             tracing::warn!(error = %e, "no viewer for the PDF");
         }

@@ -30,6 +30,8 @@ impl Drop for Session {
 #[derive(Default)]
 pub struct AppState {
     session: RwLock<Option<Session>>,
+    /// Stops the report being built.
+    pub report_cancel: tokio::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl AppState {

@@ -3,6 +3,7 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Key, Session, sleep } from "./webdriver.mjs";
 
@@ -36,13 +37,13 @@ async function logout() {
   await s.waitFor(".login-card .notice", { text: "Работа завершена" });
 }
 
-async function login(password) {
+async function login(password, who = "operator1") {
   const serverInput = await s.waitFor("#login-server");
   await s.clear(serverInput);
   await s.type(serverInput, server);
   const user = await s.find("#login-user");
   await s.clear(user);
-  await s.type(user, "operator1");
+  await s.type(user, who);
   const pw = await s.find("#login-password");
   await s.clear(pw);
   await s.type(pw, password + Key.Enter);
@@ -255,5 +256,38 @@ describe("the operator's shift", () => {
       as("operator2"),
     );
     await s.waitFor("#registry-rows tr:first-child", { text: "Живой Пример Второго Оператора", timeout: 10000 });
+  });
+
+  it("gives the supervisor the live dashboard and reports with charts and exports", async () => {
+    await logout();
+    await login("dialog-demo", "starshiy");
+    await s.waitFor("#me-name", { text: "Орлова Галина Петровна" });
+    await s.click(await s.waitFor("#nav-reports"));
+    const overdue = sql("select count(*) from appeals where status in ('новый', 'назначено', 'в работе') and control_at < now()");
+    await s.waitFor("#dash-overdue", { text: new RegExp(`^${overdue}\\b`) });
+    // Appeals by type this month, checked against the database counted here.
+    await s.exec("const k = document.querySelector('#report-kind'); k.value = 'byType'; k.dispatchEvent(new Event('change'));");
+    await s.click(await s.find("#report-build"));
+    await s.waitFor("#report-table tbody tr");
+    await s.waitFor("#report-chart rect");
+    const expected = sql(
+      `select appeal_type || '=' || count(*) from appeals where received_at >= date_trunc('month', now()) group by appeal_type order by appeal_type`,
+    ).split("\n");
+    const cells = await s.exec(
+      "return [...document.querySelectorAll('#report-table tbody tr')].map(r => [...r.children].map(c => c.textContent));",
+    );
+    for (const line of expected) {
+      const [type, n] = line.split("=");
+      const row = cells.find((r) => r[0] === type);
+      assert.ok(row, `a row for ${type}: ${JSON.stringify(cells)}`);
+      assert.equal(row[1], n, `${type}: ${JSON.stringify(row)}`);
+    }
+    await s.screenshot(join(screens, "report.png"));
+    await s.click(await s.find("#report-csv"));
+    const toast = await s.waitFor(".toast", { text: "Отчёт сохранён" });
+    const path = (await s.text(toast)).split(": ").slice(1).join(": ").trim();
+    const bytes = readFileSync(path);
+    assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], "UTF-8 BOM for Excel");
+    assert.ok(bytes.toString("utf8").includes("авария"));
   });
 });

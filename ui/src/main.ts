@@ -12,12 +12,18 @@ import { mountDesktop } from "./views/desktop";
 import { mountKb } from "./views/kb";
 import { mountLogin } from "./views/login";
 import { mountRegistry } from "./views/registry";
+import { mountReports } from "./views/reports";
 
 const app = document.getElementById("app") as HTMLElement;
 
 function toast(message: string, kind: "info" | "error" = "info") {
   const el = h("div", { class: `toast ${kind}`, role: kind === "error" ? "alert" : "status" }, message);
-  document.body.appendChild(el);
+  let box = document.getElementById("toasts");
+  if (!box) {
+    box = h("div", { id: "toasts" });
+    document.body.appendChild(box);
+  }
+  box.appendChild(el);
   window.setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 
@@ -45,6 +51,7 @@ function startShell(me: Person) {
       else if (r.name === "registry") unmount = mountRegistry(main, ctx, r.filter, r.title);
       else if (r.name === "contacts") unmount = mountContacts(main, ctx);
       else if (r.name === "admin") unmount = mountAdmin(main, ctx);
+      else if (r.name === "reports") unmount = mountReports(main, ctx);
       else unmount = mountKb(main, ctx);
     },
     openCard(id, prefill) {
@@ -80,6 +87,7 @@ function startShell(me: Person) {
       h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`),
       nav("contacts", t.nav.contacts, "Исполнители"),
       nav("kb", t.nav.kb, "База знаний"),
+      me.role === "operator" ? null : nav("reports", "Отчёты", "Отчёты и показатели смены"),
       me.role === "admin" ? nav("admin", "Администрирование", "Сотрудники и справочники") : null,
     ),
   );

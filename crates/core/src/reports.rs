@@ -773,3 +773,85 @@ mod tests {
         assert_eq!(percent(0, 0), "—");
     }
 }
+
+/// A report kind with its title, for pickers.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct ReportKindTitle {
+    /// The kind.
+    pub kind: ReportKind,
+    /// Its title.
+    pub title: String,
+}
+
+impl ReportKind {
+    /// Every kind with its title.
+    pub fn titles() -> Vec<ReportKindTitle> {
+        Self::ALL
+            .iter()
+            .map(|k| ReportKindTitle {
+                kind: *k,
+                title: k.title().to_owned(),
+            })
+            .collect()
+    }
+}
+
+/// The supervisor's live dashboard.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct Dashboard {
+    /// Appeals registered since midnight (the server's), by type.
+    pub today_by_type: Vec<TypeCount>,
+    /// Live appeals whose clock has run out.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub overdue_now: i64,
+    /// Live appeals nobody has called an executor about.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub not_notified: i64,
+    /// All live appeals.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub live: i64,
+}
+
+/// A count of appeals of one type.
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct TypeCount {
+    /// The type.
+    pub appeal_type: crate::model::AppealType,
+    /// How many.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub count: i64,
+}
+
+impl Store {
+    /// The live dashboard: cheap counts over the partial indexes of live appeals.
+    pub async fn dashboard(&self) -> Result<Dashboard> {
+        let today_by_type: Vec<TypeCount> = sqlx::query_as(
+            r#"select t.appeal_type, count(a.id) as count
+               from unnest(enum_range(null::appeal_type)) t(appeal_type)
+               left join appeals a on a.appeal_type = t.appeal_type and a.received_at >= date_trunc('day', now())
+               group by t.appeal_type order by t.appeal_type"#,
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let (overdue_now, not_notified, live): (i64, i64, i64) = sqlx::query_as(
+            r#"select count(*) filter (where control_at < now()),
+                      count(*) filter (where status in ('новый', 'назначено') and appeal_type <> 'справка'),
+                      count(*)
+               from appeals where status in ('новый', 'назначено', 'в работе')"#,
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(Dashboard {
+            today_by_type,
+            overdue_now,
+            not_notified,
+            live,
+        })
+    }
+}

@@ -7,7 +7,8 @@ export type Route =
   | { name: "registry"; filter?: RegistryFilter; title?: string }
   | { name: "contacts" }
   | { name: "kb" }
-  | { name: "admin" };
+  | { name: "admin" }
+  | { name: "reports" };
 
 export interface AppContext {
   me: Person;
