@@ -20,15 +20,14 @@ async fn operator_cannot_rewrite_history(pool: PgPool) -> TestResult {
     let mut sql = psql(&city, &login).await?;
     let id = a.id;
 
-    let r = sqlx::query("update appeal_history set comment = 'ничего не было' where appeal_id = $1")
-        .bind(id)
-        .execute(&mut sql)
-        .await;
+    let r = on(
+        &mut sql,
+        "update appeal_history set comment = 'ничего не было' where appeal_id = $1",
+        id,
+    )
+    .await;
     assert_eq!(sqlstate(r), "42501", "history edited");
-    let r = sqlx::query("delete from appeal_history where appeal_id = $1")
-        .bind(id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "delete from appeal_history where appeal_id = $1", id).await;
     assert_eq!(sqlstate(r), "42501", "history deleted");
     let r = sqlx::query("truncate appeal_history").execute(&mut sql).await;
     assert_eq!(sqlstate(r), "42501", "history truncated");
@@ -40,10 +39,7 @@ async fn operator_cannot_rewrite_history(pool: PgPool) -> TestResult {
     .execute(&mut sql)
     .await;
     assert_eq!(sqlstate(r), "42501", "forged status entry");
-    sqlx::query("insert into appeal_history (appeal_id, action, comment, actor, at) values ($1, 'comment', 'от чужого имени', 'someone_else', '2000-01-01')")
-        .bind(id)
-        .execute(&mut sql)
-        .await?;
+    on(&mut sql, "insert into appeal_history (appeal_id, action, comment, actor, at) values ($1, 'comment', 'от чужого имени', 'someone_else', '2000-01-01')", id).await?;
     let row = sqlx::query(
         "select actor, extract(year from at)::int as y from appeal_history where comment = 'от чужого имени'",
     )
@@ -86,10 +82,7 @@ async fn statuses_cannot_be_skipped(pool: PgPool) -> TestResult {
             .await;
         assert_eq!(sqlstate(r), "DL001", "новый → {skip}");
     }
-    let r = sqlx::query("update appeals set status = 'назначено' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "update appeals set status = 'назначено' where id = $1", a.id).await;
     assert_eq!(sqlstate(r), "DL002", "назначено without an executor");
     let r = sqlx::query("insert into appeals (id, number, identifier, kind_id, building_id, status, appeal_type, priority) values (gen_random_uuid(), 'x', '+79123456789', $1, $2, 'в работе', 'авария', 'низкий')")
         .bind(city.leak)
@@ -98,37 +91,32 @@ async fn statuses_cannot_be_skipped(pool: PgPool) -> TestResult {
         .await;
     assert_eq!(sqlstate(r), "DL001", "created straight into в работе");
     // The number, author and registration time are the database's.
-    let r = sqlx::query("update appeals set number = '2000-000001' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(
+        &mut sql,
+        "update appeals set number = '2000-000001' where id = $1",
+        a.id,
+    )
+    .await;
     assert_eq!(sqlstate(r), "DL009");
     // Saving over someone else's change with the version one read is refused by the database.
-    sqlx::query("update appeals set comment = 'первое' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await?;
+    on(&mut sql, "update appeals set comment = 'первое' where id = $1", a.id).await?;
     let r = sqlx::query("update appeals set comment = 'второе', version = $2 where id = $1")
         .bind(a.id)
         .bind(a.version)
         .execute(&mut sql)
         .await;
     assert_eq!(sqlstate(r), "DL008", "a stale version overwrote");
-    let r = sqlx::query("delete from appeals where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "delete from appeals where id = $1", a.id).await;
     assert_eq!(sqlstate(r), "42501", "operator deleted an appeal");
     // Typing a progress or a deadline does nothing: they are derived.
-    let r = sqlx::query("update appeals set progress = 100 where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "update appeals set progress = 100 where id = $1", a.id).await;
     assert_eq!(sqlstate(r), "428C9", "progress typed");
-    sqlx::query("update appeals set deadline_at = now() + interval '1 year', notified_at = now() where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await?;
+    on(
+        &mut sql,
+        "update appeals set deadline_at = now() + interval '1 year', notified_at = now() where id = $1",
+        a.id,
+    )
+    .await?;
     let after = op.appeal(a.id).await?;
     assert_eq!(after.deadline_at, a.deadline_at);
     assert_eq!(after.notified_at, None);
@@ -149,39 +137,21 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
     assert_eq!(a.status, AppealStatus::Assigned);
     assert!(!a.executors[0].notified);
     let mut sql = psql(&city, &login).await?;
-    let r = sqlx::query("update appeals set status = 'в работе' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "update appeals set status = 'в работе' where id = $1", a.id).await;
     assert_eq!(sqlstate(r), "DL003", "в работе without a call");
 
     // Backdating the assignment (to make the earlier call count) does not work either.
-    let r = sqlx::query("delete from appeal_executors where appeal_id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "delete from appeal_executors where appeal_id = $1", a.id).await;
     assert_eq!(sqlstate(r), "DL002", "the last executor of a назначено appeal");
-    sqlx::query("update appeals set status = 'новый' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await?;
-    sqlx::query("delete from appeal_executors where appeal_id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await?;
+    on(&mut sql, "update appeals set status = 'новый' where id = $1", a.id).await?;
+    on(&mut sql, "delete from appeal_executors where appeal_id = $1", a.id).await?;
     sqlx::query("insert into appeal_executors (appeal_id, executor_id, assigned_at, assigned_by) values ($1, $2, '2000-01-01', 'someone')")
         .bind(a.id)
         .bind(city.plumber)
         .execute(&mut sql)
         .await?;
-    sqlx::query("update appeals set status = 'назначено' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await?;
-    let r = sqlx::query("update appeals set status = 'в работе' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    on(&mut sql, "update appeals set status = 'назначено' where id = $1", a.id).await?;
+    let r = on(&mut sql, "update appeals set status = 'в работе' where id = $1", a.id).await;
     assert_eq!(sqlstate(r), "DL003", "a backdated assignment made an old call count");
     let (at, by): (chrono::DateTime<chrono::Utc>, String) =
         sqlx::query_as("select assigned_at, assigned_by from appeal_executors where appeal_id = $1")
@@ -251,10 +221,7 @@ async fn closing_and_reopening_is_for_supervisors(pool: PgPool) -> TestResult {
     let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     let a = op.change_status(a.id, a.version, AppealStatus::Done).await?;
     let mut sql = psql(&city, &login).await?;
-    let r = sqlx::query("update appeals set status = 'закрыто' where id = $1")
-        .bind(a.id)
-        .execute(&mut sql)
-        .await;
+    let r = on(&mut sql, "update appeals set status = 'закрыто' where id = $1", a.id).await;
     assert_eq!(sqlstate(r), "DL004", "operator closed");
     let a = sup.change_status(a.id, a.version, AppealStatus::Closed).await?;
     assert_eq!((a.status, a.progress), (AppealStatus::Closed, 100));
@@ -385,7 +352,7 @@ async fn files_and_recordings_have_size_limits(pool: PgPool) -> TestResult {
         other => panic!("expected the size limit, got {other:?}"),
     }
     let mut sql = psql(&city, &login).await?;
-    let r = sqlx::query("insert into attachments (id, appeal_id, file_name, mime, content) values (gen_random_uuid(), $1, 'a', 'x/y', ''::bytea)").bind(a.id).execute(&mut sql).await;
+    let r = on(&mut sql, "insert into attachments (id, appeal_id, file_name, mime, content) values (gen_random_uuid(), $1, 'a', 'x/y', ''::bytea)", a.id).await;
     assert_eq!(sqlstate(r), "23514", "empty file");
     assert!(op.attachments(a.id).await?.is_empty());
     let ok = op.add_attachment(a.id, "фото.jpg", "image/jpeg", &[1, 2, 3]).await?;

@@ -264,3 +264,12 @@ pub fn call_to(executor: Uuid, phone: &str, appeal: Option<Uuid>) -> NewCall {
         recording_codec: Some("audio/ogg; codecs=opus".into()),
     }
 }
+
+/// Runs one statement about one appeal in a plain SQL session, as psql would.
+pub async fn on(
+    conn: &mut PgConnection,
+    statement: &str,
+    appeal: Uuid,
+) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
+    sqlx::query(statement).bind(appeal).execute(conn).await
+}
