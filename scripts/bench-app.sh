@@ -7,11 +7,11 @@ cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
 dialog_setup "${DIALOG_TEST_PACKAGES[@]}"
-dialog_build_ui
 target=$(realpath -m "${CARGO_TARGET_DIR:-target}")
 tools=${DIALOG_TOOLS_DIR:-/var/tmp/dialog-tools}
 [ -x "$tools/bin/tauri-driver" ] || cargo install -q tauri-driver --locked --version "^2" --root "$tools"
-cargo build --locked -q --release -p dialog
+# The release binary exactly as the .deb ships it.
+ui/node_modules/.bin/tauri build --no-bundle >/dev/null
 dir=${DIALOG_BENCH_DIR:-/var/tmp/dialog-bench}
 appeals=${DIALOG_BENCH_APPEALS:-1000000}
 eval "$(scripts/pg-cluster.sh start "$dir/cluster" "$(dialog_free_port 25440)")"

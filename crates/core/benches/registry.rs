@@ -115,6 +115,10 @@ async fn main() -> anyhow::Result<()> {
     let orgs: Vec<Uuid> = sqlx::query_scalar("select id from organizations")
         .fetch_all(store.pool())
         .await?;
+    let surnames: Vec<String> =
+        sqlx::query_scalar("select split_part(applicant_name, ' ', 1) from appeals order by md5(id::text) limit 40")
+            .fetch_all(store.pool())
+            .await?;
 
     let text = |t: String| RegistryFilter {
         text: t,
@@ -148,6 +152,14 @@ async fn main() -> anyhow::Result<()> {
     )
     .await?;
     bench_filter(&store, "quick search: phone number", &phone_filters, Sort::ReceivedDesc).await?;
+    let surname_filters: Vec<RegistryFilter> = surnames.iter().map(|s| text(s.clone())).collect();
+    bench_filter(
+        &store,
+        "quick search: applicant's surname",
+        &surname_filters,
+        Sort::ReceivedDesc,
+    )
+    .await?;
     let quick = |q| RegistryFilter {
         quick: Some(q),
         ..Default::default()

@@ -88,7 +88,10 @@ impl ConnectOptions {
             .database(&self.database)
             .username(&self.login)
             .password(&self.password)
-            .application_name("dialog");
+            .application_name("dialog")
+            // The registry's statements are prepared once per connection; a generic plan would
+            // guess how common a searched word is and scan every match of a common surname.
+            .options([("plan_cache_mode", "force_custom_plan")]);
         match &self.tls {
             TlsMode::Disable => base.ssl_mode(PgSslMode::Disable),
             TlsMode::Prefer => base.ssl_mode(PgSslMode::Prefer),
