@@ -1,4 +1,51 @@
-//! Phone numbers in E.164 (`+79123456789`), the only form stored anywhere.
+//! Phone numbers in E.164 (`+79123456789`), the only form stored anywhere; and each
+//! workstation's phone line as the supervisor's dashboard counts it.
+
+use std::time::Duration;
+
+use crate::{Result, Store};
+
+/// A line that has not reported for this long no longer counts as on the line.
+pub const LINE_STALE_AFTER: Duration = Duration::from_secs(120);
+/// How often a workstation reports its line even when nothing changed.
+pub const LINE_HEARTBEAT: Duration = Duration::from_secs(60);
+
+/// One workstation's line, as its softphone reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LineReport {
+    /// The extension.
+    pub extension: String,
+    /// Registered with the PBX.
+    pub registered: bool,
+    /// Incoming calls ringing.
+    pub ringing: u8,
+    /// Calls in progress.
+    pub talking: u8,
+}
+
+impl Store {
+    /// Reports this person's line (the server stamps who and when).
+    pub async fn report_line(&self, line: &LineReport) -> Result<()> {
+        sqlx::query(
+            r#"insert into phone_lines (extension, registered, ringing, talking) values ($1, $2, $3, $4)
+               on conflict (login) do update set extension = excluded.extension, registered = excluded.registered,
+                   ringing = excluded.ringing, talking = excluded.talking"#,
+        )
+        .bind(&line.extension)
+        .bind(line.registered)
+        .bind(i32::from(line.ringing))
+        .bind(i32::from(line.talking))
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// This person's line is off (logout, exit).
+    pub async fn clear_line(&self) -> Result<()> {
+        sqlx::query("delete from phone_lines where login = session_user").execute(&self.pool).await?;
+        Ok(())
+    }
+}
 
 /// Normalises a phone number as people type it: `8 (912) 345-67-89`, `+7 912 345 67 89`,
 /// `9123456789` (a Russian mobile without the trunk prefix) and `+375 29 …` all become E.164.

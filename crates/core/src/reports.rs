@@ -814,6 +814,15 @@ pub struct Dashboard {
     /// All live appeals.
     #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub live: i64,
+    /// Incoming calls ringing at the workstations now (manual: «звонков в очереди»).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub calls_waiting: i64,
+    /// Operators whose phone line is registered now («операторы на линии»).
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub operators_on_line: i64,
+    /// Of them, those talking now.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
+    pub operators_talking: i64,
 }
 
 /// A count of appeals of one type.
@@ -847,11 +856,22 @@ impl Store {
         )
         .fetch_one(&self.pool)
         .await?;
+        let (calls_waiting, operators_on_line, operators_talking): (i64, i64, i64) = sqlx::query_as(
+            r#"select coalesce(sum(ringing), 0)::bigint, count(*), count(*) filter (where talking > 0)
+               from phone_lines
+               where registered and updated_at > now() - make_interval(secs => $1)"#,
+        )
+        .bind(crate::phone::LINE_STALE_AFTER.as_secs_f64())
+        .fetch_one(&self.pool)
+        .await?;
         Ok(Dashboard {
             today_by_type,
             overdue_now,
             not_notified,
             live,
+            calls_waiting,
+            operators_on_line,
+            operators_talking,
         })
     }
 }
