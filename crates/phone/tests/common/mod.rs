@@ -1,0 +1,15 @@
+//! Support shared by the phone's integration tests: `mod common;` in a test file.
+//!
+//! - [`rig`]: the telephony test rig (`scripts/sip-rig.sh`): where Kamailio listens, the
+//!   test users, the baresip far-end phones (control, events, recordings), cutting and
+//!   restoring the WebSocket.
+//! - [`wav`]: reading the phones' WAV recordings and checking the tone in them.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code, unused_imports)]
+
+pub mod rig;
+pub mod wav;
+
+pub use rig::{Baresip, Event, Phone, PhoneInfo, Phones, Recording, Rig};
+pub use wav::Wav;
