@@ -3,6 +3,7 @@
 
 pub mod demo;
 pub mod import;
+pub mod phone_test;
 pub mod print;
 
 use std::process::ExitCode;
@@ -48,6 +49,9 @@ pub enum Command {
     PrintCard(print::CardArgs),
     /// Exports a report over a period to PDF or CSV (for scheduled exports).
     Report(print::ReportArgs),
+    /// A test call through the PBX (no database needed): registers, calls or answers, plays a
+    /// file, records the far end; exit code 0 only when answered and audio came back.
+    PhoneTest(phone_test::PhoneTestArgs),
 }
 
 /// Roles as typed on the command line.
@@ -143,6 +147,9 @@ pub async fn connect(url: Option<&str>) -> anyhow::Result<sqlx::PgPool> {
 
 /// Runs one command.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::PhoneTest(args) = &cli.command {
+        return phone_test::run(args).await;
+    }
     let pool = connect(cli.database_url.as_deref()).await?;
     let command = match cli.command {
         Command::Migrate => {
@@ -173,6 +180,7 @@ pub async fn execute(store: &Store, command: Command) -> anyhow::Result<()> {
         Command::Demo(args) => demo::run(store, &args).await?,
         Command::PrintCard(args) => print::print_card(store, &args).await?,
         Command::Report(args) => print::report(store, &args).await?,
+        Command::PhoneTest(args) => phone_test::run(&args).await?,
     }
     Ok(())
 }

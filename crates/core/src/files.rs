@@ -3,10 +3,12 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::CallDirection;
+use crate::phone::phone_fragment;
 use crate::Store;
 
 /// An attached file without its bytes.
@@ -127,6 +129,46 @@ pub struct Call {
     pub recording_size: Option<i32>,
 }
 
+/// What the recordings registry is filtered by (manual Рис. 45).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase", default)]
+pub struct CallFilter {
+    /// Started at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Started before.
+    pub to: Option<DateTime<Utc>>,
+    /// A fragment of either number, as people type it (`8 912 345`, `2001`); empty for any.
+    pub number: String,
+    /// Taken or made by this operator (login).
+    pub operator_login: Option<String>,
+    /// Only calls that went this way.
+    pub direction: Option<CallDirection>,
+}
+
+/// The most calls the recordings registry shows at once: narrow the filter for older ones.
+pub const CALLS_LIMIT: i64 = 500;
+
+/// The digits to look for in either number: a whole phone in any notation becomes its E.164
+/// digits (`8 912…` → `7912…`); a short fragment or an extension stays as typed.
+fn number_digits(text: &str) -> Result<Option<String>> {
+    let t = text.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if let Some(d) = phone_fragment(t) {
+        return Ok(Some(d));
+    }
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if digits.is_empty() || !t.chars().all(|c| c.is_ascii_digit() || " +-()".contains(c)) {
+        return Err(Error::invalid(
+            "number",
+            "В поле «номер» введите цифры телефона, например 912 345 или 2001",
+        ));
+    }
+    Ok(Some(digits))
+}
+
 const CALL_COLUMNS: &str = "id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login, \
     appeal_id, executor_id, recording_codec, octet_length(recording) as recording_size";
 
@@ -224,6 +266,38 @@ impl Store {
         .await?)
     }
 
+    /// The recordings registry: calls matching the filter, newest first, at most
+    /// [`CALLS_LIMIT`]. Walks the `started_at` index backwards and stops at the limit; a
+    /// manager sees only their organization's calls (row-level security).
+    #[tracing::instrument(skip_all)]
+    pub async fn calls(&self, f: &CallFilter) -> Result<Vec<Call>> {
+        let number = number_digits(&f.number)?;
+        let mut q = QueryBuilder::<Postgres>::new(format!("select {CALL_COLUMNS} from calls where true"));
+        if let Some(t) = f.from {
+            q.push(" and started_at >= ").push_bind(t);
+        }
+        if let Some(t) = f.to {
+            q.push(" and started_at < ").push_bind(t);
+        }
+        if let Some(d) = number {
+            let pattern = format!("%{d}%");
+            q.push(" and (from_number like ")
+                .push_bind(pattern.clone())
+                .push(" or to_number like ")
+                .push_bind(pattern)
+                .push(")");
+        }
+        if let Some(login) = f.operator_login.as_deref().filter(|l| !l.is_empty()) {
+            q.push(" and operator_login = ").push_bind(login.to_owned());
+        }
+        if let Some(d) = f.direction {
+            q.push(" and direction = ").push_bind(d);
+        }
+        q.push(" order by started_at desc, id desc limit ")
+            .push_bind(CALLS_LIMIT);
+        Ok(q.build_query_as().fetch_all(&self.pool).await?)
+    }
+
     /// A call's recording and its codec.
     pub async fn recording(&self, call_id: Uuid) -> Result<(Vec<u8>, String)> {
         let row: Option<(Option<Vec<u8>>, Option<String>)> =
@@ -235,5 +309,25 @@ impl Store {
             Some((Some(bytes), Some(codec))) => Ok((bytes, codec)),
             _ => Err(Error::NotFound("Запись разговора")),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_as_operators_type_them() {
+        let digits = |s: &str| number_digits(s).ok().flatten();
+        assert_eq!(digits(""), None);
+        assert_eq!(digits("  "), None);
+        assert_eq!(digits("8 (912) 345-67-89").as_deref(), Some("79123456789"));
+        assert_eq!(digits("345-67").as_deref(), Some("34567"));
+        assert_eq!(digits("2001").as_deref(), Some("2001"));
+        assert!(matches!(
+            number_digits("Петров"),
+            Err(Error::Invalid { field: "number", .. })
+        ));
+        assert!(matches!(number_digits("+-"), Err(Error::Invalid { .. })));
     }
 }

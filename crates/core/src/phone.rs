@@ -42,7 +42,9 @@ impl Store {
 
     /// This person's line is off (logout, exit).
     pub async fn clear_line(&self) -> Result<()> {
-        sqlx::query("delete from phone_lines where login = session_user").execute(&self.pool).await?;
+        sqlx::query("delete from phone_lines where login = session_user")
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 }

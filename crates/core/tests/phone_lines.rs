@@ -10,7 +10,12 @@ use dialog_core::phone::LineReport;
 use sqlx::PgPool;
 
 fn line(extension: &str, registered: bool, ringing: u8, talking: u8) -> LineReport {
-    LineReport { extension: extension.into(), registered, ringing, talking }
+    LineReport {
+        extension: extension.into(),
+        registered,
+        ringing,
+        talking,
+    }
 }
 
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
@@ -40,12 +45,16 @@ async fn dashboard_counts_lines_on_the_line_and_calls_ringing(pool: PgPool) -> T
     // A workstation that stopped reporting (crashed, lost the network) goes stale.
     second.report_line(&line("2002", true, 4, 0)).await?;
     let mut owner = city.owner.pool().acquire().await?;
-    sqlx::query("set session_replication_role = replica").execute(&mut *owner).await?;
+    sqlx::query("set session_replication_role = replica")
+        .execute(&mut *owner)
+        .await?;
     sqlx::query("update phone_lines set updated_at = now() - interval '3 minutes' where login = $1")
         .bind(&second_login)
         .execute(&mut *owner)
         .await?;
-    sqlx::query("set session_replication_role = origin").execute(&mut *owner).await?;
+    sqlx::query("set session_replication_role = origin")
+        .execute(&mut *owner)
+        .await?;
     let d = chief.dashboard().await?;
     assert_eq!((d.calls_waiting, d.operators_on_line), (0, 1));
     Ok(())
@@ -63,8 +72,15 @@ async fn nobody_reports_or_clears_another_persons_line(pool: PgPool) -> TestResu
         .bind(&first_login)
         .execute(&mut second)
         .await?;
-    assert_eq!(changed.rows_affected(), 0, "another person's line is not theirs to change");
-    let deleted = sqlx::query("delete from phone_lines where login = $1").bind(&first_login).execute(&mut second).await?;
+    assert_eq!(
+        changed.rows_affected(),
+        0,
+        "another person's line is not theirs to change"
+    );
+    let deleted = sqlx::query("delete from phone_lines where login = $1")
+        .bind(&first_login)
+        .execute(&mut second)
+        .await?;
     assert_eq!(deleted.rows_affected(), 0);
 
     // Writing someone else's login, or a time in the past, is overridden by the server.
@@ -86,7 +102,11 @@ async fn nobody_reports_or_clears_another_persons_line(pool: PgPool) -> TestResu
 
     // Counts out of range are refused by the database itself.
     assert_eq!(
-        sqlstate(sqlx::query("update phone_lines set ringing = -1").execute(&mut second).await),
+        sqlstate(
+            sqlx::query("update phone_lines set ringing = -1")
+                .execute(&mut second)
+                .await
+        ),
         "23514"
     );
     Ok(())

@@ -20,4 +20,16 @@ notNotified: number,
 /**
  * All live appeals.
  */
-live: number, };
+live: number, 
+/**
+ * Incoming calls ringing at the workstations now (manual: «звонков в очереди»).
+ */
+callsWaiting: number, 
+/**
+ * Operators whose phone line is registered now («операторы на линии»).
+ */
+operatorsOnLine: number, 
+/**
+ * Of them, those talking now.
+ */
+operatorsTalking: number, };
