@@ -4,12 +4,19 @@
 # Debian packages needed to build, run and test Dialog: the toolchain's C side, the desktop
 # app's WebKitGTK stack, the PostgreSQL client, and for the end-to-end tests a virtual X
 # server and WebKit's WebDriver; poppler-utils and zbar-tools read the printed PDFs back in
-# dialog-print's tests (text, fonts, pages, the QR code).
+# dialog-print's tests (text, fonts, pages, the QR code). The softphone links libopus and
+# ALSA.
 DIALOG_PACKAGES=(
     build-essential pkg-config openssl ca-certificates libssl-dev postgresql-client
     libwebkit2gtk-4.1-dev libsoup-3.0-dev librsvg2-dev libayatana-appindicator3-dev libxdo-dev
+    libopus-dev libasound2-dev
 )
-DIALOG_TEST_PACKAGES=(xvfb xauth webkit2gtk-driver dbus gnome-keyring poppler-utils zbar-tools)
+# The telephony test rig (Kamailio, rtpengine, baresip; sox makes its tones) runs in a network
+# namespace of its own (iproute2, util-linux's unshare).
+DIALOG_TEST_PACKAGES=(
+    xvfb xauth webkit2gtk-driver dbus gnome-keyring poppler-utils zbar-tools
+    kamailio kamailio-websocket-modules kamailio-tls-modules rtpengine-daemon baresip-core sox iproute2
+)
 
 dialog_missing_packages() {
     local p missing=()

@@ -5,7 +5,8 @@
 # that the UI's generated types match the Rust ones; starts a private PostgreSQL cluster in a
 # temporary directory (unless DATABASE_URL is given; the TLS tests then need
 # DIALOG_TEST_PG_CA, the CA of that server); runs all Rust tests and the end-to-end tests of
-# the real app under Xvfb; stops the cluster.
+# the real app under Xvfb; stops the cluster. The tests run in a private network namespace
+# (scripts/in-netns.sh) with the telephony rig (scripts/sip-rig.sh) in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -27,20 +28,14 @@ cargo fmt --all --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
-if [ -z "${DATABASE_URL:-}" ]; then
-    pgdir=$(mktemp -d /tmp/dialog-test-pg.XXXXXX)
-    chmod 755 "$pgdir"
-    trap 'scripts/pg-cluster.sh stop "$pgdir/cluster"; rm -rf "$pgdir"' EXIT
-    port=$(dialog_free_port 25432)
-    echo "== private PostgreSQL on 127.0.0.1:$port"
-    eval "$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port")"
-fi
-
-echo "== tests"
+# Everything that needs the network (crates, npm, tauri-driver) is fetched and built above and
+# here; the tests then run in a network namespace with only loopback, where the telephony rig
+# lives and where ICE can offer no other address.
+echo "== building the tests"
 if cargo nextest --version >/dev/null 2>&1; then
-    cargo nextest run --workspace --locked --no-fail-fast
+    cargo nextest run --workspace --locked --no-run
 else
-    cargo test --workspace --locked --no-fail-fast
+    cargo test --workspace --locked --no-run
 fi
-echo "== end-to-end tests of the desktop app"
-tests/e2e/run.sh
+tests/e2e/run.sh prepare
+exec scripts/in-netns.sh scripts/test-inside.sh

@@ -2,7 +2,7 @@
 
 use dialog_core::appeals::{Appeal, AppealChanges, HistoryEntry, NewAppeals, VersionedId};
 use dialog_core::desk::Problems;
-use dialog_core::files::{Attachment, Call, FileContent, NewAttachment};
+use dialog_core::files::{Attachment, Call, CallFilter, FileContent, NewAttachment};
 use dialog_core::model::AppealStatus;
 use tauri::State;
 use uuid::Uuid;
@@ -121,6 +121,12 @@ pub async fn attachment_content(state: State<'_, AppState>, id: Uuid, mime: Stri
 #[tauri::command]
 pub async fn appeal_calls(state: State<'_, AppState>, id: Uuid) -> CmdResult<Vec<Call>> {
     Ok(state.store().await?.appeal_calls(id).await?)
+}
+
+/// The recordings registry: calls matching the filter, newest first.
+#[tauri::command]
+pub async fn calls(state: State<'_, AppState>, filter: CallFilter) -> CmdResult<Vec<Call>> {
+    Ok(state.store().await?.calls(&filter).await?)
 }
 
 /// A call's recording.

@@ -6,6 +6,7 @@ pub mod admin;
 pub mod appeals;
 pub mod directory;
 pub mod error;
+pub mod phone;
 pub mod print;
 pub mod registry;
 pub mod reports;
@@ -21,6 +22,7 @@ pub fn run() {
         .init();
     let result = tauri::Builder::default()
         .manage(state::AppState::default())
+        .manage(phone::PhoneHub::default())
         .invoke_handler(tauri::generate_handler![
             session::login,
             session::logout,
@@ -44,6 +46,7 @@ pub fn run() {
             appeals::attachment_content,
             appeals::appeal_calls,
             appeals::recording,
+            appeals::calls,
             registry::registry_page,
             registry::registry_count,
             registry::templates,
@@ -78,10 +81,31 @@ pub fn run() {
             admin::executors,
             admin::executor_service,
             admin::save_executor,
+            phone::phone_status,
+            phone::phone_call,
+            phone::phone_answer,
+            phone::phone_reject,
+            phone::phone_hangup,
+            phone::phone_hold,
+            phone::phone_dtmf,
+            phone::phone_link_call,
+            phone::phone_settings,
+            phone::phone_save_settings,
+            phone::phone_devices,
+            phone::phone_test_call,
         ])
-        .run(tauri::generate_context!());
-    if let Err(e) = result {
-        eprintln!("Диалог не запустился: {e}");
-        std::process::exit(1);
+        .build(tauri::generate_context!());
+    match result {
+        // On exit the line is unregistered and calls in progress are hung up and stored.
+        Ok(app) => app.run(|handle, event| {
+            if let tauri::RunEvent::Exit = event {
+                use tauri::Manager;
+                tauri::async_runtime::block_on(handle.state::<phone::PhoneHub>().stop(handle));
+            }
+        }),
+        Err(e) => {
+            eprintln!("Диалог не запустился: {e}");
+            std::process::exit(1);
+        }
     }
 }

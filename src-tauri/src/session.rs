@@ -31,7 +31,15 @@ pub async fn login(
         .cloned()
         .ok_or_else(|| dialog_core::ConnectError::NotAPerson(request.login.clone()))?;
     state.end().await;
-    state.begin(app, store).await;
+    state.begin(app.clone(), store).await;
+    // The line goes up with the person's session, in the background.
+    let phone_app = app.clone();
+    tauri::async_runtime::spawn(async move {
+        phone_app
+            .state::<crate::phone::PhoneHub>()
+            .start_saved(&phone_app)
+            .await;
+    });
     // The keyring may block on D-Bus (or an unlock prompt): never on the UI thread.
     let keyring = tauri::async_runtime::spawn_blocking(move || {
         if remember {
@@ -58,7 +66,13 @@ pub async fn saved_password(server: String, login: String) -> CmdResult<Option<S
 
 /// Logs out and closes the connections.
 #[tauri::command]
-pub async fn logout(state: State<'_, AppState>) -> CmdResult<()> {
+pub async fn logout(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    phone: State<'_, crate::phone::PhoneHub>,
+) -> CmdResult<()> {
+    // Calls in progress are hung up and stored before the session closes.
+    phone.stop(&app).await;
     state.end().await;
     Ok(())
 }

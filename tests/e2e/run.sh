@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # End-to-end tests of the real desktop app under Xvfb, driven through tauri-driver.
-# Needs DATABASE_URL: a superuser of a PostgreSQL server (scripts/test.sh starts one).
+# Needs DATABASE_URL: a superuser of a PostgreSQL server (scripts/test.sh starts one), and
+# the telephony rig's variables (scripts/sip-rig.sh) for the call tests.
 # Screenshots of the login, registry and card screens go to $target/e2e-screens.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -12,6 +13,8 @@ if [ ! -x "$tools/bin/tauri-driver" ]; then
     cargo install -q tauri-driver --locked --version "^2" --root "$tools"
 fi
 cargo build --locked -q -p dialog -p dialog-admin
+# `run.sh prepare` only fetches and builds (scripts/test.sh does it before it leaves the network).
+[ "${1:-}" = prepare ] && exit 0
 
 base=${DATABASE_URL%/*}
 db=dialog_e2e_$$

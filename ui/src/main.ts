@@ -5,12 +5,16 @@ import type { Person } from "./generated/Person";
 import type { AppContext, Route } from "./lib/app";
 import { h } from "./lib/h";
 import { roleLabel, t } from "./lib/i18n";
+import { startPhone } from "./lib/phone";
 import { mountAdmin } from "./views/admin";
 import { openCard } from "./views/card";
 import { mountContacts } from "./views/contacts";
 import { mountDesktop } from "./views/desktop";
 import { mountKb } from "./views/kb";
 import { mountLogin } from "./views/login";
+import { mountPhone, type PhoneUi } from "./views/phone";
+import { openPhoneSettings } from "./views/phoneSettings";
+import { mountRecordings } from "./views/recordings";
 import { mountRegistry } from "./views/registry";
 import { mountReports } from "./views/reports";
 
@@ -27,7 +31,12 @@ function toast(message: string, kind: "info" | "error" = "info") {
   window.setTimeout(() => el.remove(), kind === "error" ? 8000 : 4000);
 }
 
+/** Stops what the shell started (the phone's panels and its event subscription). */
+let stopShell: () => void = () => {};
+
 function startLogin(notice?: string) {
+  stopShell();
+  stopShell = () => {};
   document.onkeydown = null;
   mountLogin(app, (person, warning) => {
     startShell(person);
@@ -38,6 +47,7 @@ function startLogin(notice?: string) {
 function startShell(me: Person) {
   const main = h("main", { class: "content", id: "content" });
   let unmount: () => void = () => {};
+  let closeCard: () => void = () => {};
   let route: Route = { name: "desktop" };
   const navButtons: Record<string, HTMLButtonElement> = {};
 
@@ -52,11 +62,14 @@ function startShell(me: Person) {
       else if (r.name === "contacts") unmount = mountContacts(main, ctx);
       else if (r.name === "admin") unmount = mountAdmin(main, ctx);
       else if (r.name === "reports") unmount = mountReports(main, ctx);
+      else if (r.name === "recordings") unmount = mountRecordings(main, ctx);
       else unmount = mountKb(main, ctx);
     },
     openCard(id, prefill) {
+      // Close the open card properly (its keys and timers), not just its element.
+      closeCard();
       document.getElementById("card")?.remove();
-      openCard(ctx, id, prefill);
+      closeCard = openCard(ctx, id, prefill);
     },
     toast,
   };
@@ -67,6 +80,8 @@ function startShell(me: Person) {
     return b;
   };
   const exit = h("button", { class: "link", id: "logout" }, t.nav.logout);
+  const line = h("button", { class: "line down", id: "line-state", type: "button", title: t.header.lineOff }, t.header.lineOff);
+  const waiting = h("span", { class: "waiting", id: "calls-waiting", title: t.header.waitingTitle, dataset: { count: "0" } }, `${t.header.waiting}: 0`);
   exit.addEventListener("click", () => confirmLogout());
   const header = h(
     "header",
@@ -77,8 +92,9 @@ function startShell(me: Person) {
       h("span", { class: "avatar", title: me.login }, me.fullName.split(" ").slice(0, 2).map((w) => w[0]).join("")),
       h("div", null, h("div", { id: "me-name", class: "me-name" }, me.fullName), h("div", { class: "muted" }, roleLabel[me.role], " · ", exit)),
     ),
-    h("span", { class: "line down", id: "line-state", title: t.header.lineDown }, "☎ ", t.header.lineDown),
-    h("span", { class: "waiting", id: "calls-waiting", title: "Звонков в очереди" }, `${t.header.waiting}: 0`),
+    line,
+    h("button", { class: "icon", id: "phone-settings-open", title: t.header.settings, onclick: () => openPhoneSettings(ctx) }, "⚙"),
+    waiting,
     h(
       "nav",
       { class: "main-nav" },
@@ -86,12 +102,27 @@ function startShell(me: Person) {
       nav("registry", t.nav.registry, "Реестр обращений (F3 — поиск)"),
       h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`),
       nav("contacts", t.nav.contacts, "Исполнители"),
+      nav("recordings", t.nav.recordings, t.nav.recordingsHint),
       nav("kb", t.nav.kb, "База знаний"),
       me.role === "operator" ? null : nav("reports", "Отчёты", "Отчёты и показатели смены"),
       me.role === "admin" ? nav("admin", "Администрирование", "Сотрудники и справочники") : null,
     ),
   );
   app.replaceChildren(h("div", { class: "shell" }, header, main));
+  const phoneUi: PhoneUi = mountPhone(ctx, line, waiting);
+  let stopEvents: (() => void) | null = null;
+  let stopped = false;
+  void startPhone((message) => toast(message, "error")).then((stop) => {
+    if (stopped) stop();
+    else stopEvents = stop;
+  });
+  stopShell = () => {
+    stopped = true;
+    stopEvents?.();
+    phoneUi.unmount();
+    closeCard();
+    unmount();
+  };
 
   const confirmLogout = () => {
     const dlg = h(
@@ -113,7 +144,8 @@ function startShell(me: Person) {
     (dlg.querySelector("#logout-no") as HTMLElement).focus();
   };
 
-  // F2 / Ctrl+N — new appeal, F3 / Ctrl+F — search, Esc and Ctrl+S inside the card.
+  // F2 / Ctrl+N — new appeal, F3 / Ctrl+F — search, F4 — answer, F8 — hang up (or reject),
+  // Esc and Ctrl+S inside the card.
   document.onkeydown = (e) => {
     const k = e.key.toLowerCase();
     if (e.key === "F2" || ((e.ctrlKey || e.metaKey) && k === "n")) {
@@ -124,6 +156,12 @@ function startShell(me: Person) {
       if (document.getElementById("card")) return;
       if (route.name !== "registry") ctx.navigate({ name: "registry" });
       (document.getElementById("registry-search") as HTMLInputElement | null)?.focus();
+    } else if (e.key === "F4") {
+      e.preventDefault();
+      phoneUi.answerFirst();
+    } else if (e.key === "F8") {
+      e.preventDefault();
+      phoneUi.hangUp();
     }
   };
   ctx.navigate({ name: "registry" });

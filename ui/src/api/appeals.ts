@@ -3,6 +3,7 @@ import type { AppealChanges } from "../generated/AppealChanges";
 import type { AppealStatus } from "../generated/AppealStatus";
 import type { Attachment } from "../generated/Attachment";
 import type { Call } from "../generated/Call";
+import type { CallFilter } from "../generated/CallFilter";
 import type { FileContent } from "../generated/FileContent";
 import type { HistoryEntry } from "../generated/HistoryEntry";
 import type { NewAppeals } from "../generated/NewAppeals";
@@ -30,6 +31,8 @@ export const attachments = (id: string) => call<Attachment[]>("attachments", { i
 export const addAttachment = (file: NewAttachment) => call<Attachment>("add_attachment", { file });
 export const attachmentContent = (id: string, mime: string) => call<FileContent>("attachment_content", { id, mime });
 export const appealCalls = (id: string) => call<Call[]>("appeal_calls", { id });
+/** The recordings registry: calls matching the filter, newest first (at most 500). */
+export const calls = (filter: CallFilter) => call<Call[]>("calls", { filter });
 export const recording = (callId: string) => call<FileContent>("recording", { callId });
 /** Saves the cards as one PDF (in Documents/Диалог), opens it for printing; returns the path. */
 export const printCards = (ids: string[], open = true) => call<string>("print_cards", { ids, open });

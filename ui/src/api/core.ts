@@ -4,7 +4,7 @@ import { listen, type UnlistenFn } from "@tauri-apps/api/event";
 import type { AppealEvent } from "../generated/AppealEvent";
 import type { CommandError } from "../generated/CommandError";
 
-export type { CommandError };
+export type { CommandError, UnlistenFn };
 
 /** Calls a command; failures reject with a CommandError `{ kind, message, field }`. */
 export async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
@@ -23,6 +23,11 @@ export function asCommandError(e: unknown): CommandError {
 /** Live changes of appeals made by anyone (the database's NOTIFY). */
 export function onAppealChanged(fn: (e: AppealEvent) => void): Promise<UnlistenFn> {
   return listen<AppealEvent>("appeal-changed", (ev) => fn(ev.payload));
+}
+
+/** An event the app emits, with its payload. */
+export function onEvent<T>(name: string, fn: (payload: T) => void): Promise<UnlistenFn> {
+  return listen<T>(name, (ev) => fn(ev.payload));
 }
 
 /** The change stream was interrupted: reload what is shown. */

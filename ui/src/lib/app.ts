@@ -8,13 +8,22 @@ export type Route =
   | { name: "contacts" }
   | { name: "kb" }
   | { name: "admin" }
-  | { name: "reports" };
+  | { name: "reports" }
+  | { name: "recordings" };
+
+/** What a new card starts with: the number of the call that opened it, and that call. */
+export interface CardPrefill {
+  /** The applicant's identifier (the caller's number). */
+  identifier?: string;
+  /** The answered call, linked to the appeal once the card is saved. */
+  callId?: string;
+}
 
 export interface AppContext {
   me: Person;
   navigate(route: Route): void;
-  /** Opens an appeal card; `null` opens a new one, `prefill` sets the identifier. */
-  openCard(id: string | null, prefill?: { identifier?: string }): void;
+  /** Opens an appeal card; `null` opens a new one, `prefill` sets the identifier and call. */
+  openCard(id: string | null, prefill?: CardPrefill): void;
   toast(message: string, kind?: "info" | "error"): void;
 }
 

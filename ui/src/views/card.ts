@@ -3,6 +3,7 @@
 import * as api from "../api/appeals";
 import type { CommandError } from "../api/core";
 import { executorsFor, prices, schedule, searchBuildings, searchKinds } from "../api/directory";
+import { phoneLinkCall } from "../api/phone";
 import type { Appeal } from "../generated/Appeal";
 import type { AppealKind } from "../generated/AppealKind";
 import type { AppealStatus } from "../generated/AppealStatus";
@@ -11,10 +12,12 @@ import type { Channel } from "../generated/Channel";
 import type { Executor } from "../generated/Executor";
 import type { Priority } from "../generated/Priority";
 import type { RegistryRow } from "../generated/RegistryRow";
-import type { AppContext } from "../lib/app";
+import type { AppContext, CardPrefill } from "../lib/app";
 import { autocomplete } from "../lib/autocomplete";
 import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
+import { callButton, liveCalls, onCallSaved, syncCallButton, talkBar, talkSeconds } from "../lib/phone";
+import { callRow } from "./callRow";
 
 const CHANNELS: Channel[] = ["phone", "email", "letter", "website", "walkIn"];
 const PRIORITIES: Priority[] = ["low", "medium", "critical"];
@@ -48,7 +51,7 @@ function mark(el: HTMLElement, bad: boolean) {
 }
 
 /** Opens the card as a panel over the current view; resolves when it closes. */
-export function openCard(ctx: AppContext, id: string | null, prefill?: { identifier?: string }): () => void {
+export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefill): () => void {
   const overlay = h("div", { class: "card-overlay", id: "card" });
   const panel = h("div", { class: "card-panel", role: "dialog", "aria-modal": "true" });
   overlay.appendChild(panel);
@@ -58,10 +61,12 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
     if (closed) return;
     closed = true;
     window.clearInterval(timer);
+    unsubscribe();
     document.removeEventListener("keydown", keys, true);
     overlay.remove();
   };
   let timer = 0;
+  let unsubscribe: () => void = () => {};
   let save: () => Promise<void> = async () => {};
   const keys = (e: KeyboardEvent) => {
     if (e.key === "Escape") {
@@ -81,17 +86,25 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
     const applicant = h("input", { id: "card-applicant", value: appeal?.applicantName ?? "", autocomplete: "off" });
     const contacts = h("input", { id: "card-contacts", value: appeal?.contacts ?? "", autocomplete: "off" });
     const received = h("input", { id: "card-received", type: "datetime-local", value: toLocalInput(appeal?.receivedAt ?? new Date().toISOString()) });
-    const bar = h("div", { class: "talk-bar" }, h("div", { class: "talk-fill" }));
-    const talkLabel = h("span", { class: "talk-time", id: "card-talk-time" }, "0:00");
+    const callApplicant = callButton({ number: identifier.value, appealId: appeal?.id, id: "card-call-applicant", class: "call-applicant", tabIndex: -1 });
+    identifier.addEventListener("input", () => {
+      callApplicant.dataset.number = identifier.value.trim();
+      syncCallButton(callApplicant);
+    });
+    // The регламент (manual §4): the talk time of the call that opened the card, else the
+    // time since the card was opened; it stops when the call ends.
+    const meter = talkBar("card-talk-time");
     const opened = Date.now();
+    let lastTalk = 0;
     if (!appeal) {
-      timer = window.setInterval(() => {
-        const s = Math.floor((Date.now() - opened) / 1000);
-        talkLabel.textContent = `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
-        (bar.firstChild as HTMLElement).style.width = `${Math.min(100, (s / 180) * 100)}%`;
-        bar.classList.toggle("orange", s >= 60 && s < 120);
-        bar.classList.toggle("red", s >= 120);
-      }, 1000);
+      const tick = () => {
+        if (!prefill?.callId) return meter.set(Math.floor((Date.now() - opened) / 1000));
+        const c = liveCalls().find((x) => x.id === prefill.callId);
+        if (c) lastTalk = talkSeconds(c);
+        meter.set(lastTalk);
+      };
+      tick();
+      timer = window.setInterval(tick, 1000);
     }
     const message = h("div", { class: "form-error", id: "card-error", role: "alert" });
     const reasons: ReasonBlock[] = [];
@@ -110,13 +123,17 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
       reasonsEl.appendChild(block.el);
       return block;
     };
+    let tabsUi: TabsUi | null = null;
     const first = addReason(appeal);
+    // A call that ends is stored by the shell a moment later: show it in «звонки».
+    unsubscribe();
+    unsubscribe = onCallSaved(() => tabsUi?.refreshCalls());
     if (appeal) {
       status = select("card-status", STATUSES, statusLabel, appeal.status);
     }
 
     async function loadTabs(b: Building | null) {
-      renderTabs(tabs, ctx, appeal, b?.id ?? appeal?.buildingId ?? null, identifier.value, b?.organizationId ?? appeal?.organizationId ?? null);
+      tabsUi = renderTabs(tabs, ctx, appeal, b?.id ?? appeal?.buildingId ?? null, identifier.value, b?.organizationId ?? appeal?.organizationId ?? null);
     }
 
     save = async () => {
@@ -150,6 +167,10 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
             })),
           });
           ctx.toast(`Зарегистрировано: ${made.map((a) => a.number).join(", ")}`);
+          if (prefill?.callId && made[0]) {
+            // The call that opened the card belongs to the (first) appeal it made.
+            await phoneLinkCall(prefill.callId, made[0].id).catch((e: CommandError) => ctx.toast(e.message, "error"));
+          }
           close();
         } else {
           const r = first;
@@ -200,14 +221,14 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
       h(
         "div",
         { class: "grid" },
-        field(t.card.identifier, identifier, "required"),
+        field(t.card.identifier, h("div", { class: "with-call" }, identifier, callApplicant), "required"),
         field(t.card.applicant, applicant),
         field(t.card.contacts, contacts),
         field(t.card.channel, channel),
         field(t.card.received, received),
         appeal && status ? field(t.card.status, status) : null,
       ),
-      !appeal ? h("div", { class: "talk" }, h("span", null, t.card.talkTime), bar, talkLabel) : null,
+      !appeal ? h("div", { class: "talk", id: "card-talk" }, h("span", null, t.card.talkTime), meter.bar, meter.label) : null,
     );
     const actions = h(
       "footer",
@@ -217,7 +238,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: { identif
       h("button", { id: "card-save", class: "primary", onclick: () => void save() }, `${t.card.save} (Ctrl+S)`),
     );
     replace(panel, header, h("div", { class: "card-body" }, h("div", { class: "card-main" }, general, h("h3", null, t.card.reason), reasonsEl, actions), tabs));
-    if (appeal) void loadTabs(null);
+    if (appeal || prefill?.identifier) void loadTabs(null);
     else replace(tabs, h("p", { class: "muted" }, "Введите адрес — здесь появятся обращения по этому дому и с этого номера."));
     // A card opened by a call has the number already: start at the applicant's name.
     (identifier.value ? applicant : identifier).focus();
@@ -246,6 +267,7 @@ function reasonBlock(
   let building: Building | null = null;
   let kind: AppealKind | null = null;
   const executors = new Set<string>(appeal?.executors.map((e) => e.executorId) ?? []);
+  const assigned = new Set(executors);
   const execList = h("div", { class: "executors-list", id: `executors-${uid}` }, h("p", { class: "muted" }, t.card.executorsNeed));
   const join = h("div", { class: "join-suggest" });
   const block: ReasonBlock = {
@@ -264,11 +286,18 @@ function reasonBlock(
       replace(execList, h("p", { class: "muted" }, t.card.executorsNeed));
       return;
     }
-    const list: Executor[] = await executorsFor(kind.id, building.id);
+    const served: Executor[] = await executorsFor(kind.id, building.id);
+    // Assigned before the kind or address changed: still shown, to be unassigned or called.
+    const others = (appeal?.executors ?? [])
+      .filter((a) => !served.some((e) => e.id === a.executorId))
+      .map((a): Executor => ({ id: a.executorId, fullName: a.fullName, position: "", phones: a.phones, organizationId: "", active: true }));
+    const list = [...served, ...others];
     replace(
       execList,
       list.length === 0 ? h("p", { class: "muted" }, "Нет исполнителей, обслуживающих этот вид по этому адресу — сообщите администратору") : null,
-      ...list.map((e) =>
+      ...list.map((e) => h(
+        "span",
+        { class: "executor-item" },
         h(
           "button",
           {
@@ -288,7 +317,12 @@ function reasonBlock(
           ` ${e.fullName}`,
           h("small", null, ` ${e.position} ${e.phones.join(", ")}`),
         ),
-      ),
+        // The ☎ of an assigned executor (manual Рис. 19, 29): the call about this appeal
+        // that lets it move to «в работе».
+        assigned.has(e.id) && appeal
+          ? e.phones.map((p) => callButton({ number: p, appealId: appeal.id, executorId: e.id, class: "call-executor" }))
+          : null,
+      )),
     );
   };
   const refreshJoin = async () => {
@@ -423,6 +457,11 @@ function miniRows(rows: RegistryRow[], ctx: AppContext): HTMLElement {
   );
 }
 
+interface TabsUi {
+  /** Reloads «звонки» if it is the tab shown. */
+  refreshCalls(): void;
+}
+
 function renderTabs(
   root: HTMLElement,
   ctx: AppContext,
@@ -430,14 +469,16 @@ function renderTabs(
   buildingId: string | null,
   identifier: string,
   organizationId: string | null,
-) {
+): TabsUi {
   const names = ["problems", "calls", "history", "files", "services", "schedule"] as const;
   const body = h("div", { class: "tab-body", id: "card-tab-body" });
   const buttons = names.map((n) =>
     h("button", { class: "tab", dataset: { tab: n }, id: `tab-${n}`, onclick: () => void show(n) }, t.card.tabs[n]),
   );
   replace(root, h("nav", { class: "tab-bar" }, ...buttons), body);
+  let shown: (typeof names)[number] = "problems";
   const show = async (n: (typeof names)[number]) => {
+    shown = n;
     buttons.forEach((b) => b.classList.toggle("active", b.dataset.tab === n));
     replace(body, h("p", { class: "muted" }, t.registry.loading));
     try {
@@ -447,19 +488,12 @@ function renderTabs(
       } else if (n === "calls") {
         if (!appeal) return replace(body, h("p", { class: "muted" }, t.card.noCalls));
         const calls = await api.appealCalls(appeal.id);
+        const rows = await Promise.all(calls.map((c) => callRow(c, appeal)));
+        if (shown !== "calls") return;
         replace(
           body,
           calls.length === 0 ? h("p", { class: "muted" }, t.card.noCalls) : null,
-          ...calls.map((c) => {
-            const play = h("button", { class: "link", disabled: !c.recordingCodec }, c.recordingCodec ? "▶ прослушать" : "без записи");
-            const li = h("div", { class: "call" }, `${fmtDateTime(c.startedAt)} · ${c.direction === "outgoing" ? "исходящий" : "входящий"} · ${c.fromNumber} → ${c.toNumber} `, play);
-            play.addEventListener("click", async () => {
-              const f = await api.recording(c.id);
-              li.appendChild(h("audio", { controls: true, autoplay: true, src: `data:${f.mime};base64,${f.base64}` }));
-              play.remove();
-            });
-            return li;
-          }),
+          h("div", { class: "calls-list", id: "card-calls" }, rows),
         );
       } else if (n === "history") {
         if (!appeal) return replace(body, h("p", { class: "muted" }, t.card.nothing));
@@ -524,6 +558,11 @@ function renderTabs(
     }
   };
   void show("problems");
+  return {
+    refreshCalls() {
+      if (shown === "calls" && root.isConnected) void show("calls");
+    },
+  };
 }
 
 const actionLabel: Record<string, string> = {

@@ -8,6 +8,14 @@ import type { Executor } from "../generated/Executor";
 import type { AppContext } from "../lib/app";
 import { fmtDateTime, h, replace } from "../lib/h";
 import { statusLabel, t } from "../lib/i18n";
+import { callButton } from "../lib/phone";
+
+/** An executor's phones, each with its ☎ button (manual Рис. 31, 33). */
+export function executorPhones(e: Pick<Executor, "id" | "phones">, appealId?: string | null): HTMLElement[] {
+  return e.phones.map((p) =>
+    h("span", { class: "phone" }, p, " ", callButton({ number: p, executorId: e.id, appealId, class: "call-executor" })),
+  );
+}
 
 export function mountContacts(root: HTMLElement, ctx: AppContext): () => void {
   const filter = h("input", { id: "contacts-filter", type: "search", placeholder: "Фамилия, должность или телефон" });
@@ -34,7 +42,7 @@ export function mountContacts(root: HTMLElement, ctx: AppContext): () => void {
             { dataset: { id: c.id }, tabIndex: 0, onclick: () => void openExecutor(ctx, side, c) },
             h("td", null, c.fullName),
             h("td", null, c.position),
-            h("td", null, c.phones.join(", ")),
+            h("td", { class: "c-phones" }, executorPhones(c)),
             h("td", null, c.organizationName),
             h("td", { class: "num" }, String(c.inWork)),
           ),
@@ -54,7 +62,8 @@ export function mountContacts(root: HTMLElement, ctx: AppContext): () => void {
 export async function openExecutor(ctx: AppContext, root: HTMLElement, e: Executor): Promise<void> {
   const rows = await executorAppeals(e.id);
   const chosen = new Map<string, number>();
-  const done = h("button", { id: "mark-done", class: "primary", disabled: true }, t.contacts.markDone);
+  const done = h("button", { id: "mark-done", class: "primary mark-done", disabled: true }, t.contacts.markDone);
+  const all = h("input", { type: "checkbox", class: "select-all" });
   done.addEventListener("click", async () => {
     try {
       await changeStatusMany([...chosen].map(([id, version]) => ({ id, version })), "done");
@@ -64,16 +73,24 @@ export async function openExecutor(ctx: AppContext, root: HTMLElement, e: Execut
       ctx.toast((err as CommandError).message, "error");
     }
   });
+  const closable = rows.filter((r) => r.status === "inWork");
+  all.disabled = closable.length === 0;
+  all.addEventListener("change", () => {
+    root.querySelectorAll<HTMLInputElement>("input.pick-done:not(:disabled)").forEach((b) => {
+      b.checked = all.checked;
+      b.dispatchEvent(new Event("change"));
+    });
+  });
   replace(
     root,
     h("h3", null, `${t.contacts.appealsOf}: ${e.fullName}`),
-    h("p", { class: "muted" }, e.phones.join(", ")),
-    rows.length === 0 ? h("p", { class: "muted" }, "Обращений в работе нет") : null,
+    h("p", { class: "executor-phones" }, executorPhones(e)),
+    rows.length === 0 ? h("p", { class: "muted" }, t.contacts.none) : h("label", { class: "check" }, all, t.phone.selectAll),
     h(
       "ul",
       { class: "mini-rows" },
       ...rows.map((r) => {
-        const box = h("input", { type: "checkbox", dataset: { id: r.id }, disabled: r.status !== "inWork" });
+        const box = h("input", { type: "checkbox", class: "pick-done", dataset: { id: r.id }, disabled: r.status !== "inWork" });
         box.addEventListener("change", () => {
           if (box.checked) chosen.set(r.id, r.version);
           else chosen.delete(r.id);
@@ -81,7 +98,7 @@ export async function openExecutor(ctx: AppContext, root: HTMLElement, e: Execut
         });
         return h(
           "li",
-          null,
+          { dataset: { id: r.id, status: r.status } },
           h("label", { class: "check" }, box, h("button", { class: "link", onclick: () => ctx.openCard(r.id) }, r.number)),
           ` ${fmtDateTime(r.receivedAt)} · ${r.kindName} · ${statusLabel[r.status]}`,
           h("div", { class: "muted" }, r.address),

@@ -1,7 +1,7 @@
 // The registry (manual §3, Рис. 5–8): type toggles, quick filters, quick search, the advanced
 // filter, endless scrolling over keyset pages, live updates from other operators.
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
-import { appealHistory, joinedGroup, printCards } from "../api/appeals";
+import { appealCalls, appealHistory, joinedGroup, printCards } from "../api/appeals";
 import { contacts, organizations, searchKinds } from "../api/directory";
 import { emptyFilter, registryPage, saveTemplate } from "../api/registry";
 import type { AppealStatus } from "../generated/AppealStatus";
@@ -14,6 +14,8 @@ import type { AppContext } from "../lib/app";
 import { debounce, fmtDateTime, h, replace, uuidv7 } from "../lib/h";
 import { openExecutor } from "./contacts";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
+import { callButton, dialable, onCallSaved } from "../lib/phone";
+import { callSeconds, player } from "../lib/player";
 
 const PAGE = 50;
 const TYPES: AppealType[] = ["accident", "complaint", "inquiry", "request"];
@@ -47,7 +49,12 @@ export function rowCells(r: RegistryRow): HTMLElement[] {
       r.comment ? h("div", { class: "muted" }, r.comment) : null,
     ),
     h("td", { class: "c-applicant" }, r.applicantName || "—"),
-    h("td", { class: "c-contacts" }, h("div", null, r.identifier), h("div", { class: "muted" }, channelLabel[r.channel])),
+    h(
+      "td",
+      { class: "c-contacts" },
+      h("div", null, r.identifier, dialable(r.identifier) ? [" ", callButton({ number: r.identifier, appealId: r.id, class: "call-applicant" })] : null),
+      h("div", { class: "muted" }, channelLabel[r.channel]),
+    ),
     h(
       "td",
       { class: "c-status" },
@@ -73,7 +80,7 @@ export function rowCells(r: RegistryRow): HTMLElement[] {
       { class: "c-icons" },
       h("input", { type: "checkbox", class: "pick", title: "выбрать для печати", dataset: { id: r.id } }),
       h("button", { class: "icon print", title: "Печать карточки", dataset: { id: r.id } }, "▣"),
-      r.hasRecording ? h("span", { class: "icon rec", title: "есть запись разговора" }, "♪") : null,
+      r.hasRecording ? h("button", { class: "icon rec", title: t.recordings.firstRecording, dataset: { id: r.id } }, "♪") : null,
       ...attachIcons,
     ),
     h(
@@ -247,7 +254,12 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     const target = e.target as HTMLElement;
     const tr = target.closest("tr");
     const row = rows.find((r) => r.id === tr?.dataset.id);
-    if (target.classList.contains("pick") && target.dataset.id) {
+    if (target.closest("button.call")) {
+      // A ☎ button (disabled, when the line is down): never opens the card under it.
+      return;
+    } else if (target.classList.contains("rec") && target.dataset.id) {
+      void playFirst(target.dataset.id);
+    } else if (target.classList.contains("pick") && target.dataset.id) {
       const box = target as HTMLInputElement;
       if (box.checked) picked.add(target.dataset.id);
       else picked.delete(target.dataset.id);
@@ -298,6 +310,23 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     }
   }
   printPicked.addEventListener("click", () => void print([...picked]));
+
+  /** The ♪ icon (manual Рис. 43): the appeal's first recorded conversation. */
+  async function playFirst(id: string) {
+    try {
+      const first = (await appealCalls(id)).find((c) => c.recordingCodec);
+      if (!first) return ctx.toast(t.recordings.noRecordings);
+      const row = rows.find((r) => r.id === id);
+      const box = await player(first.id, callSeconds(first));
+      popup(
+        `${t.recordings.firstRecording}${row ? " · " + row.number : ""}`,
+        h("p", { class: "muted" }, `${fmtDateTime(first.startedAt)} · ${first.fromNumber} → ${first.toNumber}`),
+        box,
+      ).id = "recording-popup";
+    } catch (e) {
+      ctx.toast((e as CommandError).message, "error");
+    }
+  }
 
   async function showExecutor(id: string) {
     const all = await contacts();
@@ -416,11 +445,14 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
 
   const changed = debounce(() => void refresh(), 300);
   const unlisten = [onAppealChanged(() => changed()), onResync(() => changed())];
+  // A stored call of ours may give a row its ♪.
+  const unsubscribeCalls = onCallSaved(() => changed());
   void load(true);
   search.focus();
   return () => {
     observer.disconnect();
     generation++;
     unlisten.forEach((p) => void p.then((f) => f()));
+    unsubscribeCalls();
   };
 }

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# The test run proper, called by scripts/test.sh inside a network namespace with only
+# loopback (scripts/in-netns.sh), after everything is built: a private PostgreSQL cluster
+# (unless DATABASE_URL is given), the telephony rig, all Rust tests, the end-to-end tests of
+# the desktop app. Stops what it started.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+# shellcheck source=scripts/setup.sh
+. scripts/setup.sh
+
+cleanup=()
+on_exit() {
+    local i
+    for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[$i]}" || true; done
+}
+trap on_exit EXIT
+
+if [ -z "${DATABASE_URL:-}" ]; then
+    pgdir=$(mktemp -d /tmp/dialog-test-pg.XXXXXX)
+    chmod 755 "$pgdir"
+    cleanup+=("scripts/pg-cluster.sh stop '$pgdir/cluster'; rm -rf '$pgdir'")
+    port=$(dialog_free_port 25432)
+    echo "== private PostgreSQL on 127.0.0.1:$port"
+    eval "$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port")"
+fi
+
+rigdir=$(mktemp -d /tmp/dialog-test-rig.XXXXXX)
+cleanup+=("scripts/sip-rig.sh stop '$rigdir' >/dev/null 2>&1; rm -rf '$rigdir'")
+echo "== telephony rig: Kamailio, rtpengine, baresip"
+eval "$(scripts/sip-rig.sh start "$rigdir")"
+# The telephony tests must not skip themselves here.
+export DIALOG_REQUIRE_RIG=1
+
+echo "== tests"
+if cargo nextest --version >/dev/null 2>&1; then
+    cargo nextest run --workspace --locked --offline --no-fail-fast
+else
+    cargo test --workspace --locked --offline --no-fail-fast
+fi
+echo "== end-to-end tests of the desktop app"
+tests/e2e/run.sh
