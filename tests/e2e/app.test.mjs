@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import { Baresip } from "./baresip.mjs";
 import { Key, Session, sleep } from "./webdriver.mjs";
 
 const db = process.env.DIALOG_E2E_DB; // the owner's URL of the test database
@@ -289,5 +290,205 @@ describe("the operator's shift", () => {
     const bytes = readFileSync(path);
     assert.deepEqual([...bytes.subarray(0, 3)], [0xef, 0xbb, 0xbf], "UTF-8 BOM for Excel");
     assert.ok(bytes.toString("utf8").includes("авария"));
+  });
+});
+
+// Calls through the telephony rig (scripts/sip-rig.sh): Kamailio as the PBX, baresip 1001
+// as a citizen's or an executor's phone on the "city line" (+79990001001).
+describe("calls", () => {
+  const rigWs = process.env.DIALOG_RIG_WS;
+  const ctrl = process.env.DIALOG_RIG_PHONE_AUTO_CTRL;
+  const city = "+79990001001";
+  let far;
+  let number = "";
+
+  before(async () => {
+    assert.ok(rigWs && ctrl, "the telephony rig must run (scripts/test.sh starts it)");
+    far = await Baresip.connect(ctrl);
+  });
+  after(() => far?.close());
+
+  const storedCalls = (where) => sql(`select count(*) from calls c where ${where}`);
+  async function waitSql(query, expected, timeout = 20000) {
+    const until = Date.now() + timeout;
+    let got;
+    while ((got = sql(query)) !== expected && Date.now() < until) await sleep(250);
+    assert.equal(got, expected, query);
+  }
+
+  it("brings the line up from the phone settings", async () => {
+    await logout();
+    // operator1's password comes from the keyring (remembered above).
+    const user = await s.waitFor("#login-user");
+    await s.clear(user);
+    await s.type(user, "operator1" + Key.Tab);
+    const pw = await s.find("#login-password");
+    const until = Date.now() + 5000;
+    while ((await s.prop(pw, "value")) !== "dialog-demo" && Date.now() < until) await sleep(100);
+    await s.click(await s.find("#login-submit"));
+    await s.waitFor("#me-name", { text: "Смирнова Елена Викторовна" });
+    await s.waitFor("#line-state[data-state='off']");
+    await s.click(await s.find("#phone-settings-open"));
+    await s.type(await s.waitFor("#phone-server"), "ftp://wrong");
+    await s.type(await s.find("#phone-extension"), "2001");
+    await s.type(await s.find("#phone-password"), "pw2001");
+    await s.click(await s.find("#phone-save"));
+    await s.waitFor("#phone-settings-message", { text: "wss://" });
+    await s.clear(await s.find("#phone-server"));
+    await s.type(await s.find("#phone-server"), rigWs);
+    await s.click(await s.find("#phone-save"));
+    await s.waitFor("#line-state.up[data-state='registered']", { text: "2001" });
+    if (await s.exec("return !!document.querySelector('#phone-settings-close')")) {
+      await s.click(await s.find("#phone-settings-close"));
+    }
+    // The SIP password went to the keyring, not to the settings file.
+    const found = execFileSync("sh", ["-c", 'grep -rl pw2001 "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" || true'], { encoding: "utf8" })
+      .trim()
+      .split("\n")
+      .filter((f) => f && !f.includes("/keyrings/"));
+    assert.deepEqual(found, []);
+  });
+
+  it("answers an incoming call into a new card with the number filled in", async () => {
+    far.dial("sip:2001@127.0.0.1");
+    const ringing = await s.waitFor("#incoming-call .incoming .number", { text: city });
+    await s.waitFor("#calls-waiting[data-count='1']");
+    await s.screenshot(join(screens, "incoming-call.png"));
+    await s.click(await s.find("#incoming-call .incoming .answer"));
+    void ringing;
+    await far.waitFor("CALL_ESTABLISHED");
+    const ident = await s.waitFor("#card-identifier");
+    assert.equal((await s.prop(ident, "value")).replace(/\D/g, ""), city.replace(/\D/g, ""));
+    await s.waitFor("#call-bar .active-call[data-state='talking']");
+    // The operator registers the appeal while talking.
+    await s.exec("document.querySelector('#card-applicant').focus()");
+    await s.keys("Звонков Иван Петрович");
+    const building = sql("select street || ' ' || house || '|' || address from buildings where block = '' order by address limit 1 offset 3");
+    const [q, full] = building.split("|");
+    await s.exec("document.querySelector('[id^=address-]').focus()");
+    await s.keys(q);
+    await s.waitFor(".suggestions li", { text: full });
+    await s.keys(Key.Enter);
+    await s.exec("document.querySelector('[id^=kind-]').focus()");
+    await s.keys("нет холодной");
+    await s.waitFor(".suggestions li", { text: "Нет холодной воды" });
+    await s.keys(Key.Enter);
+    await s.exec("document.querySelector('[id^=comment-]').focus()");
+    await s.keys("Нет холодной воды в квартире");
+    await s.keys(Key.Control + "s" + Key.Null);
+    const toast = await s.waitFor(".toast", { text: "Зарегистрировано" });
+    number = (await s.text(toast)).match(/\d{4}-\d{6}/)[0];
+    await sleep(1500);
+    await s.click(await s.waitFor("#call-bar .hangup"));
+    await s.waitGone("#call-bar .active-call");
+    await far.waitFor("CALL_CLOSED");
+    // Stored, recorded, linked to the appeal it created.
+    await waitSql(
+      `select count(*) from calls c join appeals a on a.id = c.appeal_id
+       where a.number = '${number}' and c.direction = 'входящий' and c.from_number = '${city}'
+         and c.answered_at is not null and octet_length(c.recording) > 1000`,
+      "1",
+    );
+  });
+
+  it("plays the recording in the card's calls tab", async () => {
+    await s.click(await s.find("#nav-registry"));
+    const search = await s.waitFor("#registry-search");
+    await s.clear(search);
+    await s.type(search, number);
+    await s.waitCount("#registry-rows tr", 1);
+    await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
+    await s.click(await s.waitFor("#tab-calls"));
+    try {
+      await s.waitFor("#card-calls .call .play");
+    } catch (e) {
+      await s.screenshot(join(screens, "card-calls-failed.png"));
+      throw new Error(`${e.message}: ${await s.exec("return document.querySelector('#card')?.innerText")}`);
+    }
+    await s.click(await s.find("#card-calls .call .play"));
+    const played = await s.execAsync(
+      `const done = arguments[arguments.length - 1];
+       const until = Date.now() + 10000;
+       const check = () => {
+         const a = document.querySelector('#card-calls audio');
+         if (a && a.duration > 1 && a.currentTime > 0.2) return done({ ok: true, duration: a.duration });
+         if (a && a.error) return done({ ok: false, error: a.error.code });
+         if (Date.now() > until) return done({ ok: false, state: a ? [a.readyState, a.currentTime, a.duration] : null });
+         setTimeout(check, 100);
+       };
+       check();`,
+    );
+    assert.ok(played.ok, JSON.stringify(played));
+    await s.screenshot(join(screens, "card-calls.png"));
+    await s.keys(Key.Escape);
+    await s.waitGone("#card");
+  });
+
+  it("calls the assigned executor, and then в работе is allowed", async () => {
+    const [appeal, executor] = sql(
+      `select a.number || '|' || ae.executor_id from appeals a join appeal_executors ae on ae.appeal_id = a.id
+       where a.status = 'назначено' order by a.received_at desc limit 1`,
+    ).split("|");
+    sql(`update executors set phones = array['${city}'] where id = '${executor}'`);
+    await s.click(await s.find("#nav-registry"));
+    const search = await s.waitFor("#registry-search");
+    await s.clear(search);
+    await s.type(search, appeal);
+    await s.waitCount("#registry-rows tr", 1);
+    await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
+    await s.click(await s.waitFor(".executor-item .call-executor"));
+    await far.waitFor("CALL_ESTABLISHED");
+    await s.waitFor("#call-bar .active-call[data-state='talking']");
+    await sleep(2000);
+    await s.click(await s.find("#call-bar .hangup"));
+    await waitSql(
+      `select count(*) from calls c join appeals a on a.id = c.appeal_id
+       where a.number = '${appeal}' and c.executor_id = '${executor}' and c.direction = 'исходящий' and c.recording is not null`,
+      "1",
+    );
+    await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change'));");
+    await s.click(await s.find("#card-save"));
+    await s.waitGone("#card");
+    assert.equal(sql(`select status from appeals where number = '${appeal}'`), "в работе");
+  });
+
+  it("a call from an executor's number opens their appeals in work", async () => {
+    far.dial("sip:2001@127.0.0.1");
+    await s.waitFor("#incoming-call .incoming .executor-name");
+    await s.click(await s.find("#incoming-call .incoming .answer"));
+    await s.waitFor("#executor-call");
+    await s.waitFor("#executor-call tr, #executor-call li, #executor-call .row");
+    await s.screenshot(join(screens, "executor-call.png"));
+    far.hangup();
+    await s.waitGone("#call-bar .active-call");
+    if (await s.exec("return !!document.querySelector('#executor-call-close')")) {
+      await s.click(await s.find("#executor-call-close"));
+    }
+  });
+
+  it("shows the supervisor the operators on the line", async () => {
+    // operator1's line is up in this app; the supervisor's dashboard counts it.
+    await waitSql("select string_agg(login, ',') from phone_lines where registered", "operator1");
+    await logout();
+    assert.equal(sql("select count(*) from phone_lines"), "0", "logging out takes the line down");
+    // The phone belongs to the workstation: the supervisor who logs in here is on the line.
+    // (The login screen looks the new user up in the keyring first: wait for that.)
+    const user = await s.waitFor("#login-user");
+    await s.clear(user);
+    await s.type(user, "starshiy" + Key.Tab);
+    await sleep(700);
+    const pw = await s.find("#login-password");
+    await s.clear(pw);
+    await s.type(pw, "dialog-demo" + Key.Enter);
+    await s.waitFor("#me-name", { text: "Орлова Галина Петровна" });
+    await s.click(await s.waitFor("#nav-reports"));
+    await s.waitFor("#dash-operators .dash-value", { text: /^1$/ });
+    await s.waitFor("#dash-waiting .dash-value", { text: /^0$/ });
+    // A caller waiting shows on the dashboard within seconds.
+    far.dial("sip:2001@127.0.0.1");
+    await s.waitFor("#dash-waiting .dash-value", { text: /^1$/ });
+    await s.screenshot(join(screens, "dashboard.png"));
+    far.hangup();
+    await s.waitFor("#dash-waiting .dash-value", { text: /^0$/ });
   });
 });

@@ -8,7 +8,7 @@ import type { Report } from "../generated/Report";
 import type { ReportKind } from "../generated/ReportKind";
 import type { AppContext } from "../lib/app";
 import { debounce, h, replace } from "../lib/h";
-import { typeLabel } from "../lib/i18n";
+import { t, typeLabel } from "../lib/i18n";
 
 const SVG = "http://www.w3.org/2000/svg";
 
@@ -138,17 +138,22 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
       h("div", { class: "dash-tile", id }, h("span", { class: "dash-value" }, String(value)), h("span", null, label), extra ? h("small", { class: "muted" }, extra) : null);
     replace(
       dash,
-      tile("dash-today", "зарегистрировано сегодня", today, d.todayByType.map((x) => `${typeLabel[x.appealType]} ${x.count}`).join(" · ")),
-      tile("dash-overdue", "просрочено сейчас", d.overdueNow),
-      tile("dash-unnotified", "исполнитель не оповещён", d.notNotified),
-      tile("dash-live", "в работе всего", d.live),
-      tile("dash-waiting", "звонков в очереди", document.getElementById("calls-waiting")?.textContent?.replace(/\D+/g, "") || "0"),
+      tile("dash-today", t.dashboard.today, today, d.todayByType.map((x) => `${typeLabel[x.appealType]} ${x.count}`).join(" · ")),
+      tile("dash-overdue", t.dashboard.overdue, d.overdueNow),
+      tile("dash-unnotified", t.dashboard.unnotified, d.notNotified),
+      tile("dash-live", t.dashboard.live, d.live),
+      // Across the center: every workstation reports its line (phone_lines).
+      tile("dash-waiting", t.dashboard.waiting, d.callsWaiting),
+      tile("dash-operators", t.dashboard.operators, d.operatorsOnLine, t.dashboard.talking(d.operatorsTalking)),
     );
   };
   void loadDash();
   const refresh = debounce(() => void loadDash(), 500);
   const unlisten = onAppealChanged(() => refresh());
+  // Lines and ringing calls change without appeal events: poll them (a cheap query).
+  const poll = supervisor ? window.setInterval(() => void loadDash(), 5000) : 0;
   return () => {
+    window.clearInterval(poll);
     void cancelReport();
     void unlisten.then((f) => f());
   };

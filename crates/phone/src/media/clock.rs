@@ -20,7 +20,7 @@ use super::audio::{mix, AudioSink, AudioSource, FRAME_DURATION, FRAME_SAMPLES};
 use super::dtmf;
 use super::g711::{self, NARROW_FRAME};
 use super::recorder::{empty_recording, Recorder};
-use super::session::Shared;
+use super::shared::Shared;
 use super::track::{AudioTrack, Binding};
 use super::{Codec, Recording};
 

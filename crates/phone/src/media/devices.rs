@@ -152,6 +152,15 @@ fn pick_device(input: bool, name: Option<&str>) -> Result<cpal::Device, MediaErr
     }
 }
 
+/// ALSA names a "default" device even without any sound card; opening it then fails with
+/// DeviceNotAvailable, which for the user means "no device".
+fn config_error(e: cpal::DefaultStreamConfigError, kind: &str) -> MediaError {
+    match e {
+        cpal::DefaultStreamConfigError::DeviceNotAvailable => MediaError::NoAudioDevice(format!("no {kind} available")),
+        other => MediaError::AudioDevice(other.to_string()),
+    }
+}
+
 fn stream_error(e: cpal::StreamError) {
     tracing::warn!(error = %e, "audio device stream error");
 }
@@ -177,7 +186,7 @@ impl DeviceSource {
         let thread = StreamThread::spawn(move || {
             let supported = device
                 .default_input_config()
-                .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+                .map_err(|e| config_error(e, "microphone"))?;
             let format = supported.sample_format();
             let config = supported.config();
             let stream = match format {
@@ -256,7 +265,7 @@ impl DeviceSink {
         let device = pick_device(false, name)?;
         let supported = device
             .default_output_config()
-            .map_err(|e| MediaError::AudioDevice(e.to_string()))?;
+            .map_err(|e| config_error(e, "playback device"))?;
         let rate = supported.sample_rate().0;
         let buffer: Shared = Arc::new(Mutex::new(VecDeque::with_capacity(MAX_BUFFERED)));
         let shared = Arc::clone(&buffer);
@@ -330,6 +339,21 @@ mod tests {
             r.push(0.5, |_| n += 1);
         }
         assert!((47_990..=48_010).contains(&n), "{n}");
+    }
+
+    #[test]
+    fn default_devices_open_or_fail_cleanly() {
+        // On a machine without sound cards (CI) this must be a clear error, not a panic.
+        let devices = list();
+        println!("{devices:?}");
+        let (source, sink) = (DeviceSource::open(None), DeviceSink::open(None));
+        println!("default microphone: {source:?}; default output: {sink:?}");
+        if devices.inputs.is_empty() {
+            assert!(matches!(source, Err(MediaError::NoAudioDevice(_))), "{source:?}");
+        }
+        if devices.outputs.is_empty() {
+            assert!(matches!(sink, Err(MediaError::NoAudioDevice(_))), "{sink:?}");
+        }
     }
 
     #[test]

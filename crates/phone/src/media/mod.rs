@@ -10,11 +10,13 @@ mod audio;
 mod clock;
 pub mod devices;
 mod dtmf;
+mod engine;
 mod g711;
 mod receive;
 mod recorder;
 mod sdp;
 mod session;
+mod shared;
 mod track;
 mod wav;
 

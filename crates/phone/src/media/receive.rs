@@ -12,7 +12,7 @@ use super::audio::FRAME_SAMPLES;
 use super::dtmf;
 use super::g711::{self, Upsampler};
 use super::sdp::PayloadKind;
-use super::session::Shared;
+use super::shared::Shared;
 use super::{Codec, MediaEvent};
 
 /// Playout starts once 30 ms are buffered, which absorbs the phase between the peer's packet

@@ -1,126 +1,24 @@
-//! One call's media: the WebRTC peer connection, offer/answer, and the state shared with
-//! the media clock and the receivers.
+//! One call's media: the peer connection and the offer/answer steps.
 
-use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
-use webrtc::api::interceptor_registry::configure_rtcp_reports;
-use webrtc::api::media_engine::{
-    MediaEngine, MIME_TYPE_OPUS, MIME_TYPE_PCMA, MIME_TYPE_PCMU, MIME_TYPE_TELEPHONE_EVENT,
-};
-use webrtc::api::setting_engine::SettingEngine;
-use webrtc::api::APIBuilder;
-use webrtc::ice::mdns::MulticastDnsMode;
-use webrtc::ice::network_type::NetworkType;
-use webrtc::ice_transport::ice_connection_state::RTCIceConnectionState;
-use webrtc::ice_transport::ice_server::RTCIceServer;
-use webrtc::interceptor::registry::Registry;
-use webrtc::peer_connection::configuration::RTCConfiguration;
-use webrtc::peer_connection::peer_connection_state::RTCPeerConnectionState;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
 use webrtc::peer_connection::RTCPeerConnection;
-use webrtc::rtp_transceiver::rtp_codec::{RTCRtpCodecCapability, RTCRtpCodecParameters, RTPCodecType};
 use webrtc::rtp_transceiver::rtp_transceiver_direction::RTCRtpTransceiverDirection;
 use webrtc::rtp_transceiver::RTCRtpTransceiver;
 
 use super::audio::{AudioSink, AudioSource};
 use super::clock::Clock;
-use super::receive::{read_track, Playout};
+use super::engine::{self, ice_state, transport_state};
+use super::receive::read_track;
 use super::sdp::{self, AudioSection, PayloadKind};
+use super::shared::{lock, Shared};
 use super::track::AudioTrack;
-use super::{dtmf, Codec, IceState, MediaError, MediaEvent, MediaOptions, MediaStats, Recording, TransportState};
-
-/// Payload type of telephone-event in our offers (the common choice of Asterisk and others).
-const DTMF_PT: u8 = 101;
-
-/// What negotiation decided, read by the clock every tick.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct SendPlan {
-    /// Codec and payload type to send with.
-    pub(crate) send: Option<(Codec, u8)>,
-    /// telephone-event payload type and clock rate.
-    pub(crate) dtmf: Option<(u8, u32)>,
-    /// We hold the call: send nothing.
-    pub(crate) local_hold: bool,
-    /// The peer's SDP says it receives (not sendonly/inactive, port not 0).
-    pub(crate) remote_receives: bool,
-}
-
-#[derive(Debug, Default)]
-pub(crate) struct Status {
-    pub(crate) connected_at: Option<Instant>,
-    pub(crate) first_audio_at: Option<Instant>,
-    pub(crate) ice: IceState,
-    pub(crate) transport: TransportState,
-    pub(crate) remote_hold: bool,
-    pub(crate) dtmf_received: String,
-}
-
-/// State shared by the session, its clock and its receivers.
-pub(crate) struct Shared {
-    started_at: Instant,
-    plan: Mutex<SendPlan>,
-    /// Payload types we may receive and what they carry.
-    recv: Mutex<Vec<(u8, PayloadKind)>>,
-    dtmf_queue: Mutex<VecDeque<u8>>,
-    playout: Mutex<Playout>,
-    pub(crate) status: Mutex<Status>,
-    pub(crate) packets_sent: AtomicU64,
-    pub(crate) bytes_sent: AtomicU64,
-    pub(crate) packets_received: AtomicU64,
-    pub(crate) bytes_received: AtomicU64,
-    pub(crate) events: broadcast::Sender<MediaEvent>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Shared {
-    pub(crate) fn send_plan(&self) -> SendPlan {
-        *lock(&self.plan)
-    }
-
-    pub(crate) fn playout(&self) -> MutexGuard<'_, Playout> {
-        lock(&self.playout)
-    }
-
-    pub(crate) fn payload_kind(&self, pt: u8) -> Option<PayloadKind> {
-        lock(&self.recv).iter().find(|(p, _)| *p == pt).map(|(_, k)| *k)
-    }
-
-    pub(crate) fn next_dtmf(&self) -> Option<u8> {
-        lock(&self.dtmf_queue).pop_front()
-    }
-
-    pub(crate) fn clear_dtmf_queue(&self) {
-        let mut q = lock(&self.dtmf_queue);
-        if !q.is_empty() {
-            tracing::debug!(
-                dropped = q.len(),
-                "DTMF keys dropped: not sending (hold or peer not receiving)"
-            );
-            q.clear();
-        }
-    }
-
-    pub(crate) fn first_audio_seen(&self) -> bool {
-        lock(&self.status).first_audio_at.is_some()
-    }
-
-    pub(crate) fn note_first_audio(&self, now: Instant) {
-        let mut status = lock(&self.status);
-        if status.first_audio_at.is_none() {
-            status.first_audio_at = Some(now);
-            drop(status);
-            let _ = self.events.send(MediaEvent::FirstAudio);
-        }
-    }
-}
+use super::{dtmf, Codec, MediaError, MediaEvent, MediaOptions, MediaStats, Recording, TransportState};
 
 /// One call's media. `Send + Sync`; all methods take `&self`.
 ///
@@ -148,61 +46,6 @@ impl std::fmt::Debug for MediaSession {
     }
 }
 
-fn capability(codec: Codec) -> RTCRtpCodecCapability {
-    match codec {
-        Codec::Opus => RTCRtpCodecCapability {
-            mime_type: MIME_TYPE_OPUS.to_owned(),
-            clock_rate: 48_000,
-            channels: 2,
-            sdp_fmtp_line: "minptime=10;useinbandfec=1".to_owned(),
-            rtcp_feedback: vec![],
-        },
-        Codec::Pcmu | Codec::Pcma => RTCRtpCodecCapability {
-            mime_type: if codec == Codec::Pcmu {
-                MIME_TYPE_PCMU
-            } else {
-                MIME_TYPE_PCMA
-            }
-            .to_owned(),
-            clock_rate: 8000,
-            channels: 0,
-            sdp_fmtp_line: String::new(),
-            rtcp_feedback: vec![],
-        },
-    }
-}
-
-fn payload_type(codec: Codec) -> u8 {
-    match codec {
-        Codec::Opus => 111,
-        Codec::Pcmu => 0,
-        Codec::Pcma => 8,
-    }
-}
-
-fn ice_state(s: RTCIceConnectionState) -> IceState {
-    match s {
-        RTCIceConnectionState::Checking => IceState::Checking,
-        RTCIceConnectionState::Connected => IceState::Connected,
-        RTCIceConnectionState::Completed => IceState::Completed,
-        RTCIceConnectionState::Disconnected => IceState::Disconnected,
-        RTCIceConnectionState::Failed => IceState::Failed,
-        RTCIceConnectionState::Closed => IceState::Closed,
-        _ => IceState::New,
-    }
-}
-
-fn transport_state(s: RTCPeerConnectionState) -> TransportState {
-    match s {
-        RTCPeerConnectionState::Connecting => TransportState::Connecting,
-        RTCPeerConnectionState::Connected => TransportState::Connected,
-        RTCPeerConnectionState::Disconnected => TransportState::Disconnected,
-        RTCPeerConnectionState::Failed => TransportState::Failed,
-        RTCPeerConnectionState::Closed => TransportState::Closed,
-        _ => TransportState::New,
-    }
-}
-
 impl MediaSession {
     /// Prepares a call's media: codecs, ICE settings, audio in and out. The media clock starts
     /// now (reading `source`, writing silence to `sink`); nothing is sent before negotiation.
@@ -222,75 +65,9 @@ impl MediaSession {
         }
         let opts = MediaOptions { codecs, ..opts };
 
-        let mut media = MediaEngine::default();
-        for &c in &opts.codecs {
-            let params = RTCRtpCodecParameters {
-                capability: capability(c),
-                payload_type: payload_type(c),
-                ..Default::default()
-            };
-            media.register_codec(params, RTPCodecType::Audio)?;
-        }
-        media.register_codec(
-            RTCRtpCodecParameters {
-                capability: RTCRtpCodecCapability {
-                    mime_type: MIME_TYPE_TELEPHONE_EVENT.to_owned(),
-                    clock_rate: 8000,
-                    channels: 0,
-                    sdp_fmtp_line: "0-16".to_owned(),
-                    rtcp_feedback: vec![],
-                },
-                payload_type: DTMF_PT,
-                ..Default::default()
-            },
-            RTPCodecType::Audio,
-        )?;
+        let pc = Arc::new(engine::peer_connection(&opts).await?);
 
-        let mut settings = SettingEngine::default();
-        settings.set_ice_multicast_dns_mode(MulticastDnsMode::Disabled);
-        settings.set_network_types(vec![NetworkType::Udp4]);
-        // Fingerprint in the media section, where browsers put it and every PBX looks.
-        settings.set_sdp_media_level_fingerprints(true);
-        if opts.loopback_only {
-            settings.set_include_loopback_candidate(true);
-            settings.set_ip_filter(Box::new(|ip| ip.is_loopback()));
-        }
-        // Only RTCP sender/receiver reports: PBXs and monitoring read them; NACK, TWCC and
-        // the rest are for video.
-        let interceptors = configure_rtcp_reports(Registry::new());
-        let api = APIBuilder::new()
-            .with_media_engine(media)
-            .with_setting_engine(settings)
-            .with_interceptor_registry(interceptors)
-            .build();
-        let config = RTCConfiguration {
-            ice_servers: opts
-                .ice_servers
-                .iter()
-                .map(|s| RTCIceServer {
-                    urls: s.urls.clone(),
-                    username: s.username.clone(),
-                    credential: s.credential.clone(),
-                })
-                .collect(),
-            ..Default::default()
-        };
-        let pc = Arc::new(api.new_peer_connection(config).await?);
-
-        let (events, _) = broadcast::channel(64);
-        let shared = Arc::new(Shared {
-            started_at: Instant::now(),
-            plan: Mutex::new(SendPlan::default()),
-            recv: Mutex::new(Vec::new()),
-            dtmf_queue: Mutex::new(VecDeque::new()),
-            playout: Mutex::new(Playout::default()),
-            status: Mutex::new(Status::default()),
-            packets_sent: AtomicU64::new(0),
-            bytes_sent: AtomicU64::new(0),
-            packets_received: AtomicU64::new(0),
-            bytes_received: AtomicU64::new(0),
-            events,
-        });
+        let shared = Arc::new(Shared::new());
         let tasks: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::new(Mutex::new(Vec::new()));
 
         let track = Arc::new(AudioTrack::new());
