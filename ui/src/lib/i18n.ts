@@ -87,6 +87,7 @@ export const t = {
     keypad: "Набор",
     keypadHint: "Тональный набор (DTMF)",
     answerKey: "F4",
+    finishCard: (n: string) => `Откроется карточка для ${n}, как только вы сохраните или закроете открытую`,
     hangupKey: "F8",
     unknown: "номер скрыт",
     states: {

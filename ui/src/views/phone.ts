@@ -59,8 +59,18 @@ export function mountPhone(ctx: AppContext, line: HTMLElement, waiting: HTMLElem
     } catch (e) {
       return fail(e);
     }
-    if (c.executorId) void executorCalling(ctx, c);
-    else ctx.openCard(null, { identifier: c.number, callId: c.id });
+    if (c.executorId) return void executorCalling(ctx, c);
+    // A card being filled in is never thrown away: the caller's card waits until it is closed.
+    if (document.getElementById("card")) {
+      ctx.toast(t.phone.finishCard(c.number));
+      const wait = window.setInterval(() => {
+        if (document.getElementById("card")) return;
+        window.clearInterval(wait);
+        ctx.openCard(null, { identifier: c.number, callId: c.id });
+      }, 300);
+      return;
+    }
+    ctx.openCard(null, { identifier: c.number, callId: c.id });
   };
 
   const renderIncoming = (s: PhoneStatus) => {
