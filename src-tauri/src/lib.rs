@@ -14,6 +14,25 @@ pub mod secrets;
 pub mod session;
 pub mod state;
 
+/// One page that lives all shift: WebKit's caches for browsing (back/forward pages, decoded
+/// resources kept for revisits) only cost memory here.
+fn lighten_webview(app: &mut tauri::App) {
+    #[cfg(target_os = "linux")]
+    {
+        use tauri::Manager;
+        use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
+        if let Some(window) = app.get_webview_window("main") {
+            let _ = window.with_webview(|webview| {
+                if let Some(context) = webview.inner().context() {
+                    context.set_cache_model(CacheModel::DocumentViewer);
+                }
+            });
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = app;
+}
+
 /// Starts the app.
 pub fn run() {
     tracing_subscriber::fmt()
@@ -23,6 +42,10 @@ pub fn run() {
     let result = tauri::Builder::default()
         .manage(state::AppState::default())
         .manage(phone::PhoneHub::default())
+        .setup(|app| {
+            lighten_webview(app);
+            Ok(())
+        })
         .invoke_handler(tauri::generate_handler![
             session::login,
             session::logout,

@@ -265,8 +265,9 @@ impl PhoneHub {
     pub async fn stop(&self, app: &AppHandle) {
         if let Some(r) = self.running.lock().await.take() {
             r.phone.shutdown().await;
-            r.status_task.abort();
-            // The calls hung up just now are still being stored: let that finish.
+            // Both tasks end by themselves once the phone is gone: the last line report and the
+            // calls hung up just now are written before the line is cleared below.
+            let _ = tokio::time::timeout(Duration::from_secs(5), r.status_task).await;
             let _ = tokio::time::timeout(Duration::from_secs(10), r.records_task).await;
             if let Ok(store) = app.state::<AppState>().store().await {
                 let _ = store.clear_line().await;
