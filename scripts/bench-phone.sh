@@ -9,7 +9,9 @@
 # crates), then in a network namespace with only lo (scripts/in-netns.sh) starts the rig in
 # --bench mode (baresip echoes through a timed audio path, so its CPU means something), runs
 # the benchmark and stops the rig. Settings (environment): DIALOG_BENCH_SETUP_CALLS (50),
-# DIALOG_BENCH_CALLS (simultaneous calls, e.g. "1,4"), DIALOG_BENCH_SECONDS (window, 20).
+# DIALOG_BENCH_CALLS (simultaneous calls, "1,2,4"), DIALOG_BENCH_SECONDS (window, 20),
+# DIALOG_BENCH_CODECS ("opus,pcmu"), DIALOG_BENCH_RECORD (1; 0 = our recorder off, to see
+# its share).
 # The Debian packages of the rig: see docs/FACTS.md, "The SIP / WebRTC test rig"
 # (scripts/setup.sh installs them with DIALOG_TEST_PACKAGES).
 set -euo pipefail

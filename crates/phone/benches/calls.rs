@@ -15,7 +15,8 @@
 //! Environment: the rig's `DIALOG_RIG_*` variables (required), and
 //! `DIALOG_BENCH_SETUP_CALLS` (default 50), `DIALOG_BENCH_CALLS` (simultaneous calls, a
 //! comma-separated list, default `1,2,4`), `DIALOG_BENCH_SECONDS` (measurement window, default
-//! 20).
+//! 20), `DIALOG_BENCH_CODECS` (`opus,pcmu` by default; one of them to profile it alone),
+//! `DIALOG_BENCH_RECORD` (1 by default; 0 turns our recorder off, to see what it costs).
 
 #[path = "../tests/common/mod.rs"]
 mod common;
@@ -48,6 +49,9 @@ type Res<T> = Result<T, String>;
 // ------------------------------------------------------------------ configuration
 
 struct Settings {
+    variants: Vec<Variant>,
+    /// Record calls (as in production); off only to measure what the recorder costs.
+    record: bool,
     setup_calls: usize,
     simultaneous: Vec<usize>,
     window: Duration,
@@ -70,7 +74,26 @@ impl Settings {
                 .ok_or_else(|| format!("DIALOG_BENCH_CALLS={v}: expected e.g. 1,2,4"))?,
             _ => vec![1, 2, 4],
         };
+        let variants = match std::env::var("DIALOG_BENCH_CODECS") {
+            Ok(v) if !v.trim().is_empty() => v
+                .split(',')
+                .map(|c| match c.trim().to_ascii_lowercase().as_str() {
+                    "opus" => Some(Variant::Default),
+                    "pcmu" => Some(Variant::Pcmu),
+                    _ => None,
+                })
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| format!("DIALOG_BENCH_CODECS={v}: expected opus, pcmu or opus,pcmu"))?,
+            _ => vec![Variant::Default, Variant::Pcmu],
+        };
+        let record = match std::env::var("DIALOG_BENCH_RECORD").as_deref().map(str::trim) {
+            Ok("0") => false,
+            Ok("1" | "") | Err(_) => true,
+            Ok(v) => return Err(format!("DIALOG_BENCH_RECORD={v}: expected 1 (default) or 0")),
+        };
         Ok(Settings {
+            variants,
+            record,
             setup_calls: env_or("DIALOG_BENCH_SETUP_CALLS", 50usize)?.max(1),
             simultaneous,
             window: Duration::from_secs(env_or("DIALOG_BENCH_SECONDS", 20u64)?.max(1)),
@@ -248,13 +271,13 @@ struct Ours {
     ext: String,
 }
 
-async fn start_phone(rig: &Rig, ext: &str, variant: Variant) -> Res<Ours> {
+async fn start_phone(rig: &Rig, ext: &str, variant: Variant, record: bool) -> Res<Ours> {
     let audio =
         Arc::new(|| -> Result<AudioPair, String> { Ok((Box::new(ToneSource::new(700.0, 8000)), Box::new(NullSink))) });
     let mut c = PhoneConfig::new(&rig.ws, ext, &Rig::password(ext), audio);
     c.domain = Some(rig.domain.clone());
     c.media.loopback_only = true;
-    c.media.record = true;
+    c.media.record = record;
     if variant == Variant::Pcmu {
         c.media.codecs = vec![Codec::Pcmu];
     }
@@ -657,15 +680,20 @@ async fn cost_run(
     })
 }
 
-fn print_costs(rows: &[CostRow], idle: &[Baseline]) {
+fn print_costs(rows: &[CostRow], idle: &[Baseline], record: bool) {
     println!("\n== CPU and memory per active call: our phone vs baresip on the same calls");
     println!(
-        "   ours: this process (WebRTC: ICE + DTLS-SRTP; tone source, null sink, recorder on).\n   \
+        "   ours: this process (WebRTC: ICE + DTLS-SRTP; tone source, null sink, recorder {}).\n   \
          baresip 1.0 (rig --bench): plain RTP/AVP (rtpengine bridges DTLS-SRTP ⇄ RTP, its CPU shown apart),\n   \
          echoing what it hears through aubridge (a 20 ms-timed audio path), no recording.\n   \
          Call 1 goes to 1001, call 2 to 1002, calls 3+ to 1001; baresip = both processes summed.\n   \
          % = CPU time (utime+stime) over the window / window / N (100 % = one core);\n   \
-         RSS +/call = (VmRSS during − before) / N."
+         RSS +/call = (VmRSS during − before) / N.",
+        if record {
+            "on"
+        } else {
+            "OFF (DIALOG_BENCH_RECORD=0; production records)"
+        }
     );
     for b in idle {
         println!(
@@ -780,8 +808,12 @@ async fn run(rig: &Rig, settings: &Settings) -> Res<()> {
 
     let mut rows = Vec::new();
     let mut idle = Vec::new();
-    for (variant, ext) in [(Variant::Default, "2001"), (Variant::Pcmu, "2002")] {
-        let mut ours = start_phone(rig, ext, variant).await?;
+    for &variant in &settings.variants {
+        let ext = match variant {
+            Variant::Default => "2001",
+            Variant::Pcmu => "2002",
+        };
+        let mut ours = start_phone(rig, ext, variant, settings.record).await?;
         let (ours_rss_at_start, baresip_rss_at_start) =
             (proc_sample("self")?.rss_kib, proc_sample(&far.auto_pid)?.rss_kib);
         let result = async {
@@ -811,7 +843,7 @@ async fn run(rig: &Rig, settings: &Settings) -> Res<()> {
         ours.phone.shutdown().await;
         result?;
     }
-    print_costs(&rows, &idle);
+    print_costs(&rows, &idle, settings.record);
 
     // Nothing left up at the far ends.
     tokio::time::sleep(Duration::from_secs(1)).await;
