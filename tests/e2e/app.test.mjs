@@ -419,6 +419,26 @@ describe("calls", () => {
        check();`,
     );
     assert.ok(played.ok, JSON.stringify(played));
+    // What plays is the call: the caller's 1000 Hz tone (decoded here by the page's own Web Audio).
+    const heard = await s.execAsync(
+      `const done = arguments[arguments.length - 1];
+       (async () => {
+         const a = document.querySelector('#card-calls audio');
+         const data = await (await fetch(a.currentSrc || a.src)).arrayBuffer();
+         const ctx = new (window.AudioContext || window.webkitAudioContext)();
+         const buf = await ctx.decodeAudioData(data);
+         const x = buf.getChannelData(0), rate = buf.sampleRate;
+         const goertzel = (hz) => {
+           const w = 2 * Math.PI * hz / rate, c = 2 * Math.cos(w);
+           let s1 = 0, s2 = 0;
+           for (let i = 0; i < x.length; i++) { const s0 = x[i] + c * s1 - s2; s2 = s1; s1 = s0; }
+           return Math.sqrt(s1 * s1 + s2 * s2 - c * s1 * s2) / x.length;
+         };
+         done({ seconds: buf.duration, tone: goertzel(1000), off: goertzel(1370) });
+       })().catch((e) => done({ error: String(e) }));`,
+    );
+    assert.ok(!heard.error && heard.seconds > 1, JSON.stringify(heard));
+    assert.ok(heard.tone > 10 * heard.off, `the recording holds the caller's tone: ${JSON.stringify(heard)}`);
     await s.screenshot(join(screens, "card-calls.png"));
     await s.keys(Key.Escape);
     await s.waitGone("#card");

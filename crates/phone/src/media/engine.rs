@@ -61,8 +61,10 @@ pub(crate) async fn peer_connection(opts: &MediaOptions) -> Result<RTCPeerConnec
     settings.set_prflx_acceptance_min_wait(Some(Duration::ZERO));
     settings.set_srflx_acceptance_min_wait(Some(Duration::ZERO));
     settings.set_relay_acceptance_min_wait(Some(Duration::from_millis(500)));
+    // 127.0.0.1 too: a PBX on the same host (or a closed test network) is reachable only
+    // there; elsewhere the pair simply fails its checks while the real one wins.
+    settings.set_include_loopback_candidate(true);
     if opts.loopback_only {
-        settings.set_include_loopback_candidate(true);
         settings.set_ip_filter(Box::new(|ip| ip.is_loopback()));
     }
     // Only RTCP sender/receiver reports: PBXs and monitoring read them; NACK, TWCC and

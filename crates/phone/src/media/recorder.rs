@@ -13,18 +13,26 @@ use super::{MediaError, Recording, RECORDING_MIME};
 
 const RATE: u32 = 16_000;
 const FRAME: usize = FRAME_SAMPLES / 3;
+/// 20 ms frames per Opus packet: 60 ms packets take a third of the encoder calls, and an
+/// archive has no latency to keep low.
+const PACKET_FRAMES: usize = 3;
 const SERIAL: u32 = 0x4469_616c; // "Dial"
-/// Frames per Ogg page: about one second, so a cut-off file loses little.
-const FRAMES_PER_PAGE: u64 = 50;
+/// Packets per Ogg page: about one second, so a cut-off file loses little.
+const PACKETS_PER_PAGE: u64 = 17;
 
 /// Encodes 20 ms frames of 48 kHz mono into an in-memory Ogg Opus file.
 pub(crate) struct Recorder {
     encoder: opus::Encoder,
     writer: PacketWriter<'static, Vec<u8>>,
     pre_skip: u16,
+    /// 20 ms frames pushed.
     frames: u64,
-    narrow: [i16; FRAME],
-    packet: [u8; 1000],
+    /// Opus packets written.
+    packets: u64,
+    narrow: [i16; FRAME * PACKET_FRAMES],
+    /// Frames waiting in `narrow`.
+    filled: usize,
+    packet: [u8; 1500],
 }
 
 impl Recorder {
@@ -58,26 +66,37 @@ impl Recorder {
             writer,
             pre_skip,
             frames: 0,
-            narrow: [0; FRAME],
-            packet: [0; 1000],
+            packets: 0,
+            narrow: [0; FRAME * PACKET_FRAMES],
+            filled: 0,
+            packet: [0; 1500],
         })
     }
 
     /// Adds one 20 ms frame (48 kHz mono).
     pub(crate) fn push(&mut self, frame: &[i16]) -> Result<(), MediaError> {
-        self.write(frame, false)
-    }
-
-    fn write(&mut self, frame: &[i16], last: bool) -> Result<(), MediaError> {
-        for (o, c) in self.narrow.iter_mut().zip(frame.chunks_exact(3)) {
+        let at = self.filled * FRAME;
+        for (o, c) in self.narrow[at..at + FRAME].iter_mut().zip(frame.chunks_exact(3)) {
             *o = ((i32::from(c[0]) + i32::from(c[1]) + i32::from(c[2])) / 3) as i16;
         }
-        let n = self.encoder.encode(&self.narrow, &mut self.packet)?;
         self.frames += 1;
-        let granule = self.frames * FRAME_SAMPLES as u64 + u64::from(self.pre_skip);
+        self.filled += 1;
+        if self.filled == PACKET_FRAMES {
+            self.write(false)?;
+        }
+        Ok(())
+    }
+
+    /// Encodes the waiting frames (padded with silence) as one packet.
+    fn write(&mut self, last: bool) -> Result<(), MediaError> {
+        self.narrow[self.filled * FRAME..].fill(0);
+        self.filled = 0;
+        let n = self.encoder.encode(&self.narrow, &mut self.packet)?;
+        self.packets += 1;
+        let granule = self.packets * (PACKET_FRAMES * FRAME_SAMPLES) as u64 + u64::from(self.pre_skip);
         let end = if last {
             PacketWriteEndInfo::EndStream
-        } else if self.frames.is_multiple_of(FRAMES_PER_PAGE) {
+        } else if self.packets.is_multiple_of(PACKETS_PER_PAGE) {
             PacketWriteEndInfo::EndPage
         } else {
             PacketWriteEndInfo::NormalPacket
@@ -87,10 +106,14 @@ impl Recorder {
         Ok(())
     }
 
-    /// Ends the stream (with one last frame of silence that flushes the encoder's lookahead).
+    /// Ends the stream (the frames still waiting, then a packet of silence that flushes the
+    /// encoder's lookahead).
     pub(crate) fn finish(mut self) -> Result<Recording, MediaError> {
         let audio_frames = self.frames;
-        self.write(&[0; FRAME_SAMPLES], true)?;
+        if self.filled > 0 {
+            self.write(false)?;
+        }
+        self.write(true)?;
         Ok(Recording {
             data: self.writer.into_inner(),
             codec: RECORDING_MIME,
