@@ -14,19 +14,22 @@ pub mod secrets;
 pub mod session;
 pub mod state;
 
-/// One page that lives all shift: WebKit's caches for browsing (back and forward pages,
-/// resources kept for revisits) only cost memory here. (GPU compositing stays on: without it
-/// WebKit's snapshots — WebDriver's screenshots — can hang; `WEBKIT_DISABLE_COMPOSITING_MODE=1`
-/// remains the choice for machines without a GPU, see the README.)
+/// One page that lives all shift, of forms and tables: WebKit's caches for browsing (back and
+/// forward pages, resources kept for revisits) and its GPU compositing (which under software
+/// GL alone doubles the web process's memory) only cost memory here.
 fn lighten_webview(app: &mut tauri::App) {
     #[cfg(target_os = "linux")]
     {
         use tauri::Manager;
-        use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
+        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
         if let Some(window) = app.get_webview_window("main") {
             let _ = window.with_webview(|webview| {
-                if let Some(context) = webview.inner().context() {
+                let view = webview.inner();
+                if let Some(context) = view.context() {
                     context.set_cache_model(CacheModel::DocumentViewer);
+                }
+                if let Some(settings) = WebViewExt::settings(&view) {
+                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
                 }
             });
         }

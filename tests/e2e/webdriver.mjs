@@ -66,11 +66,20 @@ export class Session {
     }
   }
 
+  /** How many elements match `css`; -1 while the page is re-rendering them (stale handles). */
+  async count(css) {
+    try {
+      return (await this.findAll(css)).length;
+    } catch {
+      return -1;
+    }
+  }
+
   /** Waits until exactly `n` elements match `css`. */
   async waitCount(css, n, timeout = 15000) {
     const until = Date.now() + timeout;
     let got = -1;
-    while ((got = (await this.findAll(css)).length) !== n) {
+    while ((got = await this.count(css)) !== n) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${n} × ${css} (have ${got})`);
       await sleep(100);
     }
@@ -78,9 +87,22 @@ export class Session {
 
   async waitGone(css, timeout = 15000) {
     const until = Date.now() + timeout;
-    while ((await this.findAll(css)).length > 0) {
+    while ((await this.count(css)) !== 0) {
       if (Date.now() > until) throw new Error(`timed out waiting for ${css} to go`);
       await sleep(100);
+    }
+  }
+
+  /** Clicks what `css` matches, again if the page re-rendered it meanwhile (live strips). */
+  async press(css, timeout = 15000) {
+    const until = Date.now() + timeout;
+    for (;;) {
+      try {
+        return await this.click(await this.find(css));
+      } catch (e) {
+        if (Date.now() > until) throw e;
+        await sleep(100);
+      }
     }
   }
 
