@@ -37,5 +37,5 @@ mkdir -p "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$XDG_CACHE_HOME"
 # A session bus with an unlocked GNOME Keyring: the Secret Service a desktop would have.
 dbus-run-session -- sh -c '
     echo -n e2e-keyring | gnome-keyring-daemon --unlock --components=secrets >/dev/null
-    xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-concurrency=1 tests/e2e/'
+    xvfb-run -a -s "-screen 0 1280x800x24" node --test --test-force-exit --test-concurrency=1 tests/e2e/'
 
