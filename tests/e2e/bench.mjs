@@ -131,6 +131,9 @@ try {
   for (const q of queries) await searchOnce(q);
 
   console.log(`resident memory after ${REGISTRATIONS} registrations and ${SEARCHES * 2 + 20} searches: ${rss()}`);
+  // What the page holds: a growing DOM would be a leak in the UI, not WebKit's heap.
+  const dom = await s.exec("return [document.getElementsByTagName('*').length, document.querySelectorAll('#registry-rows tr').length]");
+  console.log(`the page: ${dom[0]} elements, ${dom[1]} registry rows`);
 } finally {
   await s.quit();
   driver.kill();
