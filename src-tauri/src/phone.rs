@@ -145,7 +145,8 @@ fn load_settings(app: &AppHandle) -> PhoneSettings {
         .and_then(|p| std::fs::read(p).ok())
         .and_then(|b| serde_json::from_slice(&b).ok())
         .unwrap_or_default();
-    // The installer (or the test rig) may preset the line through the environment.
+    // The installer may preset the workstation's line (not its password: that is typed once
+    // in the phone settings and kept in the keyring).
     if s.server.is_empty() {
         if let (Ok(server), Ok(ext)) = (
             std::env::var("DIALOG_SIP_SERVER"),
@@ -165,15 +166,10 @@ fn sip_secret_key(server: &str) -> String {
 
 async fn password_for(settings: &PhoneSettings) -> Option<String> {
     let (server, ext) = (settings.server.clone(), settings.extension.clone());
-    let saved = tauri::async_runtime::spawn_blocking(move || crate::secrets::load(&sip_secret_key(&server), &ext))
+    tauri::async_runtime::spawn_blocking(move || crate::secrets::load(&sip_secret_key(&server), &ext))
         .await
         .ok()
-        .flatten();
-    saved.or_else(|| {
-        std::env::var("DIALOG_SIP_PASSWORD")
-            .ok()
-            .filter(|_| std::env::var("DIALOG_SIP_SERVER").is_ok())
-    })
+        .flatten()
 }
 
 fn device_audio(input: Option<String>, output: Option<String>) -> Arc<dyn dialog_phone::phone::AudioFactory> {
