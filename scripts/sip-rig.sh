@@ -344,23 +344,20 @@ start_kamailio() {
 	restore_phone_contacts
 }
 
-stop_kamailio() {
+# halt_kamailio SIGNAL WAIT_MS: stops Kamailio (keeping the phones' contacts to restore) and
+# waits until its ports are free.
+halt_kamailio() {
 	save_phone_contacts
-	halt kamailio TERM 3000
+	halt kamailio "$1" "$2"
 	local deadline=$(($(now_ms) + 3000))
 	until kamailio_ports_free || [ "$(now_ms)" -ge "$deadline" ]; do
 		sleep 0.02
 	done
 }
 
-kill_kamailio() {
-	save_phone_contacts
-	halt kamailio KILL 1000
-	local deadline=$(($(now_ms) + 3000))
-	until kamailio_ports_free || [ "$(now_ms)" -ge "$deadline" ]; do
-		sleep 0.02
-	done
-}
+stop_kamailio() { halt_kamailio TERM 3000; }
+
+kill_kamailio() { halt_kamailio KILL 1000; }
 
 start_phones() {
 	local variant=$1 phone started=()

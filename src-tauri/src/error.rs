@@ -36,6 +36,12 @@ impl From<dialog_core::Error> for AppError {
     }
 }
 
+impl From<dialog_phone::phone::PhoneError> for AppError {
+    fn from(e: dialog_phone::phone::PhoneError) -> Self {
+        Self::internal(e.to_string())
+    }
+}
+
 impl From<dialog_core::ConnectError> for AppError {
     fn from(e: dialog_core::ConnectError) -> Self {
         Self(ErrorBody::from(&e))

@@ -463,10 +463,7 @@ pub async fn phone_call(
     executor_id: Option<Uuid>,
 ) -> CmdResult<Uuid> {
     let phone = hub.phone().await?;
-    let id = phone
-        .call(&number)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))?;
+    let id = phone.call(&number).await?;
     hub.shared.lock().unwrap_or_else(|p| p.into_inner()).links.insert(
         id,
         Links {
@@ -481,41 +478,25 @@ pub async fn phone_call(
 /// Answers a ringing call.
 #[tauri::command]
 pub async fn phone_answer(hub: State<'_, PhoneHub>, call_id: Uuid) -> CmdResult<()> {
-    hub.phone()
-        .await?
-        .answer(call_id)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))
+    Ok(hub.phone().await?.answer(call_id).await?)
 }
 
 /// Rejects a ringing call.
 #[tauri::command]
 pub async fn phone_reject(hub: State<'_, PhoneHub>, call_id: Uuid) -> CmdResult<()> {
-    hub.phone()
-        .await?
-        .reject(call_id)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))
+    Ok(hub.phone().await?.reject(call_id).await?)
 }
 
 /// Hangs up.
 #[tauri::command]
 pub async fn phone_hangup(hub: State<'_, PhoneHub>, call_id: Uuid) -> CmdResult<()> {
-    hub.phone()
-        .await?
-        .hangup(call_id)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))
+    Ok(hub.phone().await?.hangup(call_id).await?)
 }
 
 /// Puts a call on hold or takes it off.
 #[tauri::command]
 pub async fn phone_hold(hub: State<'_, PhoneHub>, call_id: Uuid, on: bool) -> CmdResult<()> {
-    hub.phone()
-        .await?
-        .hold(call_id, on)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))
+    Ok(hub.phone().await?.hold(call_id, on).await?)
 }
 
 /// Sends a DTMF digit.
@@ -525,11 +506,7 @@ pub async fn phone_dtmf(hub: State<'_, PhoneHub>, call_id: Uuid, digit: String) 
         .chars()
         .next()
         .ok_or_else(|| AppError::internal("Нажмите цифру"))?;
-    hub.phone()
-        .await?
-        .dtmf(call_id, d)
-        .await
-        .map_err(|e| AppError::internal(e.to_string()))
+    Ok(hub.phone().await?.dtmf(call_id, d).await?)
 }
 
 /// Links a call to an appeal (the incoming call that created it); works during and after the call.
