@@ -13,33 +13,13 @@ pub mod reports;
 pub mod secrets;
 pub mod session;
 pub mod state;
-
-/// One page that lives all shift, of forms and tables: WebKit's caches for browsing (back and
-/// forward pages, resources kept for revisits) and its GPU compositing (which under software
-/// GL alone doubles the web process's memory) only cost memory here.
-fn lighten_webview(app: &mut tauri::App) {
-    #[cfg(target_os = "linux")]
-    {
-        use tauri::Manager;
-        use webkit2gtk::{CacheModel, HardwareAccelerationPolicy, SettingsExt, WebContextExt, WebViewExt};
-        if let Some(window) = app.get_webview_window("main") {
-            let _ = window.with_webview(|webview| {
-                let view = webview.inner();
-                if let Some(context) = view.context() {
-                    context.set_cache_model(CacheModel::DocumentViewer);
-                }
-                if let Some(settings) = WebViewExt::settings(&view) {
-                    settings.set_hardware_acceleration_policy(HardwareAccelerationPolicy::Never);
-                }
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = app;
-}
+#[cfg(target_os = "linux")]
+pub mod webkit;
 
 /// Starts the app.
 pub fn run() {
+    #[cfg(target_os = "linux")]
+    webkit::install();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::from_env("DIALOG_LOG"))
         .with_writer(std::io::stderr)
@@ -48,7 +28,8 @@ pub fn run() {
         .manage(state::AppState::default())
         .manage(phone::PhoneHub::default())
         .setup(|app| {
-            lighten_webview(app);
+            #[cfg(target_os = "linux")]
+            webkit::lighten(app);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

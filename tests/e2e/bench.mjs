@@ -1,7 +1,8 @@
 // Benchmark of the real app over a large demo database (scripts/bench-app.sh runs it):
 //  - time from the registry's search input (Enter) to the rows painted, p50/p95;
 //  - resident memory of the app (its own process and WebKit's) after a scripted session of
-//    registrations (through the card and the same command the card calls) and searches.
+//    registrations (through the card and the same command the card calls) and searches, right
+//    after it and again after a rest; the peak of the session as the kernel saw it.
 import { spawn, execFileSync } from "node:child_process";
 import { readFileSync, readdirSync } from "node:fs";
 import { Key, Session, sleep } from "./webdriver.mjs";
@@ -11,6 +12,7 @@ const app = process.env.DIALOG_E2E_APP;
 const port = Number(process.env.DIALOG_E2E_PORT ?? 24444);
 const SEARCHES = Number(process.env.DIALOG_BENCH_SEARCHES ?? 1000);
 const REGISTRATIONS = Number(process.env.DIALOG_BENCH_REGISTRATIONS ?? 1000);
+const REST_MS = Number(process.env.DIALOG_BENCH_REST_MS ?? 20000);
 const url = new URL(db);
 const sql = (q) => execFileSync("psql", [db, "-Atqc", q], { encoding: "utf8" }).trim();
 
@@ -38,6 +40,7 @@ function rss() {
   // RSS counts shared libraries once per process; PSS shares them out, so the sum is honest.
   let rssKb = 0;
   let pssKb = 0;
+  let peakKb = 0;
   const parts = [];
   for (const p of tree) {
     try {
@@ -45,13 +48,14 @@ function rss() {
       const kb = Number(/VmRSS:\s+(\d+)/.exec(st)?.[1] ?? 0);
       const pss = Number(/Pss:\s+(\d+)/.exec(readFileSync(`/proc/${p}/smaps_rollup`, "utf8"))?.[1] ?? 0);
       rssKb += kb;
+      peakKb += Number(/VmHWM:\s+(\d+)/.exec(st)?.[1] ?? 0);
       pssKb += pss;
       parts.push(`${/Name:\s+(\S+)/.exec(st)?.[1]} ${(kb / 1024).toFixed(0)}/${(pss / 1024).toFixed(0)}`);
     } catch {
       // gone
     }
   }
-  return `RSS ${(rssKb / 1024).toFixed(0)} MB, PSS ${(pssKb / 1024).toFixed(0)} MB (RSS/PSS in MB: ${parts.join(", ")})`;
+  return `RSS ${(rssKb / 1024).toFixed(0)} MB, PSS ${(pssKb / 1024).toFixed(0)} MB (RSS/PSS in MB: ${parts.join(", ")}; peak RSS so far ${(peakKb / 1024).toFixed(0)} MB)`;
 }
 
 const s = await Session.start(`http://127.0.0.1:${port}`, { "tauri:options": { application: app } });
@@ -134,6 +138,10 @@ try {
   // What the page holds: a growing DOM would be a leak in the UI, not WebKit's heap.
   const dom = await s.exec("return [document.getElementsByTagName('*').length, document.querySelectorAll('#registry-rows tr').length]");
   console.log(`the page: ${dom[0]} elements, ${dom[1]} registry rows`);
+  // The operator stops typing: WebKit's web process checks its footprint every 10 s and gives
+  // back what it can (src-tauri/src/webkit.rs).
+  await sleep(REST_MS);
+  console.log(`resident memory ${REST_MS / 1000} s later, at rest: ${rss()}`);
 } finally {
   await s.quit();
   driver.kill();
