@@ -42,6 +42,8 @@ static CONTEXT_CONSTRUCTOR: OnceLock<Constructor> = OnceLock::new();
 static SETTINGS_CONSTRUCTED: OnceLock<Constructed> = OnceLock::new();
 /// WebKit's memory settings: built once, never freed, afterwards only copied by WebKit.
 static BUDGET: OnceLock<usize> = OnceLock::new();
+/// The web context's "memory-pressure-settings" property (its GParamSpec), looked up once.
+static BUDGET_PROPERTY: OnceLock<usize> = OnceLock::new();
 
 /// Sets the script engine's mode for the web process WebKit will start and wraps the
 /// construction of WebKit's web context and settings (see the module's text). Call first in
@@ -65,8 +67,9 @@ pub fn install() {
             return;
         }
         let context = class(ffi::webkit_web_context_get_type());
-        if let Some(original) = (*context).constructor {
-            if CONTEXT_CONSTRUCTOR.set(original).is_ok() {
+        let property = gobject_ffi::g_object_class_find_property(context, c"memory-pressure-settings".as_ptr());
+        if let Some(original) = (*context).constructor.filter(|_| !property.is_null()) {
+            if BUDGET_PROPERTY.set(property as usize).is_ok() && CONTEXT_CONSTRUCTOR.set(original).is_ok() {
                 (*context).constructor = Some(construct_context);
             }
         }
@@ -87,11 +90,10 @@ unsafe fn class(type_: GType) -> *mut GObjectClass {
 /// The web context's constructor: the memory budget goes into its construct-only property
 /// (unless the creator set one), then WebKit's own constructor runs.
 unsafe extern "C" fn construct_context(type_: GType, n: u32, params: *mut GObjectConstructParam) -> *mut GObject {
-    if let Some(&budget) = BUDGET.get() {
+    if let (Some(&budget), Some(&property)) = (BUDGET.get(), BUDGET_PROPERTY.get()) {
         for i in 0..n as usize {
             let param = &*params.add(i);
-            let name = std::ffi::CStr::from_ptr(gobject_ffi::g_param_spec_get_name(param.pspec));
-            if name.to_bytes() == b"memory-pressure-settings" && gobject_ffi::g_value_get_boxed(param.value).is_null() {
+            if param.pspec as usize == property && gobject_ffi::g_value_get_boxed(param.value).is_null() {
                 gobject_ffi::g_value_set_boxed(param.value, budget as *const _);
             }
         }
