@@ -1,10 +1,11 @@
-//! How WebKit runs this app's one page: set up before any of WebKit starts.
+//! How WebKit runs this app's one page: set up before any of GTK or WebKit starts.
 //!
 //! The page is forms and a table that stay open for a twelve-hour shift. WebKit's defaults are a
 //! browser's, and here they only cost memory (measured with `scripts/bench-app.sh`):
-//! - no GPU compositing, from the page's first frame: every `WebKitSettings` is created with
-//!   hardware acceleration off (switching it off once the window exists left the web process
-//!   6 MB larger at login);
+//! - no OpenGL anywhere but the web process ([`ENVIRONMENT`]). GTK draws the window without GL,
+//!   and WebKit paints the page into shared memory that GTK draws, with no GPU compositing. Left
+//!   to itself, WebKit opens an EGL display in the app's own process just to look for a GPU
+//!   buffer path, and with Mesa that loads the driver and LLVM: 28 MB of the app's process;
 //! - the script runs in JavaScriptCore's interpreter (`JSC_useJIT=0`): the UI's work per search
 //!   or save is a few milliseconds either way, and compiled code is memory held all shift;
 //! - the web process has a memory budget ([`BUDGET_MB`]): every [`POLL_SECONDS`] it checks its
@@ -14,9 +15,10 @@
 //! - WebKit's browsing caches (pages kept for back and forward, resources kept for revisits)
 //!   are off ([`lighten`]).
 //!
-//! The budget and the settings are properties WebKit only takes when the object is created,
-//! and Tauri creates both; so the two classes' construction is wrapped ([`install`]) to supply
-//! them. An administrator can still set `JSC_useJIT=1` in the environment.
+//! The budget is a property WebKit only takes when its web context is created, and Tauri
+//! creates that; so the context's construction is wrapped ([`install`]) to supply it. A
+//! variable of [`ENVIRONMENT`] that is already set is left as it is, so an administrator can
+//! still choose otherwise (e.g. `JSC_useJIT=1`).
 
 #![allow(unsafe_code)]
 
@@ -36,26 +38,38 @@ pub const STRICT: f64 = 0.5;
 /// How often the web process checks its footprint, seconds.
 pub const POLL_SECONDS: f64 = 10.0;
 
+/// What the app sets in its environment (unless already set) before GTK and WebKit read it.
+pub const ENVIRONMENT: [(&str, &str); 4] = [
+    // JavaScriptCore: the interpreter only.
+    ("JSC_useJIT", "0"),
+    // GTK draws the window without OpenGL; WebKit then composites nothing on the GPU.
+    ("GDK_GL", "disable"),
+    // WebKit's page reaches GTK through shared memory, not GPU buffers.
+    ("WEBKIT_DISABLE_DMABUF_RENDERER", "1"),
+    // A render device that does not exist: WebKit's app process then looks for none, which it
+    // would otherwise do by opening an EGL display.
+    ("WEBKIT_WEB_RENDER_DEVICE_FILE", "/nonexistent"),
+];
+
 type Constructor = unsafe extern "C" fn(GType, u32, *mut GObjectConstructParam) -> *mut GObject;
-type Constructed = unsafe extern "C" fn(*mut GObject);
 
 static CONTEXT_CONSTRUCTOR: OnceLock<Constructor> = OnceLock::new();
-static SETTINGS_CONSTRUCTED: OnceLock<Constructed> = OnceLock::new();
 /// WebKit's memory settings: built once, never freed, afterwards only copied by WebKit.
 static BUDGET: OnceLock<usize> = OnceLock::new();
 /// The web context's "memory-pressure-settings" property (its GParamSpec), looked up once.
 static BUDGET_PROPERTY: OnceLock<usize> = OnceLock::new();
 
-/// Sets the script engine's mode for the web process WebKit will start and wraps the
-/// construction of WebKit's web context and settings (see the module's text). Call first in
-/// `main`, before any thread or window exists; later calls do nothing.
+/// Sets [`ENVIRONMENT`] and wraps the construction of WebKit's web context (see the module's
+/// text). Call first in `main`, before any thread or window exists; later calls do nothing.
 pub fn install() {
-    if std::env::var_os("JSC_useJIT").is_none() {
-        std::env::set_var("JSC_useJIT", "0");
+    for (name, value) in ENVIRONMENT {
+        if std::env::var_os(name).is_none() {
+            std::env::set_var(name, value);
+        }
     }
-    // SAFETY: plain C calls on a settings object owned here. Each class is referenced for the
+    // SAFETY: plain C calls on a settings object owned here. The class is referenced for the
     // life of the process (never unreferenced), and its slot is replaced once, on the main
-    // thread, before any instance exists; each replacement chains to the original.
+    // thread, before any instance exists; the replacement chains to the original.
     unsafe {
         let budget = ffi::webkit_memory_pressure_settings_new();
         ffi::webkit_memory_pressure_settings_set_memory_limit(budget, BUDGET_MB);
@@ -72,12 +86,6 @@ pub fn install() {
         if let Some(original) = (*context).constructor.filter(|_| !property.is_null()) {
             if BUDGET_PROPERTY.set(property as usize).is_ok() && CONTEXT_CONSTRUCTOR.set(original).is_ok() {
                 (*context).constructor = Some(construct_context);
-            }
-        }
-        let settings = class(ffi::webkit_settings_get_type());
-        if let Some(original) = (*settings).constructed {
-            if SETTINGS_CONSTRUCTED.set(original).is_ok() {
-                (*settings).constructed = Some(settings_constructed);
             }
         }
     }
@@ -103,17 +111,6 @@ unsafe extern "C" fn construct_context(type_: GType, n: u32, params: *mut GObjec
         Some(original) => original(type_, n, params),
         None => std::ptr::null_mut(),
     }
-}
-
-/// After WebKit has built a settings object: hardware acceleration off.
-unsafe extern "C" fn settings_constructed(object: *mut GObject) {
-    if let Some(original) = SETTINGS_CONSTRUCTED.get() {
-        original(object);
-    }
-    ffi::webkit_settings_set_hardware_acceleration_policy(
-        object as *mut ffi::WebKitSettings,
-        ffi::WEBKIT_HARDWARE_ACCELERATION_POLICY_NEVER,
-    );
 }
 
 /// Turns off WebKit's browsing caches for the app's window.
