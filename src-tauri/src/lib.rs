@@ -29,7 +29,7 @@ pub fn run() {
         .manage(phone::PhoneHub::default())
         .setup(|app| {
             #[cfg(target_os = "linux")]
-            webkit::lighten(app);
+            webkit::configure(app);
             Ok(())
         })
         .invoke_handler(tauri::generate_handler![

@@ -13,7 +13,7 @@
 //!   rebuild. WebKit's default budget is a share of the machine's memory (gigabytes), so the
 //!   page would otherwise keep all it ever touched;
 //! - WebKit's browsing caches (pages kept for back and forward, resources kept for revisits)
-//!   are off ([`lighten`]).
+//!   are off ([`configure`]).
 //!
 //! The budget is a property WebKit only takes when its web context is created, and Tauri
 //! creates that; so the context's construction is wrapped ([`install`]) to supply it. A
@@ -113,14 +113,16 @@ unsafe extern "C" fn construct_context(type_: GType, n: u32, params: *mut GObjec
     }
 }
 
-/// Turns off WebKit's browsing caches for the app's window.
-pub fn lighten(app: &tauri::App) {
+/// Turns off WebKit's browsing caches for the app's window, and makes the page Russian
+/// whatever the desktop's locale: dates and times in form fields read `27.11.2026, 00:32`.
+pub fn configure(app: &tauri::App) {
     use tauri::Manager;
     use webkit2gtk::{CacheModel, WebContextExt, WebViewExt};
     if let Some(window) = app.get_webview_window("main") {
         let _ = window.with_webview(|webview| {
             if let Some(context) = webview.inner().context() {
                 context.set_cache_model(CacheModel::DocumentViewer);
+                context.set_preferred_languages(&["ru"]);
             }
         });
     }
