@@ -340,8 +340,8 @@ impl Store {
             q.push(format_args!(") a order by a.{key} {dir}, a.id {dir} limit "))
                 .push_bind(i64::from(limit));
         }
-        q            .push(
-                r#")
+        q.push(
+            r#")
             select p.id, p.number, p.received_at, p.channel, p.identifier, p.applicant_name, p.contacts,
                    p.address, k.name as kind_name, p.appeal_type, p.priority, p.status, p.progress,
                    left(p.comment, 300) as comment, p.control_at, coalesce(p.control_at < now(), false) as overdue,
