@@ -155,6 +155,12 @@ describe("the operator's shift", () => {
     await s.keys(Key.Enter + Key.Tab + "12" + Key.Tab + "2" + Key.Tab + "3" + Key.Tab + Key.Tab);
     await s.keys("нет горячей");
     await s.waitFor(".suggestions li", { text: "Нет горячей воды" });
+    // Esc closes the suggestions, not the card with all that is typed in it.
+    await s.keys(Key.Escape);
+    await s.waitGone(".suggestions:not(.hidden) li");
+    assert.equal(await s.prop(ident, "value"), "8 999 123-45-67", "the card is still open with the identifier typed");
+    await s.keys(Key.Backspace + "й");
+    await s.waitFor(".suggestions li", { text: "Нет горячей воды" });
     await s.keys(Key.Enter + Key.Tab + Key.Tab + "Горячей воды нет с утра во всём стояке");
     await s.screenshot(join(screens, "card.png"));
     await s.keys(Key.Control + "s" + Key.Null);
@@ -244,8 +250,17 @@ describe("the operator's shift", () => {
     assert.equal(await s.attr(err, "data-kind"), "rule");
     assert.equal(sql(`select status from appeals where number = '${number}'`), "назначено");
     void status;
+    // The status was changed and not saved: Esc asks before throwing it away; Esc again (or
+    // «Вернуться к карточке») goes back to the card as it was.
     await s.keys(Key.Escape);
+    await s.waitFor("#card-discard", { text: "несохранённые данные" });
+    await s.keys(Key.Escape);
+    await s.waitGone("#card-discard");
+    assert.equal(await s.prop(await s.find("#card-status"), "value"), "inWork", "the card keeps the unsaved status");
+    await s.click(await s.find("#card-close"));
+    await s.click(await s.waitFor("#card-discard-yes"));
     await s.waitGone("#card");
+    assert.equal(sql(`select status from appeals where number = '${number}'`), "назначено");
   });
 
   it("shows another operator's change live", async () => {

@@ -7,7 +7,7 @@ import { h } from "./lib/h";
 import { roleLabel, t } from "./lib/i18n";
 import { startPhone } from "./lib/phone";
 import { mountAdmin } from "./views/admin";
-import { openCard } from "./views/card";
+import { openCard, type CardHandle } from "./views/card";
 import { mountContacts } from "./views/contacts";
 import { mountDesktop } from "./views/desktop";
 import { mountKb } from "./views/kb";
@@ -47,7 +47,7 @@ function startLogin(notice?: string) {
 function startShell(me: Person) {
   const main = h("main", { class: "content", id: "content" });
   let unmount: () => void = () => {};
-  let closeCard: () => void = () => {};
+  let card: CardHandle | null = null;
   let route: Route = { name: "desktop" };
   const navButtons: Record<string, HTMLButtonElement> = {};
 
@@ -66,10 +66,13 @@ function startShell(me: Person) {
       else unmount = mountKb(main, ctx);
     },
     openCard(id, prefill) {
-      // Close the open card properly (its keys and timers), not just its element.
-      closeCard();
-      document.getElementById("card")?.remove();
-      closeCard = openCard(ctx, id, prefill);
+      // One card at a time: the open one closes first (its keys and timers too), unless it
+      // holds something unsaved and the operator goes back to it.
+      void (async () => {
+        if (card && !(await card.leave())) return;
+        document.getElementById("card")?.remove();
+        card = openCard(ctx, id, prefill);
+      })();
     },
     toast,
   };
@@ -120,7 +123,7 @@ function startShell(me: Person) {
     stopped = true;
     stopEvents?.();
     phoneUi.unmount();
-    closeCard();
+    card?.close();
     unmount();
   };
 

@@ -93,6 +93,8 @@ pub struct AppealChanges {
     pub status: AppealStatus,
     /// The executors wanted after the save.
     pub executor_ids: Vec<Uuid>,
+    /// The appeal this one is joined to after the save (`None`: not joined).
+    pub joined_to: Option<Uuid>,
 }
 
 /// An appeal and the version it was read at.
@@ -436,7 +438,7 @@ impl Store {
         sqlx::query(
             r#"update appeals set received_at = $2, channel = $3, identifier = $4, applicant_name = $5,
                    contacts = $6, building_id = $7, apartment = $8, entrance = $9, floor = $10,
-                   address_note = $11, kind_id = $12, priority = $13, comment = $14
+                   address_note = $11, kind_id = $12, priority = $13, comment = $14, joined_to = $15
                where id = $1"#,
         )
         .bind(id)
@@ -453,6 +455,7 @@ impl Store {
         .bind(c.kind_id)
         .bind(c.priority)
         .bind(c.comment.trim())
+        .bind(c.joined_to)
         .execute(&mut *tx)
         .await?;
         apply_executors_and_status(&mut tx, id, current, &c.executor_ids, c.status).await?;

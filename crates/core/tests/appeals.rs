@@ -159,6 +159,7 @@ fn changes(a: &dialog_core::appeals::Appeal) -> AppealChanges {
         comment: a.comment.clone(),
         status: a.status,
         executor_ids: a.executors.iter().map(|e| e.executor_id).collect(),
+        joined_to: a.joined_to,
     }
 }
 
@@ -345,6 +346,30 @@ async fn duplicates_are_suggested_and_joined(pool: PgPool) -> TestResult {
     assert_eq!(second.joined_to, None);
     let actions: Vec<String> = op.history(second.id).await?.into_iter().map(|h| h.action).collect();
     assert_eq!(actions, ["created", "joined", "unjoined"]);
+    // The card joins and unjoins in the same save as its other changes, or not at all.
+    let mut c = changes(&second);
+    c.comment = "тот же стояк".into();
+    c.joined_to = Some(first.id);
+    let second = op.save_appeal(second.id, second.version, &c).await?;
+    assert_eq!(
+        (second.joined_to, second.comment.as_str()),
+        (Some(first.id), "тот же стояк")
+    );
+    let mut c = changes(&second);
+    c.comment = "не сохранится".into();
+    c.joined_to = Some(other.id);
+    assert!(matches!(
+        op.save_appeal(second.id, second.version, &c).await,
+        Err(Error::Rule { rule: Rule::Join, .. })
+    ));
+    let kept = op.appeal(second.id).await?;
+    assert_eq!(
+        (kept.joined_to, kept.comment.as_str()),
+        (Some(first.id), "тот же стояк")
+    );
+    let mut c = changes(&kept);
+    c.joined_to = None;
+    assert_eq!(op.save_appeal(kept.id, kept.version, &c).await?.joined_to, None);
     Ok(())
 }
 

@@ -66,4 +66,8 @@ status: AppealStatus,
 /**
  * The executors wanted after the save.
  */
-executorIds: Array<string>, };
+executorIds: Array<string>, 
+/**
+ * The appeal this one is joined to after the save (`None`: not joined).
+ */
+joinedTo: string | null, };

@@ -18,6 +18,7 @@ import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 import { callButton, liveCalls, onCallSaved, syncCallButton, talkBar, talkSeconds } from "../lib/phone";
 import { callRow } from "./callRow";
+import { live } from "./registry";
 
 const CHANNELS: Channel[] = ["phone", "email", "letter", "website", "walkIn"];
 const PRIORITIES: Priority[] = ["low", "medium", "critical"];
@@ -40,6 +41,27 @@ function select<T extends string>(id: string, values: readonly T[], labels: Reco
   return s;
 }
 
+/** The appeal's clocks (Rules No. 416): localise by, resolve by, the next control, and when the
+ * executor was told. A deadline that has passed on a live appeal is red. */
+function deadlines(a: Appeal): HTMLElement | null {
+  const now = Date.now();
+  const clocks: [string, string | null, boolean][] = [
+    [t.card.localizeBy, a.localizeDeadlineAt, true],
+    [t.card.resolveBy, a.deadlineAt, true],
+    [t.card.controlAt, a.controlAt, true],
+    [t.card.notifiedAt, a.notifiedAt, false],
+  ];
+  const shown = clocks.filter(([, at]) => at);
+  if (shown.length === 0) return null;
+  return h(
+    "div",
+    { class: "deadlines", id: "card-deadlines" },
+    ...shown.map(([label, at, deadline]) =>
+      h("span", { class: deadline && live(a.status) && new Date(at ?? "").getTime() < now ? "late" : "" }, `${label}: ${fmtDateTime(at)}`),
+    ),
+  );
+}
+
 function field(label: string, control: HTMLElement, extra?: string): HTMLElement {
   return h("label", { class: `field ${extra ?? ""}` }, h("span", null, label), control);
 }
@@ -50,34 +72,97 @@ function mark(el: HTMLElement, bad: boolean) {
   el.setAttribute("aria-invalid", String(bad));
 }
 
-/** Opens the card as a panel over the current view; resolves when it closes. */
-export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefill): () => void {
+/** An open card. */
+export interface CardHandle {
+  /** Closes the card at once, whatever it holds (after a save, at logout). */
+  close(): void;
+  /** Closes the card; if something typed in it is not saved, first asks whether to throw it
+   * away. Resolves to whether the card closed. */
+  leave(): Promise<boolean>;
+}
+
+/** Opens the card as a panel over the current view. */
+export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefill): CardHandle {
   const overlay = h("div", { class: "card-overlay", id: "card" });
   const panel = h("div", { class: "card-panel", role: "dialog", "aria-modal": "true" });
   overlay.appendChild(panel);
   document.body.appendChild(overlay);
   let closed = false;
+  // Something typed or chosen since the card was shown and not saved.
+  let dirty = false;
+  // The question "throw away what is typed?" while it is on screen: its answer.
+  let asking: ((discard: boolean) => void) | null = null;
   const close = () => {
     if (closed) return;
     closed = true;
+    asking?.(true);
     window.clearInterval(timer);
     unsubscribe();
     document.removeEventListener("keydown", keys, true);
     overlay.remove();
   };
+  const ask = () =>
+    new Promise<boolean>((resolve) => {
+      const answer = (discard: boolean) => {
+        asking = null;
+        dlg.remove();
+        if (!discard) (lastFocus as HTMLElement | null)?.focus();
+        resolve(discard);
+      };
+      const lastFocus = document.activeElement;
+      const back = h("button", { class: "primary", id: "card-discard-no", onclick: () => answer(false) }, t.card.discardNo);
+      const dlg = h(
+        "div",
+        { class: "card-overlay", id: "card-discard" },
+        h(
+          "div",
+          { class: "dialog", role: "alertdialog" },
+          h("p", null, t.card.discardAsk),
+          back,
+          h("button", { id: "card-discard-yes", onclick: () => answer(true) }, t.card.discardYes),
+        ),
+      );
+      asking = answer;
+      document.body.appendChild(dlg);
+      back.focus();
+    });
+  const leave = async () => {
+    if (closed) return true;
+    if (asking) return false;
+    if (dirty && !(await ask())) return false;
+    close();
+    return true;
+  };
   let timer = 0;
   let unsubscribe: () => void = () => {};
   let save: () => Promise<void> = async () => {};
   const keys = (e: KeyboardEvent) => {
+    if (asking) {
+      // The question has the keyboard: Esc goes back to the card.
+      if (e.key === "Escape") {
+        e.preventDefault();
+        asking(false);
+      }
+      return;
+    }
     if (e.key === "Escape") {
+      // Esc in a field with its suggestions open closes only the suggestions.
+      if (document.activeElement?.closest(".autocomplete")?.querySelector(".suggestions:not(.hidden)")) return;
       e.preventDefault();
-      close();
+      void leave();
     } else if ((e.ctrlKey || e.metaKey) && e.key.toLowerCase() === "s") {
       e.preventDefault();
       void save();
     }
   };
   document.addEventListener("keydown", keys, true);
+  panel.addEventListener("input", () => (dirty = true));
+  panel.addEventListener("change", () => (dirty = true));
+  // Executors, reasons and joins are chosen with buttons.
+  panel.addEventListener("click", (e) => {
+    const b = (e.target as Element).closest(".card-main button");
+    if (b && !b.closest(".call-applicant, .call-executor") && b.id !== "card-save") dirty = true;
+  });
 
   const render = (appeal: Appeal | null) => {
     // General part.
@@ -184,6 +269,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
             buildingId: r.building()?.id ?? null,
             kindId: kind?.id ?? appeal.kindId,
             executorIds: [...r.executors],
+            joinedTo: r.joinTo,
             status: (status?.value as AppealStatus) ?? appeal.status,
             ...r.values(),
             priority: r.values().priority ?? appeal.priority,
@@ -212,7 +298,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
       appeal
         ? h("button", { class: "icon", id: "card-print", title: t.card.print, onclick: () => void api.printCards([appeal.id]).then((p) => ctx.toast(`Карточка сохранена: ${p}`), (e: CommandError) => ctx.toast(e.message, "error")) }, "▣ печать")
         : null,
-      h("button", { id: "card-close", class: "icon", title: `${t.card.close} (Esc)`, onclick: close }, "✕"),
+      h("button", { id: "card-close", class: "icon", title: `${t.card.close} (Esc)`, onclick: () => void leave() }, "✕"),
     );
     const general = h(
       "section",
@@ -228,6 +314,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
         field(t.card.received, received),
         appeal && status ? field(t.card.status, status) : null,
       ),
+      appeal ? deadlines(appeal) : null,
       !appeal ? h("div", { class: "talk", id: "card-talk" }, h("span", null, t.card.talkTime), meter.bar, meter.label) : null,
     );
     const actions = h(
@@ -238,6 +325,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
       h("button", { id: "card-save", class: "primary", onclick: () => void save() }, `${t.card.save} (Ctrl+S)`),
     );
     replace(panel, header, h("div", { class: "card-body" }, h("div", { class: "card-main" }, general, h("h3", null, t.card.reason), reasonsEl, actions), tabs));
+    dirty = false;
     if (appeal || prefill?.identifier) void loadTabs(null);
     else replace(tabs, h("p", { class: "muted" }, "Введите адрес — здесь появятся обращения по этому дому и с этого номера."));
     // A card opened by a call has the number already: start at the applicant's name.
@@ -254,7 +342,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     }
   };
   void reload();
-  return close;
+  return { close, leave };
 }
 
 function reasonBlock(
@@ -327,6 +415,18 @@ function reasonBlock(
   };
   const refreshJoin = async () => {
     replace(join);
+    const joinedTo = appeal?.joinedTo;
+    if (joinedTo) {
+      // Joined already: the card says to which, and can unjoin (on save).
+      const root = await api.getAppeal(joinedTo).catch(() => null);
+      const btn = h("button", { type: "button", id: `unjoin-${uid}` }, t.card.unjoin);
+      btn.addEventListener("click", () => {
+        block.joinTo = block.joinTo ? null : joinedTo;
+        btn.textContent = block.joinTo ? t.card.unjoin : `✔ ${t.card.unjoinOnSave}`;
+      });
+      replace(join, h("div", { class: "notice" }, `${t.card.joinedTo} № ${root?.number ?? "—"}. `, btn));
+      return;
+    }
     if (!building || !kind) return;
     const live = await api.suggestJoin(kind.id, building.id, appeal?.id ?? null);
     if (!live || live.id === appeal?.joinedTo) return;
@@ -401,6 +501,7 @@ function reasonBlock(
       address.set(building);
       void refreshExecutors();
     }
+    if (appeal.joinedTo) void refreshJoin();
   }
   block.validate = () => {
     const needsAddress = kind ? kind.appealType === "accident" || kind.appealType === "request" : false;

@@ -33,6 +33,11 @@ export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["pri
   );
 }
 
+/** Not yet done, closed or cancelled: its deadline still runs. */
+export function live(status: AppealStatus): boolean {
+  return status === "new" || status === "assigned" || status === "inWork";
+}
+
 export function rowCells(r: RegistryRow): HTMLElement[] {
   const attachIcons = r.attachmentKinds.map((k) =>
     h("span", { class: `att att-${k}`, title: "прикреплённый файл" }, k === "image" ? "фото" : k === "video" ? "видео" : "док"),
@@ -68,7 +73,11 @@ export function rowCells(r: RegistryRow): HTMLElement[] {
             ...r.executorNames.map((n, i) => h("button", { class: "link exec-link", dataset: { id: r.executorIds[i] ?? "" }, title: "Обращения в работе у исполнителя" }, n)),
           )
         : null,
-      r.overdue ? h("div", { class: "overdue-label" }, t.registry.overdue) : null,
+      r.overdue
+        ? h("div", { class: "overdue-label" }, t.registry.overdue)
+        : r.controlAt && live(r.status)
+          ? h("div", { class: "muted due" }, `${t.registry.dueBy} ${fmtDateTime(r.controlAt)}`)
+          : null,
     ),
     h(
       "td",
