@@ -244,7 +244,7 @@ describe("the operator's shift", () => {
     await s.waitCount("#registry-rows tr", 1);
     await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
     const status = await s.waitFor("#card-status");
-    await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change'));");
+    await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change', { bubbles: true }));");
     await s.click(await s.find("#card-save"));
     const err = await s.waitFor("#card-error", { text: "не оповещён" });
     assert.equal(await s.attr(err, "data-kind"), "rule");
@@ -492,7 +492,7 @@ describe("calls", () => {
        where a.number = '${appeal}' and c.executor_id = '${executor}' and c.direction = 'исходящий' and c.recording is not null`,
       "1",
     );
-    await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change'));");
+    await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change', { bubbles: true }));");
     await s.click(await s.find("#card-save"));
     await s.waitGone("#card");
     assert.equal(sql(`select status from appeals where number = '${appeal}'`), "в работе");
