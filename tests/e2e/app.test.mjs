@@ -228,6 +228,11 @@ describe("the operator's shift", () => {
     await s.type(search, number);
     await s.waitFor("#registry-rows tr:first-child", { text: number });
     await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
+    // The card shows the appeal's clocks, as the database computed them for its kind.
+    const d = new Date(1000 * Number(sql(`select extract(epoch from deadline_at) from appeals where number = '${number}'`)));
+    const p2 = (n) => String(n).padStart(2, "0");
+    const due = `${p2(d.getDate())}.${p2(d.getMonth() + 1)}.${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}`;
+    await s.waitFor("#card-deadlines", { text: `Устранить до: ${due}` });
     const executor = await s.waitFor(".executor");
     await s.click(executor);
     assert.equal(await s.attr(executor, "aria-pressed"), "true");
