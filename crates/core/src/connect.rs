@@ -121,9 +121,23 @@ pub struct LoginRequest {
 }
 
 impl LoginRequest {
-    /// The connection options it describes.
+    /// The connection options it describes. A person's password and the appeals travel to a
+    /// server on another computer only over a connection whose server has been verified.
     pub fn options(&self) -> Result<ConnectOptions, ConnectError> {
-        ConnectOptions::for_server(&self.server, &self.login, &self.password, self.tls.clone())
+        let opts = ConnectOptions::for_server(&self.server, &self.login, &self.password, self.tls.clone())?;
+        let verified = matches!(self.tls, TlsMode::VerifyFull { .. } | TlsMode::Pinned { .. });
+        if !verified && !opts.is_local() {
+            return Err(ConnectError::Unverified(opts.host));
+        }
+        Ok(opts)
+    }
+}
+
+impl ConnectOptions {
+    /// Whether the server is this computer (a loopback address).
+    pub fn is_local(&self) -> bool {
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
     }
 }
 
@@ -171,6 +185,9 @@ pub enum ConnectError {
     /// The address cannot be understood.
     #[error("Адрес сервера «{0}» записан неверно. Пример: dialog.example.ru:5432")]
     BadAddress(String),
+    /// A server on another computer, asked for without verifying its certificate.
+    #[error("Сервер {0} находится на другом компьютере: подключаться к нему можно только с проверкой сертификата. Выберите «шифровать и проверять сертификат сервера»; если сертификат самоподписанный, программа покажет его отпечаток и предложит ему доверять")]
+    Unverified(String),
     /// Something else.
     #[error("Не удалось подключиться: {0}")]
     Other(String),
@@ -187,6 +204,7 @@ impl ConnectError {
             Self::Tls { .. } => "tls",
             Self::Refused(_) => "refused",
             Self::BadAddress(_) => "badAddress",
+            Self::Unverified(_) => "unverified",
             Self::Other(_) => "other",
         }
     }
@@ -295,5 +313,34 @@ mod tests {
             Err(ConnectError::BadAddress(_))
         ));
         Ok(())
+    }
+
+    #[test]
+    fn only_this_computer_is_reached_without_a_verified_certificate() {
+        let login = |server: &str, tls: TlsMode| {
+            LoginRequest {
+                server: server.into(),
+                login: "ivanov".into(),
+                password: "x".into(),
+                tls,
+            }
+            .options()
+        };
+        for local in ["127.0.0.1:5432", "localhost/dialog", "[::1]:5433"] {
+            assert!(login(local, TlsMode::Disable).is_ok(), "{local}");
+        }
+        for remote in ["dialog.example.ru", "10.0.0.5:6432/center"] {
+            for tls in [TlsMode::Disable, TlsMode::Prefer, TlsMode::Require] {
+                assert!(
+                    matches!(login(remote, tls.clone()), Err(ConnectError::Unverified(_))),
+                    "{remote} {tls:?}"
+                );
+            }
+            assert!(login(remote, TlsMode::VerifyFull { ca_file: None }).is_ok());
+            let pinned = TlsMode::Pinned {
+                cert_file: "server.pem".into(),
+            };
+            assert!(login(remote, pinned).is_ok());
+        }
     }
 }

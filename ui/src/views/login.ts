@@ -13,17 +13,24 @@ const TLS_KEY = "dialog.tls";
 export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: string | null) => void, notice?: string): void {
   const saved = localStorage.getItem(SERVER_KEY);
   const server = h("input", { id: "login-server", name: "server", value: saved ?? "", autocomplete: "off", placeholder: "dialog.example.ru:5432" });
-  if (!saved) void defaultServer().then((s) => { if (s && !server.value) server.value = s; });
+  if (!saved) void defaultServer().then((s) => { if (s && !server.value) { server.value = s; suggestTls(); } });
   const user = h("input", { id: "login-user", name: "login", value: localStorage.getItem(LOGIN_KEY) ?? "", autocomplete: "username" });
   const password = h("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password" });
   const tls = h(
     "select",
     { id: "login-tls", name: "tls" },
     h("option", { value: "verifyFull" }, t.login.tlsVerify),
-    h("option", { value: "require" }, t.login.tlsRequire),
     h("option", { value: "disable" }, t.login.tlsDisable),
   );
-  tls.value = localStorage.getItem(TLS_KEY) ?? "disable";
+  // A server on another computer is reached only with its certificate verified (the app refuses
+  // otherwise); one on this computer needs no encryption.
+  const suggestTls = () => {
+    if (!isLocal(server.value)) tls.value = "verifyFull";
+  };
+  tls.value = localStorage.getItem(TLS_KEY) === "disable" ? "disable" : "verifyFull";
+  if (!saved) tls.value = "disable";
+  suggestTls();
+  server.addEventListener("change", suggestTls);
   const remember = h("input", { id: "login-remember", type: "checkbox" });
   const error = h("div", { id: "login-error", class: "form-error", role: "alert" });
   const submit = h("button", { id: "login-submit", type: "submit", class: "primary" }, t.login.submit);
@@ -46,8 +53,7 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
     submit.disabled = true;
     submit.textContent = t.login.connecting;
     const mode = tls.value;
-    const tlsMode: TlsMode =
-      mode === "verifyFull" ? { mode: "verifyFull", caFile: null } : mode === "require" ? { mode: "require" } : { mode: "disable" };
+    const tlsMode: TlsMode = mode === "verifyFull" ? { mode: "verifyFull", caFile: null } : { mode: "disable" };
     try {
       const outcome = await login({ server: server.value, login: user.value, password: password.value, tls: tlsMode }, remember.checked);
       localStorage.setItem(SERVER_KEY, server.value);
@@ -100,4 +106,11 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
   user.addEventListener("change", () => void fill());
   void fill();
   (user.value ? password : user).focus();
+}
+
+/** `localhost`, `127.0.0.1:5432/dialog`, `[::1]`: the server is this computer. */
+export function isLocal(address: string): boolean {
+  const hostport = address.trim().split("/")[0];
+  const host = hostport.startsWith("[") ? hostport.slice(1, hostport.indexOf("]")) : hostport.split(":")[0];
+  return host === "" || host.toLowerCase() === "localhost" || host === "::1" || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
