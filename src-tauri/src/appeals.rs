@@ -4,7 +4,7 @@ use dialog_core::appeals::{Appeal, AppealChanges, HistoryEntry, NewAppeals, Vers
 use dialog_core::desk::Problems;
 use dialog_core::files::{Attachment, Call, CallFilter, FileContent, NewAttachment};
 use dialog_core::model::AppealStatus;
-use tauri::State;
+use tauri::{AppHandle, State};
 use uuid::Uuid;
 
 use crate::error::CmdResult;
@@ -117,6 +117,31 @@ pub async fn attachment_content(state: State<'_, AppState>, id: Uuid, mime: Stri
     Ok(FileContent::new(mime, &bytes))
 }
 
+/// Saves an attached file in Documents/Диалог under its own name and opens it in the
+/// desktop's application for its type. Returns the path.
+#[tauri::command]
+pub async fn save_attachment(
+    app: AppHandle,
+    state: State<'_, AppState>,
+    id: Uuid,
+    file_name: String,
+    mime: String,
+) -> CmdResult<String> {
+    let bytes = state.store().await?.attachment_content(id).await?;
+    crate::print::save_and_open(&app, &safe_file_name(&file_name), &bytes, Some(&mime))
+}
+
+/// A file name as it may be written in a folder: its last part, without characters that would
+/// leave the folder or upset a file manager.
+fn safe_file_name(name: &str) -> String {
+    let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
+    let clean: String = last.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
+    match clean.trim() {
+        "" | "." | ".." => "файл".to_owned(),
+        s => s.to_owned(),
+    }
+}
+
 /// Calls about an appeal.
 #[tauri::command]
 pub async fn appeal_calls(state: State<'_, AppState>, id: Uuid) -> CmdResult<Vec<Call>> {
@@ -134,4 +159,19 @@ pub async fn calls(state: State<'_, AppState>, filter: CallFilter) -> CmdResult<
 pub async fn recording(state: State<'_, AppState>, call_id: Uuid) -> CmdResult<FileContent> {
     let (bytes, codec) = state.store().await?.recording(call_id).await?;
     Ok(FileContent::new(codec, &bytes))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_file_name;
+
+    #[test]
+    fn attached_file_names_stay_in_their_folder() {
+        assert_eq!(safe_file_name("акт осмотра.pdf"), "акт осмотра.pdf");
+        assert_eq!(safe_file_name("../../.bashrc"), ".bashrc");
+        assert_eq!(safe_file_name("C:\\фото\\труба.jpg"), "труба.jpg");
+        assert_eq!(safe_file_name("a\nb.txt"), "a_b.txt");
+        assert_eq!(safe_file_name(".."), "файл");
+        assert_eq!(safe_file_name(""), "файл");
+    }
 }

@@ -53,6 +53,7 @@ pub fn run() {
             appeals::attachments,
             appeals::add_attachment,
             appeals::attachment_content,
+            appeals::save_attachment,
             appeals::appeal_calls,
             appeals::recording,
             appeals::calls,

@@ -61,30 +61,31 @@ pub async fn print_cards(app: AppHandle, state: State<'_, AppState>, ids: Vec<Uu
     })
     .await
     .map_err(|e| AppError::internal(e.to_string()))??;
-    save_and_open(&app, &name, &pdf, open)
+    save_and_open(&app, &name, &pdf, open.then_some("application/pdf"))
 }
 
-/// Saves a file in Documents/Диалог and, for a PDF with `open`, opens it in the system's
-/// viewer (whose print dialog is the system's). Returns the path.
-pub(crate) fn save_and_open(app: &AppHandle, name: &str, bytes: &[u8], open: bool) -> CmdResult<String> {
+/// Saves a file in Documents/Диалог and, given its type in `open_as`, opens it in the
+/// desktop's application for that type (a PDF viewer's print dialog is the system's). Returns
+/// the path.
+pub(crate) fn save_and_open(app: &AppHandle, name: &str, bytes: &[u8], open_as: Option<&str>) -> CmdResult<String> {
     let dir = folder(app);
     let path = dir.join(name);
     std::fs::create_dir_all(&dir)
         .and_then(|_| std::fs::write(&path, bytes))
         .map_err(|e| AppError::internal(format!("Не удалось сохранить файл в {}: {e}", dir.display())))?;
-    if open && has_pdf_viewer() {
+    if open_as.is_some_and(has_application) {
         if let Err(e) = std::process::Command::new("xdg-open").arg(&path).spawn() {
-            tracing::warn!(error = %e, "no viewer for the PDF");
+            tracing::warn!(error = %e, "no application for the file");
         }
     }
     Ok(path.display().to_string())
 }
 
-/// Whether the desktop names an application for PDF files (without one, `xdg-open` would
-/// guess at browsers; the file is saved either way).
-fn has_pdf_viewer() -> bool {
+/// Whether the desktop names an application for files of this type (without one, `xdg-open`
+/// would guess at browsers; the file is saved either way).
+fn has_application(mime: &str) -> bool {
     std::process::Command::new("xdg-mime")
-        .args(["query", "default", "application/pdf"])
+        .args(["query", "default", mime])
         .output()
         .map(|o| o.status.success() && !o.stdout.trim_ascii().is_empty())
         .unwrap_or(false)

@@ -68,7 +68,7 @@ pub async fn export_report(app: AppHandle, report: Report, format: String) -> Cm
             .with_timezone(&chrono::Local)
             .format("%Y-%m-%d"),
     );
-    crate::print::save_and_open(&app, &name, &bytes, ext == "pdf")
+    crate::print::save_and_open(&app, &name, &bytes, (ext == "pdf").then_some("application/pdf"))
 }
 
 /// The live dashboard.

@@ -3,7 +3,8 @@
 import { after, before, describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Baresip } from "./baresip.mjs";
 import { Key, Session, sleep } from "./webdriver.mjs";
@@ -219,6 +220,29 @@ describe("the operator's shift", () => {
     assert.ok(text.includes(number), "the number is printed");
     assert.ok(text.includes("Кузнецова Анна Петровна"), "the applicant is printed");
     assert.ok(text.includes("Горячей воды нет с утра во всём стояке"), "the comment is printed");
+  });
+
+  it("attaches a file to the appeal and saves it to open", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), "dialog-e2e-")), "акт осмотра.txt");
+    const content = "Осмотр стояка: течь в кв. 12\n";
+    writeFileSync(file, content);
+    const search = await s.waitFor("#registry-search");
+    await s.clear(search);
+    await s.type(search, number);
+    await s.waitFor("#registry-rows tr:first-child", { text: number });
+    await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
+    await s.click(await s.waitFor("#tab-files"));
+    await s.type(await s.waitFor("#file-input"), file);
+    await s.waitFor("#card-tab-body .file", { text: "акт осмотра.txt" });
+    await s.click(await s.find("#card-tab-body .file .file-save"));
+    const toast = await s.waitFor(".toast", { text: "Файл сохранён" });
+    const saved = (await s.text(toast)).split(": ").slice(1).join(": ").trim();
+    assert.ok(saved.endsWith("/Диалог/акт осмотра.txt"), saved);
+    assert.equal(readFileSync(saved, "utf8"), content, "the saved file is the attached one");
+    assert.equal(sql(`select count(*) from attachments t join appeals a on a.id = t.appeal_id where a.number = '${number}'`), "1");
+    // Attaching saved itself: the card closes without asking.
+    await s.keys(Key.Escape);
+    await s.waitGone("#card");
   });
 
   it("assigns an executor who serves that address", async () => {

@@ -30,6 +30,8 @@ export const problems = (buildingId: string | null, identifier: string | null) =
 export const attachments = (id: string) => call<Attachment[]>("attachments", { id });
 export const addAttachment = (file: NewAttachment) => call<Attachment>("add_attachment", { file });
 export const attachmentContent = (id: string, mime: string) => call<FileContent>("attachment_content", { id, mime });
+export const saveAttachment = (id: string, fileName: string, mime: string) =>
+  call<string>("save_attachment", { id, fileName, mime });
 export const appealCalls = (id: string) => call<Call[]>("appeal_calls", { id });
 /** The recordings registry: calls matching the filter, newest first (at most 500). */
 export const calls = (filter: CallFilter) => call<Call[]>("calls", { filter });

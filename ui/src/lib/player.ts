@@ -15,7 +15,8 @@ function stopCurrent() {
   current = null;
 }
 
-function blobOf(mime: string, base64: string): Blob {
+/** The bytes of a file the app returned (base64), as a Blob a page element can play. */
+export function blobOf(mime: string, base64: string): Blob {
   const bin = atob(base64);
   const bytes = new Uint8Array(bin.length);
   for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);

@@ -17,6 +17,7 @@ import { autocomplete } from "../lib/autocomplete";
 import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 import { callButton, liveCalls, onCallSaved, syncCallButton, talkBar, talkSeconds } from "../lib/phone";
+import { blobOf } from "../lib/player";
 import { callRow } from "./callRow";
 import { live } from "./registry";
 
@@ -156,8 +157,12 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     }
   };
   document.addEventListener("keydown", keys, true);
-  panel.addEventListener("input", () => (dirty = true));
-  panel.addEventListener("change", () => (dirty = true));
+  // The card's own fields (the tabs save what is done in them at once).
+  const edited = (e: Event) => {
+    if ((e.target as Element).closest(".card-main")) dirty = true;
+  };
+  panel.addEventListener("input", edited);
+  panel.addEventListener("change", edited);
   // Executors, reasons and joins are chosen with buttons.
   panel.addEventListener("click", (e) => {
     const b = (e.target as Element).closest(".card-main button");
@@ -634,14 +639,31 @@ function renderTabs(
           body,
           h("label", { class: "button" }, t.card.attach, input),
           ...files.map((f) => {
-            const open = h("button", { class: "link" }, `${f.fileName} (${Math.ceil(f.size / 1024)} КБ)`);
-            const row = h("div", { class: "file" }, open, h("span", { class: "muted" }, ` ${fmtDateTime(f.uploadedAt)}`));
+            const viewable = f.mime.startsWith("image/") || f.mime.startsWith("video/");
+            const open = h("button", { class: "link file-open" }, `${f.fileName} (${Math.ceil(f.size / 1024)} КБ)`);
+            // Saved in Documents/Диалог and opened in the desktop's application for its type.
+            const keep = h("button", { class: "link file-save", title: t.card.fileSaveHint }, t.card.fileSave);
+            const row = h("div", { class: "file" }, open, h("span", { class: "muted" }, ` ${fmtDateTime(f.uploadedAt)} `), keep);
+            keep.addEventListener("click", async () => {
+              try {
+                ctx.toast(`${t.card.fileSaved}: ${await api.saveAttachment(f.id, f.fileName, f.mime)}`);
+              } catch (err) {
+                ctx.toast((err as CommandError).message, "error");
+              }
+            });
             open.addEventListener("click", async () => {
-              const c = await api.attachmentContent(f.id, f.mime);
-              const src = `data:${c.mime};base64,${c.base64}`;
-              row.appendChild(
-                f.mime.startsWith("image/") ? h("img", { src, class: "preview" }) : f.mime.startsWith("video/") ? h("video", { src, controls: true, class: "preview" }) : h("a", { href: src, download: f.fileName }, "сохранить"),
-              );
+              if (!viewable) return keep.click();
+              if (row.querySelector(".preview")) return;
+              try {
+                const c = await api.attachmentContent(f.id, f.mime);
+                const src = URL.createObjectURL(blobOf(c.mime, c.base64));
+                const preview = f.mime.startsWith("image/") ? h("img", { src, class: "preview" }) : h("video", { src, controls: true, class: "preview" });
+                // A picture keeps what it decoded; the file's bytes can go.
+                if (preview instanceof HTMLImageElement) preview.addEventListener("load", () => URL.revokeObjectURL(src), { once: true });
+                row.appendChild(preview);
+              } catch (err) {
+                ctx.toast((err as CommandError).message, "error");
+              }
             });
             return row;
           }),
