@@ -187,6 +187,13 @@ describe("the operator's shift", () => {
     // Clearing the search brings the whole registry back.
     await s.click(await s.find("#registry-clear"));
     await s.waitFor("#registry-rows tr:nth-child(30)");
+    // The type buttons hide their types (manual §5): жалоба, справка, заявка pressed — аварии only.
+    for (const ty of ["complaint", "inquiry", "request"]) await s.click(await s.find(`.toggle.type-${ty}`));
+    const accidents = Math.min(50, Number(sql("select count(*) from appeals where appeal_type = 'авария'")));
+    await s.waitGone("#registry-rows .type-badge:not(.type-accident)");
+    await s.waitCount("#registry-rows .type-badge.type-accident", accidents);
+    for (const ty of ["complaint", "inquiry", "request"]) await s.click(await s.find(`.toggle.type-${ty}`));
+    await s.waitFor("#registry-rows .type-badge.type-request");
   });
 
   it("finds it by a saved template on the desktop", async () => {

@@ -117,13 +117,20 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     autocomplete: "off",
   });
   const clear = h("button", { id: "registry-clear", class: "icon", title: t.registry.clear, type: "button" }, "✕");
+  // The type buttons hide their type (manual §5 "Как найти…": press жалоба, справка and заявка
+  // and only аварии stay). A filter that names no type shows them all.
+  const shownTypes = () => (filter.types.length ? filter.types : TYPES);
   const typeToggles = TYPES.map((ty) =>
-    h(
-      "button",
-      { class: `toggle type-${ty}`, dataset: { type: ty }, "aria-pressed": String(filter.types.includes(ty)) },
-      typeLabel[ty],
-    ),
+    h("button", { class: `toggle type-toggle type-${ty}`, dataset: { type: ty } }, typeLabel[ty]),
   );
+  const syncTypes = () =>
+    typeToggles.forEach((b) => {
+      const ty = b.dataset.type as AppealType;
+      const hidden = !shownTypes().includes(ty);
+      b.setAttribute("aria-pressed", String(hidden));
+      b.title = `${hidden ? t.registry.showType : t.registry.hideType}: ${typeLabel[ty]}`;
+    });
+  syncTypes();
   const quickSoon = h("button", { id: "quick-deadline", class: "toggle quick", "aria-pressed": String(filter.quick === "deadlineSoon") }, t.registry.deadlineSoon);
   const quickNotified = h(
     "button",
@@ -241,9 +248,11 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
   for (const b of typeToggles) {
     b.addEventListener("click", () => {
       const ty = b.dataset.type as AppealType;
-      const on = !filter.types.includes(ty);
-      b.setAttribute("aria-pressed", String(on));
-      filter = { ...filter, types: on ? [...filter.types, ty] : filter.types.filter((x) => x !== ty) };
+      const shown = shownTypes();
+      const next = shown.includes(ty) ? shown.filter((x) => x !== ty) : [...shown, ty];
+      if (next.length === 0) return ctx.toast(t.registry.lastType, "error");
+      filter = { ...filter, types: next.length === TYPES.length ? [] : TYPES.filter((x) => next.includes(x)) };
+      syncTypes();
       void load(true);
     });
   }
@@ -425,13 +434,13 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
         { class: "filter-actions" },
         h("button", { class: "primary", id: "filter-apply", onclick: () => {
           filter = collect();
-          typeToggles.forEach((b) => b.setAttribute("aria-pressed", String(filter.types.includes(b.dataset.type as AppealType))));
+          syncTypes();
           panel.classList.add("hidden");
           void load(true);
         } }, t.registry.apply),
         h("button", { id: "filter-reset", onclick: () => {
           filter = { ...emptyFilter(), text: filter.text };
-          typeToggles.forEach((b) => b.setAttribute("aria-pressed", "false"));
+          syncTypes();
           panel.classList.add("hidden");
           void load(true);
         } }, t.registry.reset),
