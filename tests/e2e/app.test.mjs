@@ -180,6 +180,9 @@ describe("the operator's shift", () => {
     await s.type(search, number);
     await s.waitCount("#registry-rows tr", 1);
     await s.waitFor("#registry-rows tr", { text: number });
+    // Resting the pointer on ℹ shows the appeal's history (Рис. 8).
+    await s.exec("document.querySelector('#registry-rows tr:first-child .icon.history').dispatchEvent(new MouseEvent('mouseover', { bubbles: true }))");
+    await s.waitFor("#history-tip:not(.hidden)", { text: "зарегистрировано (Смирнова Елена Викторовна)" });
     await s.clear(search);
     await s.type(search, "8 (999) 123-45-67");
     await s.waitCount("#registry-rows tr", 1);

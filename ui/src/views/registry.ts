@@ -58,6 +58,7 @@ export function rowCells(r: RegistryRow): HTMLElement[] {
       "td",
       { class: "c-contacts" },
       h("div", null, r.identifier, dialable(r.identifier) ? [" ", callButton({ number: r.identifier, appealId: r.id, class: "call-applicant" })] : null),
+      r.contacts ? h("div", { class: "other-contacts" }, r.contacts) : null,
       h("div", { class: "muted" }, channelLabel[r.channel]),
     ),
     h(
@@ -293,21 +294,45 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       ctx.openCard(tr.dataset.id);
     }
   });
-  // The history tooltip (Рис. 8): status changes, loaded when the pointer first rests on it.
+  // The history tooltip (Рис. 8): registration, assignments and status changes, read when the
+  // pointer rests on the row's ℹ.
+  const tip = h("div", { class: "history-tip hidden", id: "history-tip", role: "tooltip" });
+  el.appendChild(tip);
+  let tipFor = "";
   tbody.addEventListener("mouseover", (e) => {
     const icon = (e.target as HTMLElement).closest<HTMLElement>(".icon.history");
-    if (!icon || icon.dataset.loaded || !icon.dataset.id) return;
-    icon.dataset.loaded = "1";
-    void appealHistory(icon.dataset.id).then((hist) => {
-      const lines = hist
-        .filter((x) => x.action === "status" || x.action === "created" || x.action === "assigned")
-        .map((x) => {
-          const a = (x.after ?? {}) as Record<string, string>;
-          const what = x.action === "created" ? "зарегистрировано" : x.action === "assigned" ? `назначен ${a.executor ?? ""}` : `статус «${a.status ?? ""}»`;
-          return `${fmtDateTime(x.at)} — ${what} (${x.actorName ?? x.actor})`;
-        });
-      icon.title = lines.join("\n") || "изменений статуса не было";
-    });
+    const id = icon?.dataset.id;
+    if (!icon || !id || tipFor === id) return;
+    tipFor = id;
+    icon.removeAttribute("title");
+    const at = icon.getBoundingClientRect();
+    const below = at.bottom + 200 < window.innerHeight;
+    tip.style.left = `${Math.max(8, at.right - 420)}px`;
+    tip.style.top = below ? `${at.bottom + 4}px` : "";
+    tip.style.bottom = below ? "" : `${window.innerHeight - at.top + 4}px`;
+    tip.textContent = t.registry.loading;
+    tip.classList.remove("hidden");
+    void appealHistory(id).then(
+      (hist) => {
+        if (tipFor !== id) return;
+        const lines = hist
+          .filter((x) => x.action === "status" || x.action === "created" || x.action === "assigned")
+          .map((x) => {
+            const a = (x.after ?? {}) as Record<string, string>;
+            const what = x.action === "created" ? "зарегистрировано" : x.action === "assigned" ? `назначен ${a.executor ?? ""}` : `статус «${a.status ?? ""}»`;
+            return `${fmtDateTime(x.at)} — ${what} (${x.actorName ?? x.actor})`;
+          });
+        tip.textContent = lines.join("\n") || "изменений статуса не было";
+      },
+      (err: CommandError) => {
+        if (tipFor === id) tip.textContent = err.message;
+      },
+    );
+  });
+  tbody.addEventListener("mouseout", (e) => {
+    if (!(e.target as HTMLElement).closest(".icon.history")) return;
+    tipFor = "";
+    tip.classList.add("hidden");
   });
 
   const popup = (title: string, ...content: HTMLElement[]) => {
