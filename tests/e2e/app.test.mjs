@@ -173,6 +173,20 @@ describe("the operator's shift", () => {
     void ident;
   });
 
+  it("registers an inquiry answered during the call as done at once", async () => {
+    await s.keys(Key.F2);
+    await s.waitFor("#card-identifier");
+    await s.keys("8 999 765-43-21" + Key.Tab + "Орлова Мария Ивановна");
+    await s.exec("document.querySelector('[id^=kind-]').focus()");
+    await s.keys("начислен");
+    await s.waitFor(".suggestions li", { text: "Вопрос о начислениях и тарифах" });
+    await s.keys(Key.Enter);
+    await s.exec("const s = document.querySelector('#card-status'); s.value = 'done'; s.dispatchEvent(new Event('change', { bubbles: true }));");
+    await s.keys(Key.Control + "s" + Key.Null);
+    await s.waitGone("#card");
+    assert.equal(sql("select status || '|' || appeal_type from appeals where identifier = '+79997654321'"), "отработано|справка");
+  });
+
   it("finds it by quick search", async () => {
     await s.keys(Key.F3);
     const search = await s.waitFor("#registry-search");

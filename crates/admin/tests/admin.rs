@@ -163,6 +163,7 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
         identifier: "+79123456789".into(),
         applicant_name: String::new(),
         contacts: String::new(),
+        status: None,
         reasons: vec![dialog_core::appeals::Reason {
             id: uuid::Uuid::now_v7(),
             building_id: Some(building),

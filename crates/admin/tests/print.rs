@@ -96,6 +96,7 @@ async fn appeal(t: &Town, building: Uuid, kind: Uuid, minutes_ago: i64, comment:
             identifier: "8 912 345-67-89".into(),
             applicant_name: "Сёмина Алёна Петровна".into(),
             contacts: String::new(),
+            status: None,
             reasons: vec![Reason {
                 id: Uuid::now_v7(),
                 building_id: Some(building),

@@ -56,6 +56,9 @@ pub struct NewAppeals {
     pub contacts: String,
     /// One appeal is made per reason.
     pub reasons: Vec<Reason>,
+    /// The status the appeals take at once, e.g. `Done` for an inquiry answered during the
+    /// call; otherwise new (assigned, with executors).
+    pub status: Option<AppealStatus>,
 }
 
 /// The editable part of an existing appeal, as the card saves it.
@@ -406,6 +409,9 @@ impl Store {
                 .bind(target)
                 .execute(&mut **tx)
                 .await?;
+        }
+        if let Some(status) = new.status.filter(|s| *s != AppealStatus::New) {
+            set_status(tx, r.id, status).await?;
         }
         fetch_appeal(tx, r.id).await
     }

@@ -394,6 +394,28 @@ async fn an_inquiry_is_answered_on_the_spot(pool: PgPool) -> TestResult {
             ..
         })
     ));
+    // Or in the card that registers it, in one save.
+    let mut answered = card("+79123456780", None, city.tariffs);
+    answered.status = Some(AppealStatus::Done);
+    let a = op.create_appeals(&answered).await?.remove(0);
+    assert_eq!(a.status, AppealStatus::Done);
+    // A card with a leak among its reasons cannot be registered as done: nothing of it is saved.
+    let mut both = card("+79123456781", None, city.tariffs);
+    let mut leak = card("+79123456781", Some(city.lenina_10), city.leak).reasons.remove(0);
+    leak.id = Uuid::now_v7();
+    both.reasons.push(leak);
+    both.status = Some(AppealStatus::Done);
+    assert!(matches!(
+        op.create_appeals(&both).await,
+        Err(Error::Rule {
+            rule: Rule::Transition,
+            ..
+        })
+    ));
+    let saved: i64 = sqlx::query_scalar("select count(*) from appeals where identifier = '+79123456781'")
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(saved, 0);
     Ok(())
 }
 

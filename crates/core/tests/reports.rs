@@ -152,6 +152,7 @@ async fn fixture(pool: PgPool) -> anyhow::Result<Fixture> {
             identifier: "+79123456789".into(),
             applicant_name: "Иванова Мария Ивановна".into(),
             contacts: String::new(),
+            status: None,
             reasons: vec![Reason {
                 id: Uuid::now_v7(),
                 building_id: s.building,

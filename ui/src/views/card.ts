@@ -7,11 +7,13 @@ import { phoneLinkCall } from "../api/phone";
 import type { Appeal } from "../generated/Appeal";
 import type { AppealKind } from "../generated/AppealKind";
 import type { AppealStatus } from "../generated/AppealStatus";
+import type { AppealType } from "../generated/AppealType";
 import type { Building } from "../generated/Building";
 import type { Channel } from "../generated/Channel";
 import type { Executor } from "../generated/Executor";
 import type { Priority } from "../generated/Priority";
 import type { RegistryRow } from "../generated/RegistryRow";
+import type { StaffRole } from "../generated/StaffRole";
 import type { AppContext, CardPrefill } from "../lib/app";
 import { autocomplete } from "../lib/autocomplete";
 import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
@@ -23,7 +25,22 @@ import { live } from "./registry";
 
 const CHANNELS: Channel[] = ["phone", "email", "letter", "website", "walkIn"];
 const PRIORITIES: Priority[] = ["low", "medium", "critical"];
-const STATUSES: AppealStatus[] = ["new", "assigned", "inWork", "done", "closed", "cancelled"];
+/** The statuses an appeal may move to from `from`, as the database's rules allow them, so the
+ * list offers no step it would refuse: `from` itself first; closing and reopening are the
+ * supervisor's. */
+export function nextStatuses(from: AppealStatus, type: AppealType, role: StaffRole): AppealStatus[] {
+  const next: Record<AppealStatus, AppealStatus[]> = {
+    new: type === "inquiry" ? ["assigned", "done", "cancelled"] : ["assigned", "cancelled"],
+    assigned: ["new", "inWork", "cancelled"],
+    inWork: ["assigned", "done"],
+    done: ["inWork", "closed"],
+    closed: ["inWork"],
+    cancelled: ["new"],
+  };
+  const supervisor = role === "supervisor" || role === "admin";
+  const mayLeave = supervisor || (from !== "closed" && from !== "cancelled");
+  return [from, ...(mayLeave ? next[from].filter((to) => supervisor || to !== "closed") : [])];
+}
 
 interface ReasonBlock {
   id: string;
@@ -218,9 +235,12 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     // A call that ends is stored by the shell a moment later: show it in «звонки».
     unsubscribe();
     unsubscribe = onCallSaved(() => tabsUi?.refreshCalls());
-    if (appeal) {
-      status = select("card-status", STATUSES, statusLabel, appeal.status);
-    }
+    // An existing appeal offers the steps its status may take; a new card may register an
+    // inquiry answered during the call as done at once.
+    status = appeal
+      ? select("card-status", nextStatuses(appeal.status, appeal.appealType, ctx.me.role), statusLabel, appeal.status)
+      : select("card-status", ["new", "done"] as AppealStatus[], statusLabel, "new");
+    status.title = appeal ? "" : t.card.statusNewHint;
 
     async function loadTabs(b: Building | null) {
       tabsUi = renderTabs(tabs, ctx, appeal, b?.id ?? appeal?.buildingId ?? null, identifier.value, b?.organizationId ?? appeal?.organizationId ?? null);
@@ -247,6 +267,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
             identifier: ident,
             applicantName: applicant.value,
             contacts: contacts.value,
+            status: status?.value === "done" ? "done" : null,
             reasons: reasons.map((r) => ({
               id: r.id,
               buildingId: r.building()?.id ?? null,
@@ -317,7 +338,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
         field(t.card.contacts, contacts),
         field(t.card.channel, channel),
         field(t.card.received, received),
-        appeal && status ? field(t.card.status, status) : null,
+        status ? field(t.card.status, status) : null,
       ),
       appeal ? deadlines(appeal) : null,
       !appeal ? h("div", { class: "talk", id: "card-talk" }, h("span", null, t.card.talkTime), meter.bar, meter.label) : null,

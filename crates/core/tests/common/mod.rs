@@ -236,6 +236,7 @@ pub fn card(identifier: &str, building: Option<Uuid>, kind: Uuid) -> NewAppeals 
         identifier: identifier.into(),
         applicant_name: "Иванова Мария Ивановна".into(),
         contacts: String::new(),
+        status: None,
         reasons: vec![Reason {
             id: Uuid::now_v7(),
             building_id: building,
