@@ -17,7 +17,12 @@ export interface CardPrefill {
   identifier?: string;
   /** The answered call, linked to the appeal once the card is saved. */
   callId?: string;
+  /** The tab the card opens on (`problems` unless given). */
+  tab?: CardTab;
 }
+
+/** The tabs of the card (manual §4). */
+export type CardTab = "problems" | "calls" | "history" | "files" | "services" | "schedule";
 
 export interface AppContext {
   me: Person;

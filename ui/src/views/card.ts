@@ -14,7 +14,7 @@ import type { Executor } from "../generated/Executor";
 import type { Priority } from "../generated/Priority";
 import type { RegistryRow } from "../generated/RegistryRow";
 import type { StaffRole } from "../generated/StaffRole";
-import type { AppContext, CardPrefill } from "../lib/app";
+import type { AppContext, CardPrefill, CardTab } from "../lib/app";
 import { autocomplete } from "../lib/autocomplete";
 import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
@@ -243,7 +243,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     status.title = appeal ? "" : t.card.statusNewHint;
 
     async function loadTabs(b: Building | null) {
-      tabsUi = renderTabs(tabs, ctx, appeal, b?.id ?? appeal?.buildingId ?? null, identifier.value, b?.organizationId ?? appeal?.organizationId ?? null);
+      tabsUi = renderTabs(tabs, ctx, appeal, b?.id ?? appeal?.buildingId ?? null, identifier.value, b?.organizationId ?? appeal?.organizationId ?? null, prefill?.tab);
     }
 
     save = async () => {
@@ -596,8 +596,9 @@ function renderTabs(
   buildingId: string | null,
   identifier: string,
   organizationId: string | null,
+  first: CardTab = "problems",
 ): TabsUi {
-  const names = ["problems", "calls", "history", "files", "services", "schedule"] as const;
+  const names: readonly CardTab[] = ["problems", "calls", "history", "files", "services", "schedule"];
   const body = h("div", { class: "tab-body", id: "card-tab-body" });
   const buttons = names.map((n) =>
     h("button", { class: "tab", dataset: { tab: n }, id: `tab-${n}`, onclick: () => void show(n) }, t.card.tabs[n]),
@@ -701,7 +702,7 @@ function renderTabs(
       replace(body, h("p", { class: "form-error" }, (err as CommandError).message));
     }
   };
-  void show("problems");
+  void show(first);
   return {
     refreshCalls() {
       if (shown === "calls" && root.isConnected) void show("calls");

@@ -40,7 +40,7 @@ export function live(status: AppealStatus): boolean {
 
 export function rowCells(r: RegistryRow): HTMLElement[] {
   const attachIcons = r.attachmentKinds.map((k) =>
-    h("span", { class: `att att-${k}`, title: "прикреплённый файл" }, k === "image" ? "фото" : k === "video" ? "видео" : "док"),
+    h("span", { class: `att att-${k}`, title: "Файлы обращения: открыть" }, k === "image" ? "фото" : k === "video" ? "видео" : "док"),
   );
   return [
     h("td", { class: "c-num" }, h("div", null, fmtDateTime(r.receivedAt)), h("div", { class: "num" }, r.number)),
@@ -290,6 +290,8 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       void showExecutor(target.dataset.id);
     } else if (target.classList.contains("joined") && row) {
       void showGroup(row);
+    } else if (target.classList.contains("att") && tr?.dataset.id) {
+      ctx.openCard(tr.dataset.id, { tab: "files" });
     } else if (tr?.dataset.id) {
       ctx.openCard(tr.dataset.id);
     }
