@@ -45,10 +45,10 @@ pub async fn buildings(state: State<'_, AppState>, organization_id: Uuid) -> Cmd
     Ok(state.store().await?.buildings(organization_id).await?)
 }
 
-/// Creates or moves a building.
+/// Creates or moves a building, with the executors who serve it.
 #[tauri::command]
-pub async fn save_building(state: State<'_, AppState>, building: Building) -> CmdResult<Uuid> {
-    Ok(state.store().await?.save_building(&building).await?)
+pub async fn save_building(state: State<'_, AppState>, building: Building, served_by: Vec<Uuid>) -> CmdResult<Uuid> {
+    Ok(state.store().await?.save_building_served(&building, &served_by).await?)
 }
 
 /// Every kind with its deadlines.

@@ -245,6 +245,25 @@ impl Store {
         upsert::building(&mut conn, b).await
     }
 
+    /// Creates or edits a building and sets who serves it (the executors of its organization
+    /// it is added to), in one transaction (admins).
+    pub async fn save_building_served(&self, b: &Building, served_by: &[Uuid]) -> Result<Uuid> {
+        let mut tx = self.pool.begin().await?;
+        let id = upsert::building(&mut tx, b).await?;
+        sqlx::query("delete from executor_buildings where building_id = $1 and executor_id <> all($2)")
+            .bind(id)
+            .bind(served_by)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("insert into executor_buildings select unnest($2::uuid[]), $1 on conflict do nothing")
+            .bind(id)
+            .bind(served_by)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(id)
+    }
+
     /// Creates or edits a kind and its deadlines (admins); returns its id.
     pub async fn save_kind(&self, k: &AppealKind) -> Result<Uuid> {
         let mut conn = self.pool.acquire().await?;

@@ -12,7 +12,8 @@ export const setPersonActive = (login: string, active: boolean) => call<void>("s
 export const setPassword = (login: string, password: string) => call<void>("set_password", { login, password });
 export const saveOrganization = (name: string, phone: string | null) => call<string>("save_organization", { name, phone });
 export const buildings = (organizationId: string) => call<Building[]>("buildings", { organizationId });
-export const saveBuilding = (building: Building) => call<string>("save_building", { building });
+/** Creates or moves a building; `servedBy` are the executors who serve it from now on. */
+export const saveBuilding = (building: Building, servedBy: string[]) => call<string>("save_building", { building, servedBy });
 export const kinds = () => call<AppealKind[]>("kinds");
 export const saveKind = (kind: AppealKind) => call<string>("save_kind", { kind });
 export const executors = () => call<Executor[]>("executors");

@@ -5,6 +5,7 @@ import type { CommandError } from "../api/core";
 import { organizations } from "../api/directory";
 import type { AppealKind } from "../generated/AppealKind";
 import type { AppealType } from "../generated/AppealType";
+import type { Building } from "../generated/Building";
 import type { Executor } from "../generated/Executor";
 import type { Organization } from "../generated/Organization";
 import type { Priority } from "../generated/Priority";
@@ -56,19 +57,44 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
       const street = h("input", { placeholder: "Улица (ул. Ленина)" });
       const house = h("input", { placeholder: "Дом", class: "short" });
       const block = h("input", { placeholder: "Корпус", class: "short" });
+      // Who will serve the new building: the organization's working executors, all ticked.
+      const servedBy = h("fieldset", { class: "kinds-grid", id: "building-executors" }, h("legend", null, "Обслуживают дом"));
+      const find = h("input", { type: "search", id: "buildings-find", placeholder: "Найти дом" });
+      let all: Building[] = [];
+      const showList = () => {
+        const q = find.value.trim().toLowerCase();
+        const shown = q ? all.filter((b) => b.address.toLowerCase().includes(q)) : all;
+        replace(
+          list,
+          h("p", { class: "muted" }, q ? `Найдено домов: ${shown.length} из ${all.length}` : `Домов: ${all.length}`),
+          h("table", { class: "simple" }, ...shown.slice(0, 500).map((b) => h("tr", null, h("td", null, b.address)))),
+        );
+      };
+      find.addEventListener("input", showList);
       const load = async () => {
         if (!org.value) return replace(list);
-        const bs = await admin.buildings(org.value);
-        replace(list, h("p", { class: "muted" }, `Домов: ${bs.length}`), h("table", { class: "simple" }, ...bs.slice(0, 500).map((b) => h("tr", null, h("td", null, b.address)))));
+        all = await admin.buildings(org.value);
+        showList();
+        const staff = (await admin.executors()).filter((e) => e.organizationId === org.value && e.active);
+        replace(
+          servedBy,
+          h("legend", null, "Обслуживают дом"),
+          ...(staff.length
+            ? staff.map((e) => h("label", { class: "check" }, h("input", { type: "checkbox", value: e.id, checked: true }), `${e.fullName}, ${e.position}`))
+            : [h("span", { class: "muted" }, "В организации нет работающих исполнителей")]),
+        );
       };
       org.addEventListener("change", () => void load());
       replace(
         body,
-        h("div", { class: "form-row" }, org, city, street, house, block, h("button", { class: "primary", onclick: async () => {
+        h("div", { class: "form-row" }, org, city, street, house, block, h("button", { class: "primary", id: "building-add", onclick: async () => {
+          const chosen = [...servedBy.querySelectorAll<HTMLInputElement>("input:checked")].map((i) => i.value);
           await admin
-            .saveBuilding({ id: uuidv7(), organizationId: org.value, city: city.value, street: street.value, house: house.value, block: block.value, address: "" })
+            .saveBuilding({ id: uuidv7(), organizationId: org.value, city: city.value, street: street.value, house: house.value, block: block.value, address: "" }, chosen)
             .then(() => load(), fail);
         } }, "Добавить дом")),
+        servedBy,
+        find,
         list,
       );
       void load();
@@ -226,15 +252,48 @@ function executorForm(
   if (e) org.value = e.organizationId;
   const active = h("input", { type: "checkbox", checked: e?.active ?? true });
   const kindBoxes = kinds.map((k) => h("label", { class: "check" }, h("input", { type: "checkbox", value: k.id, checked: service.kindIds.includes(k.id) }), k.name));
-  const allBuildings = h("input", { type: "checkbox", checked: service.buildingIds.length > 0 });
+  // The buildings they serve: their organization's, each ticked or not; «все дома» ticks all.
+  const chosen = new Set(service.buildingIds);
+  const allBuildings = h("input", { type: "checkbox", class: "all-buildings" });
+  const buildingBoxes = h("fieldset", { class: "kinds-grid buildings-grid" }, h("legend", null, "Дома"));
+  const loadBuildings = async () => {
+    const bs = await admin.buildings(org.value);
+    replace(
+      buildingBoxes,
+      h("legend", null, "Дома"),
+      ...bs.map((b) => {
+        const box = h("input", { type: "checkbox", value: b.id, checked: chosen.has(b.id) });
+        box.addEventListener("change", () => {
+          if (box.checked) chosen.add(b.id);
+          else chosen.delete(b.id);
+          allBuildings.checked = bs.every((x) => chosen.has(x.id));
+        });
+        return h("label", { class: "check" }, box, b.address);
+      }),
+    );
+    allBuildings.checked = bs.length > 0 && bs.every((x) => chosen.has(x.id));
+  };
+  allBuildings.addEventListener("change", () => {
+    buildingBoxes.querySelectorAll<HTMLInputElement>("input").forEach((box) => {
+      box.checked = allBuildings.checked;
+      if (box.checked) chosen.add(box.value);
+      else chosen.delete(box.value);
+    });
+  });
+  org.addEventListener("change", () => {
+    chosen.clear();
+    void loadBuildings();
+  });
+  void loadBuildings();
   return h(
     "div",
     { class: "executor-form" },
     h("div", { class: "form-row" }, name, position, phones, org, h("label", { class: "check" }, active, "работает")),
     h("fieldset", { class: "kinds-grid" }, h("legend", null, "Виды обращений"), ...kindBoxes),
-    h("label", { class: "check" }, allBuildings, "обслуживает все дома своей организации"),
+    h("label", { class: "check" }, allBuildings, "все дома своей организации"),
+    buildingBoxes,
     h("button", { class: "primary", onclick: async () => {
-      const buildingIds = allBuildings.checked ? (await admin.buildings(org.value)).map((b) => b.id) : [];
+      const buildingIds = [...chosen];
       await save(
         { id: e?.id ?? uuidv7(), fullName: name.value, position: position.value, phones: phones.value.split(",").map((s) => s.trim()).filter(Boolean), organizationId: org.value, active: active.checked },
         { kindIds: kindBoxes.map((l) => l.querySelector("input") as HTMLInputElement).filter((i) => i.checked).map((i) => i.value), buildingIds },
