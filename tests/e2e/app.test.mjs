@@ -591,4 +591,29 @@ describe("calls", () => {
     far.hangup();
     await s.waitFor("#dash-waiting .dash-value", { text: /^0$/ });
   });
+
+  it("lets the admin add a building with the executors who serve it", async () => {
+    await logout();
+    await login("dialog-demo", "admin");
+    await s.waitFor("#me-name", { text: "Администратор Системы" });
+    await s.click(await s.waitFor("#nav-admin"));
+    await s.click(await s.waitFor("#admin-buildings"));
+    // The organization's working executors are offered, all ticked; one is unticked here.
+    await s.waitFor("#building-executors input[type=checkbox]");
+    const org = await s.prop(await s.find("#buildings-org"), "value");
+    const offered = Number(sql(`select count(*) from executors where organization_id = '${org}' and active`));
+    assert.equal((await s.findAll("#building-executors input:checked")).length, offered);
+    await s.click(await s.find("#building-executors input"));
+    await s.type(await s.find("#building-street"), "ул. Испытателей");
+    await s.type(await s.find("#building-house"), "7");
+    await s.click(await s.find("#building-add"));
+    await s.type(await s.waitFor("#buildings-find"), "испытателей");
+    await s.waitFor("#buildings-list td", { text: "ул. Испытателей, д. 7" });
+    const served = sql(
+      `select count(*) from executor_buildings eb join buildings b on b.id = eb.building_id
+       where b.street = 'ул. Испытателей' and b.house = '7'`,
+    );
+    assert.equal(Number(served), offered - 1, "the ticked executors serve the new building");
+    await s.screenshot(join(screens, "admin-buildings.png"));
+  });
 });

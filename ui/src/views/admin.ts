@@ -52,10 +52,10 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
       );
     } else if (tab === "buildings") {
       const org = orgSelect(orgs[0]?.id ?? null, "buildings-org");
-      const list = h("div");
-      const city = h("input", { placeholder: "Город", value: "Самара" });
-      const street = h("input", { placeholder: "Улица (ул. Ленина)" });
-      const house = h("input", { placeholder: "Дом", class: "short" });
+      const list = h("div", { id: "buildings-list" });
+      const city = h("input", { id: "building-city", placeholder: "Город", value: "Самара" });
+      const street = h("input", { id: "building-street", placeholder: "Улица (ул. Ленина)" });
+      const house = h("input", { id: "building-house", placeholder: "Дом", class: "short" });
       const block = h("input", { placeholder: "Корпус", class: "short" });
       // Who will serve the new building: the organization's working executors, all ticked.
       const servedBy = h("fieldset", { class: "kinds-grid", id: "building-executors" }, h("legend", null, "Обслуживают дом"));
