@@ -91,7 +91,13 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
           const chosen = [...servedBy.querySelectorAll<HTMLInputElement>("input:checked")].map((i) => i.value);
           await admin
             .saveBuilding({ id: uuidv7(), organizationId: org.value, city: city.value, street: street.value, house: house.value, block: block.value, address: "" }, chosen)
-            .then(() => load(), fail);
+            .then(() => {
+              // Ready for the next house of the street.
+              house.value = "";
+              block.value = "";
+              house.focus();
+              return load();
+            }, fail);
         } }, "Добавить дом")),
         servedBy,
         find,
