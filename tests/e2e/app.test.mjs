@@ -147,10 +147,9 @@ describe("the operator's shift", () => {
   it("registers an appeal without the mouse", async () => {
     await s.keys(Key.F2);
     const ident = await s.waitFor("#card-identifier");
-    // Focus starts in the identifier; everything below is typed.
+    // Focus starts in the identifier; everything below is typed, and Tab moves on: identifier,
+    // applicant, other contacts, address (channel, time and status wait below the reasons).
     await s.keys("8 999 123-45-67" + Key.Tab + "Кузнецова Анна Петровна" + Key.Tab + Key.Tab);
-    // Channel (phone) and received time keep their defaults; on to the address.
-    await s.exec("document.querySelector('[id^=address-]').focus()");
     await s.keys(addressQuery);
     await s.waitFor(".suggestions li", { text: addressFull });
     await s.keys(Key.Enter + Key.Tab + "12" + Key.Tab + "2" + Key.Tab + "3" + Key.Tab + Key.Tab);

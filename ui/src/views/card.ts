@@ -336,12 +336,18 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
         field(t.card.identifier, h("div", { class: "with-call" }, identifier, callApplicant), "required"),
         field(t.card.applicant, applicant),
         field(t.card.contacts, contacts),
-        field(t.card.channel, channel),
-        field(t.card.received, received),
-        status ? field(t.card.status, status) : null,
       ),
       appeal ? deadlines(appeal) : null,
       !appeal ? h("div", { class: "talk", id: "card-talk" }, h("span", null, t.card.talkTime), meter.bar, meter.label) : null,
+    );
+    // Channel, time and status keep their defaults in most calls: they come after the reasons,
+    // so Tab goes from the applicant straight to the address.
+    const meta = h(
+      "div",
+      { class: "grid card-meta" },
+      field(t.card.channel, channel),
+      field(t.card.received, received),
+      status ? field(t.card.status, status) : null,
     );
     const actions = h(
       "footer",
@@ -350,7 +356,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
       !appeal ? h("button", { id: "card-add-reason", type: "button", onclick: () => addReason(null).el.querySelector("input")?.focus() }, `+ ${t.card.addReason}`) : null,
       h("button", { id: "card-save", class: "primary", onclick: () => void save() }, `${t.card.save} (Ctrl+S)`),
     );
-    replace(panel, header, h("div", { class: "card-body" }, h("div", { class: "card-main" }, general, h("h3", null, t.card.reason), reasonsEl, actions), tabs));
+    replace(panel, header, h("div", { class: "card-body" }, h("div", { class: "card-main" }, general, h("h3", null, t.card.reason), reasonsEl, meta, actions), tabs));
     dirty = false;
     if (appeal || prefill?.identifier) void loadTabs(null);
     else replace(tabs, h("p", { class: "muted" }, "Введите адрес — здесь появятся обращения по этому дому и с этого номера."));
