@@ -327,6 +327,17 @@ describe("the operator's shift", () => {
       as("operator2"),
     );
     await s.waitFor("#registry-rows tr:first-child", { text: "Живой Пример Второго Оператора", timeout: 10000 });
+    // An open card follows too: operator2 corrects the comment while operator1 looks at it.
+    await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
+    const comment = await s.waitFor("[id^=comment-]");
+    assert.equal(await s.prop(comment, "value"), "");
+    sql("update appeals set comment = 'Уточнено вторым оператором' where identifier = '+79990000002'", as("operator2"));
+    await s.waitFor(".toast", { text: "изменил другой сотрудник", timeout: 10000 });
+    await s.waitFor("#card-deadlines");
+    const fresh = await s.waitFor("[id^=comment-]");
+    assert.equal(await s.prop(fresh, "value"), "Уточнено вторым оператором");
+    await s.keys(Key.Escape);
+    await s.waitGone("#card");
   });
 
   it("gives the supervisor the live dashboard and reports with charts and exports", async () => {

@@ -1,7 +1,7 @@
 // The appeal card (manual §4, §5): general part, one or more reasons, required fields in red,
 // the join suggestion, and the tabs проблемы, звонки, история, файлы, услуги, расписание.
 import * as api from "../api/appeals";
-import type { CommandError } from "../api/core";
+import { onAppealChanged, type CommandError } from "../api/core";
 import { executorsFor, prices, schedule, searchBuildings, searchKinds } from "../api/directory";
 import { phoneLinkCall } from "../api/phone";
 import type { Appeal } from "../generated/Appeal";
@@ -116,6 +116,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     asking?.(true);
     window.clearInterval(timer);
     unsubscribe();
+    stopChanges();
     document.removeEventListener("keydown", keys, true);
     overlay.remove();
   };
@@ -153,6 +154,10 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
   };
   let timer = 0;
   let unsubscribe: () => void = () => {};
+  // Changes others make to this appeal (LISTEN/NOTIFY through the app).
+  let stopChanges: () => void = () => {};
+  let changedElsewhere: (version: number) => void = () => {};
+  let saving = false;
   let save: () => Promise<void> = async () => {};
   const keys = (e: KeyboardEvent) => {
     if (asking) {
@@ -259,6 +264,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
         return;
       }
       const receivedAt = new Date(received.value).toISOString();
+      saving = true;
       try {
         if (!appeal) {
           const made = await api.createAppeals({
@@ -311,7 +317,22 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
         if (err.kind === "conflict" && appeal) {
           message.appendChild(h("button", { class: "link", onclick: () => void reload() }, " " + t.card.conflictReload));
         }
+      } finally {
+        saving = false;
       }
+    };
+    // Someone else saved this appeal meanwhile: an untouched card shows their version at once;
+    // one with edits says so and offers to reload (saving would be refused as a conflict).
+    changedElsewhere = (version) => {
+      if (!appeal || version <= appeal.version) return;
+      if (!dirty) {
+        ctx.toast(t.card.reloadedElsewhere);
+        void reload();
+        return;
+      }
+      message.textContent = t.card.changedElsewhere;
+      message.dataset.kind = "conflict";
+      message.appendChild(h("button", { class: "link", onclick: () => void reload() }, " " + t.card.conflictReload));
     };
 
     const header = h(
@@ -364,6 +385,14 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     (identifier.value ? applicant : identifier).focus();
   };
 
+  if (id) {
+    void onAppealChanged((e) => {
+      if (!closed && !saving && e.id === id && e.version != null) changedElsewhere(e.version);
+    }).then((stop) => {
+      if (closed) stop();
+      else stopChanges = stop;
+    });
+  }
   const reload = async () => {
     if (!id) return render(null);
     try {
