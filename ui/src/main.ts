@@ -103,7 +103,10 @@ function startShell(me: Person) {
       { class: "main-nav" },
       nav("desktop", t.nav.desktop, "Рабочий стол"),
       nav("registry", t.nav.registry, "Реестр обращений (F3 — поиск)"),
-      h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`),
+      // A housing company's manager reads appeals; the center registers them.
+      me.role !== "manager"
+        ? h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`)
+        : null,
       nav("contacts", t.nav.contacts, "Исполнители"),
       nav("recordings", t.nav.recordings, t.nav.recordingsHint),
       nav("kb", t.nav.kb, "База знаний"),
@@ -153,6 +156,7 @@ function startShell(me: Person) {
     const k = e.key.toLowerCase();
     if (e.key === "F2" || ((e.ctrlKey || e.metaKey) && k === "n")) {
       e.preventDefault();
+      if (me.role === "manager") return;
       ctx.openCard(null);
     } else if (e.key === "F3" || ((e.ctrlKey || e.metaKey) && k === "f")) {
       e.preventDefault();

@@ -379,6 +379,11 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     );
     replace(panel, header, h("div", { class: "card-body" }, h("div", { class: "card-main" }, general, h("h3", null, t.card.reason), reasonsEl, meta, actions), tabs));
     dirty = false;
+    if (ctx.me.role === "manager") {
+      // A housing company's manager reads the card; the database would refuse their changes.
+      panel.querySelectorAll<HTMLInputElement>(".card-main input, .card-main select, .card-main textarea, .card-main button").forEach((c) => (c.disabled = true));
+      replace(actions, h("span", { class: "muted", id: "card-read-only" }, t.card.readOnly));
+    }
     if (appeal || prefill?.identifier) void loadTabs(null);
     else replace(tabs, h("p", { class: "muted" }, "Введите адрес — здесь появятся обращения по этому дому и с этого номера."));
     // A card opened by a call has the number already: start at the applicant's name.
