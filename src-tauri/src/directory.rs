@@ -57,6 +57,12 @@ pub async fn get_article(state: State<'_, AppState>, id: Uuid) -> CmdResult<Arti
     Ok(state.store().await?.article(id).await?)
 }
 
+/// Removes an article (admins).
+#[tauri::command]
+pub async fn delete_article(state: State<'_, AppState>, id: Uuid) -> CmdResult<()> {
+    Ok(state.store().await?.delete_article(id).await?)
+}
+
 /// Creates or edits an article (admins).
 #[tauri::command]
 pub async fn save_article(state: State<'_, AppState>, article: Article) -> CmdResult<()> {

@@ -71,6 +71,7 @@ pub fn run() {
             directory::search_articles,
             directory::get_article,
             directory::save_article,
+            directory::delete_article,
             directory::prices,
             directory::schedule,
             print::print_cards,

@@ -164,6 +164,15 @@ impl Store {
         Ok(())
     }
 
+    /// Removes an article for good (admins).
+    pub async fn delete_article(&self, id: uuid::Uuid) -> Result<()> {
+        sqlx::query("delete from kb_articles where id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// The price list of a building.
     pub async fn prices(&self, building_id: Uuid) -> Result<Vec<Price>> {
         Ok(sqlx::query_as(

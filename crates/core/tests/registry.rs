@@ -326,6 +326,12 @@ async fn the_knowledge_base_is_searched_in_russian_and_edited_by_admins(pool: Pg
     assert!(hits[0].snippet.contains("«аварийную» «службу»"), "{}", hits[0].snippet);
     assert!(op.search_articles("лифт").await?.is_empty());
     assert_eq!(op.article(article.id).await?.title, article.title);
+    assert!(matches!(op.delete_article(article.id).await, Err(Error::Forbidden(_))));
+    admin.delete_article(article.id).await?;
+    assert!(
+        op.search_articles("трубу").await?.is_empty(),
+        "a deleted article is not found"
+    );
     Ok(())
 }
 

@@ -20,5 +20,6 @@ export const executorAppeals = (executorId: string) => call<RegistryRow[]>("exec
 export const searchArticles = (text: string) => call<ArticleHit[]>("search_articles", { text });
 export const getArticle = (id: string) => call<Article>("get_article", { id });
 export const saveArticle = (article: Article) => call<void>("save_article", { article });
+export const deleteArticle = (id: string) => call<void>("delete_article", { id });
 export const prices = (buildingId: string) => call<Price[]>("prices", { buildingId });
 export const schedule = (organizationId: string | null) => call<Shift[]>("schedule", { organizationId });

@@ -1,6 +1,6 @@
 // The knowledge base: search and read; admins edit.
 import type { CommandError } from "../api/core";
-import { getArticle, saveArticle, searchArticles } from "../api/directory";
+import { deleteArticle, getArticle, saveArticle, searchArticles } from "../api/directory";
 import type { Article } from "../generated/Article";
 import type { AppContext } from "../lib/app";
 import { debounce, h, replace, uuidv7 } from "../lib/h";
@@ -33,7 +33,28 @@ export function mountKb(root: HTMLElement, ctx: AppContext): () => void {
   };
   const open = async (id: string) => {
     const a = await getArticle(id);
-    replace(view, h("h2", null, a.title), ...a.body.split("\n").map((p) => h("p", null, p)), isAdmin ? h("button", { onclick: () => edit(a) }, t.kb.edit) : null);
+    const remove = h("button", { id: "kb-delete", onclick: async () => {
+      // Asked once more on the button itself: a second press deletes.
+      if (!remove.dataset.sure) {
+        remove.dataset.sure = "1";
+        remove.textContent = t.kb.deleteSure;
+        return;
+      }
+      try {
+        await deleteArticle(a.id);
+        ctx.toast(`${t.kb.deleted}: ${a.title}`);
+        replace(view);
+        void find();
+      } catch (e) {
+        ctx.toast((e as CommandError).message, "error");
+      }
+    } }, t.kb.delete);
+    replace(
+      view,
+      h("h2", null, a.title),
+      ...a.body.split("\n").map((p) => h("p", null, p)),
+      isAdmin ? h("div", { class: "form-row" }, h("button", { onclick: () => edit(a) }, t.kb.edit), remove) : null,
+    );
   };
   const edit = (a: Article | null) => {
     const title = h("input", { id: "kb-title", value: a?.title ?? "" });
