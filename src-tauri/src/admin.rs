@@ -1,7 +1,7 @@
 //! The admin screens: people and directories. The database refuses non-admins.
 
 use dialog_core::directory::{AppealKind, Building, Executor, Service};
-use dialog_core::people::NewPerson;
+use dialog_core::people::{NewPerson, PersonChanges};
 use dialog_core::Person;
 use tauri::State;
 use uuid::Uuid;
@@ -19,6 +19,12 @@ pub async fn people(state: State<'_, AppState>) -> CmdResult<Vec<Person>> {
 #[tauri::command]
 pub async fn add_person(state: State<'_, AppState>, person: NewPerson) -> CmdResult<()> {
     Ok(state.store().await?.add_person(&person).await?)
+}
+
+/// Corrects a person's name, role, SIP extension and organization.
+#[tauri::command]
+pub async fn update_person(state: State<'_, AppState>, person: PersonChanges) -> CmdResult<()> {
+    Ok(state.store().await?.update_person(&person).await?)
 }
 
 /// Switches a login off or on.

@@ -83,6 +83,7 @@ pub fn run() {
             admin::people,
             admin::add_person,
             admin::set_person_active,
+            admin::update_person,
             admin::set_password,
             admin::save_organization,
             admin::buildings,

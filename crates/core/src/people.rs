@@ -31,6 +31,23 @@ pub struct NewPerson {
     pub organization_id: Option<Uuid>,
 }
 
+/// What an admin corrects about a person (their login stays).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct PersonChanges {
+    /// Whose.
+    pub login: String,
+    /// Role.
+    pub role: StaffRole,
+    /// Full name.
+    pub full_name: String,
+    /// SIP extension.
+    pub sip_extension: Option<String>,
+    /// Organization (required for managers).
+    pub organization_id: Option<Uuid>,
+}
+
 /// Shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
 
@@ -70,6 +87,32 @@ impl Store {
     pub async fn add_person(&self, p: &NewPerson) -> Result<()> {
         let mut conn = self.pool.acquire().await?;
         create_person(&mut conn, p).await
+    }
+
+    /// Corrects a person's name, SIP extension, organization and role, all or nothing (admins
+    /// only; nobody changes their own role).
+    pub async fn update_person(&self, p: &PersonChanges) -> Result<()> {
+        if p.role == StaffRole::Manager && p.organization_id.is_none() {
+            return Err(Error::invalid(
+                "organizationId",
+                "Для представителя УК укажите его организацию",
+            ));
+        }
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select dialog_update_person($1, $2, $3, $4)")
+            .bind(&p.login)
+            .bind(p.full_name.trim())
+            .bind(&p.sip_extension)
+            .bind(p.organization_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("select dialog_set_person_role($1, $2)")
+            .bind(&p.login)
+            .bind(p.role)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     /// Switches a person's login off (and ends their sessions) or back on.

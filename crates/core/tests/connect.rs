@@ -4,6 +4,7 @@ mod common;
 
 use common::*;
 use dialog_core::model::StaffRole;
+use dialog_core::people::PersonChanges;
 use dialog_core::{ConnectError, ConnectOptions, Store, TlsMode};
 use sqlx::PgPool;
 
@@ -49,6 +50,57 @@ async fn disabled_people_cannot_log_in_and_are_thrown_out(pool: PgPool) -> TestR
     assert!(op.organizations().await.is_err(), "the open session was ended");
     city.owner.set_person_active(&login, true).await?;
     Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn an_admin_corrects_a_person_and_their_rights_follow_the_new_role(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (admin, admin_login) = person(&city, StaffRole::Admin, None).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    let changes = |role| PersonChanges {
+        login: login.clone(),
+        role,
+        full_name: "Петрова Ольга Ивановна".into(),
+        sip_extension: Some("2042".into()),
+        organization_id: None,
+    };
+    assert!(
+        op.update_person(&changes(StaffRole::Supervisor)).await.is_err(),
+        "only admins"
+    );
+    admin.update_person(&changes(StaffRole::Supervisor)).await?;
+    let me = Store::connect(&options_for(city.owner.pool(), &login, PASSWORD)).await?;
+    let me = me.me().expect("a person");
+    assert_eq!(
+        (me.role, me.full_name.as_str(), me.sip_extension.as_deref()),
+        (StaffRole::Supervisor, "Петрова Ольга Ивановна", Some("2042"))
+    );
+    // The group changed with the row: the database now treats them as a supervisor.
+    let groups: Vec<String> = sqlx::query_scalar(
+        r#"select g.rolname::text from pg_auth_members m
+           join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member
+           where u.rolname = $1 order by 1"#,
+    )
+    .bind(&login)
+    .fetch_all(city.owner.pool())
+    .await?;
+    assert_eq!(groups, ["dialog_supervisor"]);
+    // A manager needs an organization; nothing of the change is saved without one.
+    assert!(admin.update_person(&changes(StaffRole::Manager)).await.is_err());
+    assert_eq!(
+        admin
+            .people()
+            .await?
+            .into_iter()
+            .find(|p| p.login == login)
+            .map(|p| p.role),
+        Some(StaffRole::Supervisor)
+    );
+    // Nobody changes their own role.
+    let mut own = changes(StaffRole::Operator);
+    own.login = admin_login;
+    assert!(admin.update_person(&own).await.is_err());
     Ok(())
 }
 

@@ -2,12 +2,14 @@ import type { AppealKind } from "../generated/AppealKind";
 import type { Building } from "../generated/Building";
 import type { Executor } from "../generated/Executor";
 import type { NewPerson } from "../generated/NewPerson";
+import type { PersonChanges } from "../generated/PersonChanges";
 import type { Person } from "../generated/Person";
 import type { Service } from "../generated/Service";
 import { call } from "./core";
 
 export const people = () => call<Person[]>("people");
 export const addPerson = (person: NewPerson) => call<void>("add_person", { person });
+export const updatePerson = (person: PersonChanges) => call<void>("update_person", { person });
 export const setPersonActive = (login: string, active: boolean) => call<void>("set_person_active", { login, active });
 export const setPassword = (login: string, password: string) => call<void>("set_password", { login, password });
 export const saveOrganization = (name: string, phone: string | null) => call<string>("save_organization", { name, phone });

@@ -204,6 +204,23 @@ function showPeople(
             h("td", null, roleLabel[p.role]),
             h("td", null, p.sipExtension ?? ""),
             h("td", null, orgs.find((o) => o.id === p.organizationId)?.name ?? ""),
+            h("td", null, h("button", { class: "link person-edit", dataset: { login: p.login }, onclick: (e: Event) => {
+              const row = (e.target as HTMLElement).closest("tr");
+              if (!row || row.nextElementSibling?.classList.contains("person-form")) return;
+              const fullName = h("input", { class: "person-edit-name", value: p.fullName });
+              const newRole = h("select", { class: "person-edit-role" }, ...roles.map((r) => h("option", { value: r }, roleLabel[r])));
+              newRole.value = p.role;
+              const newSip = h("input", { class: "short person-edit-sip", value: p.sipExtension ?? "", placeholder: "внутр. номер" });
+              const newOrg = orgSelect(p.organizationId, `person-edit-org-${p.login}`);
+              row.after(
+                h("tr", { class: "person-form" }, h("td", { colSpan: 8 }, h("div", { class: "form-row" }, fullName, newRole, newSip, newOrg,
+                  h("button", { class: "primary person-edit-save", onclick: async () => {
+                    await admin
+                      .updatePerson({ login: p.login, fullName: fullName.value, role: newRole.value as StaffRole, sipExtension: newSip.value || null, organizationId: newOrg.value || null })
+                      .then(() => { ctx.toast(`Сотрудник ${p.login} изменён`); reload(); }, fail);
+                  } }, "Сохранить")))),
+              );
+            } }, "изменить")),
             h("td", null, h("button", { class: "link", onclick: async () => {
               await admin.setPersonActive(p.login, !p.active).then(reload, fail);
             } }, p.active ? "отключить" : "включить")),
