@@ -75,6 +75,18 @@ pub async fn prices(state: State<'_, AppState>, building_id: Uuid) -> CmdResult<
     Ok(state.store().await?.prices(building_id).await?)
 }
 
+/// Adds or corrects a service on a building's price list (admins).
+#[tauri::command]
+pub async fn save_price(state: State<'_, AppState>, price: Price) -> CmdResult<()> {
+    Ok(state.store().await?.save_price(&price).await?)
+}
+
+/// Removes a service from a building's price list (admins).
+#[tauri::command]
+pub async fn delete_price(state: State<'_, AppState>, id: Uuid) -> CmdResult<()> {
+    Ok(state.store().await?.delete_price(id).await?)
+}
+
 /// Shifts of the coming week, of an organization or of all.
 #[tauri::command]
 pub async fn schedule(state: State<'_, AppState>, organization_id: Option<Uuid>) -> CmdResult<Vec<Shift>> {

@@ -73,6 +73,8 @@ pub fn run() {
             directory::save_article,
             directory::delete_article,
             directory::prices,
+            directory::save_price,
+            directory::delete_price,
             directory::schedule,
             print::print_cards,
             reports::report_kinds,

@@ -626,6 +626,17 @@ describe("calls", () => {
        where b.street = 'ул. Испытателей' and b.house = '7'`,
     );
     assert.equal(Number(served), offered - 1, "the ticked executors serve the new building");
+    // Its price list (the card's «услуги»): a wrong price is refused in words, a right one kept.
+    await s.click(await s.find("#buildings-list .price-list"));
+    await s.type(await s.waitFor(".prices-row .price-service"), "Замена смесителя");
+    await s.type(await s.find(".prices-row .price-value"), "полторы тысячи");
+    await s.click(await s.find(".prices-row .price-add"));
+    await s.waitFor(".toast", { text: "записана неверно" });
+    const value = await s.find(".prices-row .price-value");
+    await s.clear(value);
+    await s.type(value, "1500");
+    await s.click(await s.find(".prices-row .price-add"));
+    await s.waitFor(".prices-row table.prices td", { text: "1500.00 ₽" });
     await s.screenshot(join(screens, "admin-buildings.png"));
   });
 });

@@ -184,6 +184,59 @@ impl Store {
         .await?)
     }
 
+    /// Adds or corrects a service on a building's price list (admins). The price is roubles,
+    /// with kopecks after a point or a comma.
+    pub async fn save_price(&self, p: &Price) -> Result<()> {
+        let price = p.price.trim().replace(',', ".").replace(' ', "");
+        let valid = !price.is_empty()
+            && price
+                .split_once('.')
+                .map_or(price.len() <= 9, |(r, k)| r.len() <= 9 && k.len() <= 2)
+            && price.chars().filter(|c| *c == '.').count() <= 1
+            && price.chars().all(|c| c.is_ascii_digit() || c == '.')
+            && price.chars().any(|c| c.is_ascii_digit());
+        if !valid {
+            return Err(Error::invalid(
+                "price",
+                format!(
+                    "Цена «{}» записана неверно: укажите рубли, например 350 или 350,50",
+                    p.price.trim()
+                ),
+            ));
+        }
+        if p.service.trim().is_empty() {
+            return Err(Error::invalid("service", "Укажите название услуги"));
+        }
+        sqlx::query(
+            r#"insert into building_prices (id, building_id, service, price, unit, note)
+               values ($1, $2, $3, $4::numeric, $5, $6)
+               on conflict (id) do update set service = excluded.service, price = excluded.price,
+                   unit = excluded.unit, note = excluded.note"#,
+        )
+        .bind(p.id)
+        .bind(p.building_id)
+        .bind(p.service.trim())
+        .bind(&price)
+        .bind(if p.unit.trim().is_empty() {
+            "шт."
+        } else {
+            p.unit.trim()
+        })
+        .bind(p.note.trim())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a service from a building's price list (admins).
+    pub async fn delete_price(&self, id: Uuid) -> Result<()> {
+        sqlx::query("delete from building_prices where id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
     /// Shifts overlapping a period, of one organization or of all.
     pub async fn schedule(
         &self,

@@ -2,8 +2,10 @@
 mod common;
 
 use common::*;
+use dialog_core::desk::Price;
 use dialog_core::directory::Building;
 use dialog_core::model::StaffRole;
+use dialog_core::Error;
 use uuid::Uuid;
 
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
@@ -43,5 +45,39 @@ async fn a_new_building_gets_the_executors_the_admin_chose(pool: sqlx::PgPool) -
         .any(|e| e.id == city.plumber));
     // An operator cannot change who serves what.
     assert!(op.save_building_served(&building, &[city.plumber]).await.is_err());
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn the_admin_keeps_a_buildings_price_list(pool: sqlx::PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (admin, _) = person(&city, StaffRole::Admin, None).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let mut p = Price {
+        id: Uuid::now_v7(),
+        building_id: city.lenina_10,
+        service: "Замена смесителя".into(),
+        price: "1 500,5".into(),
+        unit: "шт.".into(),
+        note: String::new(),
+    };
+    admin.save_price(&p).await?;
+    let list = op.prices(city.lenina_10).await?;
+    assert_eq!(
+        list.iter()
+            .map(|x| (x.service.as_str(), x.price.as_str()))
+            .collect::<Vec<_>>(),
+        [("Замена смесителя", "1500.50")]
+    );
+    for bad in ["сто", "-5", "1.2.3", "12,345", ""] {
+        p.price = bad.into();
+        let e = admin.save_price(&p).await.expect_err(bad);
+        assert!(matches!(e, Error::Invalid { .. }), "{bad}: {e:?}");
+        assert!(e.to_string().contains("записана неверно"), "{e}");
+    }
+    p.price = "900".into();
+    assert!(op.save_price(&p).await.is_err(), "operators only read the price list");
+    admin.delete_price(p.id).await?;
+    assert!(op.prices(city.lenina_10).await?.is_empty());
     Ok(())
 }

@@ -22,4 +22,6 @@ export const getArticle = (id: string) => call<Article>("get_article", { id });
 export const saveArticle = (article: Article) => call<void>("save_article", { article });
 export const deleteArticle = (id: string) => call<void>("delete_article", { id });
 export const prices = (buildingId: string) => call<Price[]>("prices", { buildingId });
+export const savePrice = (price: Price) => call<void>("save_price", { price });
+export const deletePrice = (id: string) => call<void>("delete_price", { id });
 export const schedule = (organizationId: string | null) => call<Shift[]>("schedule", { organizationId });

@@ -2,7 +2,7 @@
 // The database decides who may change what; the forms show its words when it refuses.
 import * as admin from "../api/admin";
 import type { CommandError } from "../api/core";
-import { organizations } from "../api/directory";
+import { deletePrice, organizations, prices, savePrice } from "../api/directory";
 import type { AppealKind } from "../generated/AppealKind";
 import type { AppealType } from "../generated/AppealType";
 import type { Building } from "../generated/Building";
@@ -67,7 +67,19 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
         replace(
           list,
           h("p", { class: "muted" }, q ? `Найдено домов: ${shown.length} из ${all.length}` : `Домов: ${all.length}`),
-          h("table", { class: "simple" }, ...shown.slice(0, 500).map((b) => h("tr", null, h("td", null, b.address)))),
+          h(
+            "table",
+            { class: "simple" },
+            ...shown.slice(0, 500).map((b) =>
+              h("tr", null, h("td", null, b.address), h("td", null, h("button", { class: "link price-list", onclick: (e: Event) => {
+                const row = (e.target as HTMLElement).closest("tr");
+                if (!row || row.nextElementSibling?.classList.contains("prices-row")) return;
+                const cell = h("td", { colSpan: 2 });
+                row.after(h("tr", { class: "prices-row" }, cell));
+                void priceEditor(cell, b, fail);
+              } }, "прейскурант"))),
+            ),
+          ),
         );
       };
       find.addEventListener("input", showList);
@@ -322,5 +334,37 @@ function executorForm(
         { kindIds: kindBoxes.map((l) => l.querySelector("input") as HTMLInputElement).filter((i) => i.checked).map((i) => i.value), buildingIds },
       );
     } }, "Сохранить"),
+  );
+}
+
+/** A building's price list (the card's «услуги» tab): each service with its price and unit,
+ * removed with a press, added below. */
+async function priceEditor(root: HTMLElement, b: Building, fail: (e: unknown) => void): Promise<void> {
+  const list = await prices(b.id);
+  const service = h("input", { class: "price-service", placeholder: "Услуга" });
+  const price = h("input", { class: "short price-value", placeholder: "Цена, ₽" });
+  const unit = h("input", { class: "short price-unit", placeholder: "ед.", value: "шт." });
+  const again = () => void priceEditor(root, b, fail);
+  replace(
+    root,
+    list.length
+      ? h(
+          "table",
+          { class: "simple prices" },
+          ...list.map((p) =>
+            h(
+              "tr",
+              null,
+              h("td", null, p.service),
+              h("td", { class: "num" }, `${p.price} ₽`),
+              h("td", null, p.unit),
+              h("td", null, h("button", { class: "link", onclick: () => deletePrice(p.id).then(again, fail) }, "удалить")),
+            ),
+          ),
+        )
+      : h("p", { class: "muted" }, "Прейскурант пуст"),
+    h("div", { class: "form-row" }, service, price, unit, h("button", { class: "primary price-add", onclick: () =>
+      savePrice({ id: uuidv7(), buildingId: b.id, service: service.value, price: price.value, unit: unit.value, note: "" }).then(again, fail),
+    }, "Добавить услугу")),
   );
 }
