@@ -87,6 +87,18 @@ pub async fn delete_price(state: State<'_, AppState>, id: Uuid) -> CmdResult<()>
     Ok(state.store().await?.delete_price(id).await?)
 }
 
+/// Adds an executor's shift (admins).
+#[tauri::command]
+pub async fn add_shift(state: State<'_, AppState>, shift: dialog_core::desk::NewShift) -> CmdResult<()> {
+    Ok(state.store().await?.add_shift(&shift).await?)
+}
+
+/// Removes a shift (admins).
+#[tauri::command]
+pub async fn delete_shift(state: State<'_, AppState>, id: Uuid) -> CmdResult<()> {
+    Ok(state.store().await?.delete_shift(id).await?)
+}
+
 /// Shifts of the coming week, of an organization or of all.
 #[tauri::command]
 pub async fn schedule(state: State<'_, AppState>, organization_id: Option<Uuid>) -> CmdResult<Vec<Shift>> {

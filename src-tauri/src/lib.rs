@@ -76,6 +76,8 @@ pub fn run() {
             directory::save_price,
             directory::delete_price,
             directory::schedule,
+            directory::add_shift,
+            directory::delete_shift,
             print::print_cards,
             reports::report_kinds,
             reports::build_report,

@@ -638,5 +638,14 @@ describe("calls", () => {
     await s.click(await s.find(".prices-row .price-add"));
     await s.waitFor(".prices-row table.prices td", { text: "1500.00 ₽" });
     await s.screenshot(join(screens, "admin-buildings.png"));
+    // The executors' schedule (the card's «расписание»): a shift added for today.
+    await s.click(await s.find("#admin-schedule"));
+    await s.waitFor("#shift-executor option");
+    const executor = await s.exec("const o = document.querySelector('#shift-executor'); return o.options[o.selectedIndex].text.split(',')[0]");
+    await s.type(await s.find("#shift-note"), "дежурный по проверке");
+    await s.click(await s.find("#shift-add"));
+    await s.waitFor("#shift-list td", { text: "дежурный по проверке" });
+    await s.waitFor("#shift-list tr", { text: executor });
+    assert.equal(sql("select count(*) from schedules where note = 'дежурный по проверке'"), "1");
   });
 });

@@ -92,6 +92,23 @@ pub struct Shift {
     pub note: String,
 }
 
+/// An executor's shift, as an admin enters it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct NewShift {
+    /// Id (made by the client).
+    pub id: Uuid,
+    /// Whose shift.
+    pub executor_id: Uuid,
+    /// From.
+    pub starts_at: DateTime<Utc>,
+    /// To.
+    pub ends_at: DateTime<Utc>,
+    /// Note ("дежурный", "на выезде").
+    pub note: String,
+}
+
 const ARCHIVE: &[AppealStatus] = &[AppealStatus::Done, AppealStatus::Closed, AppealStatus::Cancelled];
 
 impl Store {
@@ -231,6 +248,33 @@ impl Store {
     /// Removes a service from a building's price list (admins).
     pub async fn delete_price(&self, id: Uuid) -> Result<()> {
         sqlx::query("delete from building_prices where id = $1")
+            .bind(id)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Adds an executor's shift to the schedule (admins); it belongs to the executor's
+    /// organization.
+    pub async fn add_shift(&self, s: &NewShift) -> Result<()> {
+        sqlx::query(
+            r#"insert into schedules (id, organization_id, executor_id, starts_at, ends_at, note)
+               select $1, e.organization_id, e.id, $3, $4, $5 from executors e where e.id = $2
+               on conflict (id) do nothing"#,
+        )
+        .bind(s.id)
+        .bind(s.executor_id)
+        .bind(s.starts_at)
+        .bind(s.ends_at)
+        .bind(s.note.trim())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Removes a shift from the schedule (admins).
+    pub async fn delete_shift(&self, id: Uuid) -> Result<()> {
+        sqlx::query("delete from schedules where id = $1")
             .bind(id)
             .execute(&self.pool)
             .await?;

@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use dialog_core::desk::Price;
+use dialog_core::desk::{NewShift, Price};
 use dialog_core::directory::Building;
 use dialog_core::model::StaffRole;
 use dialog_core::Error;
@@ -79,5 +79,48 @@ async fn the_admin_keeps_a_buildings_price_list(pool: sqlx::PgPool) -> TestResul
     assert!(op.save_price(&p).await.is_err(), "operators only read the price list");
     admin.delete_price(p.id).await?;
     assert!(op.prices(city.lenina_10).await?.is_empty());
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn the_admin_keeps_the_executors_schedule(pool: sqlx::PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (admin, _) = person(&city, StaffRole::Admin, None).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let start = chrono::Utc::now() + chrono::Duration::hours(1);
+    let mut shift = NewShift {
+        id: Uuid::now_v7(),
+        executor_id: city.plumber,
+        starts_at: start,
+        ends_at: start + chrono::Duration::hours(12),
+        note: "дежурный".into(),
+    };
+    assert!(op.add_shift(&shift).await.is_err(), "operators only read the schedule");
+    admin.add_shift(&shift).await?;
+    let week = op
+        .schedule(
+            start - chrono::Duration::hours(2),
+            start + chrono::Duration::days(7),
+            Some(city.org_a),
+        )
+        .await?;
+    assert_eq!(week.len(), 1);
+    assert_eq!(
+        (week[0].note.as_str(), week[0].organization.is_some()),
+        ("дежурный", true)
+    );
+    shift.id = Uuid::now_v7();
+    shift.ends_at = start - chrono::Duration::hours(1);
+    let e = admin.add_shift(&shift).await.expect_err("ends before it starts");
+    assert!(e.to_string().contains("Конец смены должен быть позже начала"), "{e}");
+    admin.delete_shift(week[0].id).await?;
+    assert!(op
+        .schedule(
+            start - chrono::Duration::hours(2),
+            start + chrono::Duration::days(7),
+            None
+        )
+        .await?
+        .is_empty());
     Ok(())
 }

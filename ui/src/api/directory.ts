@@ -5,6 +5,7 @@ import type { Building } from "../generated/Building";
 import type { Contact } from "../generated/Contact";
 import type { Executor } from "../generated/Executor";
 import type { Organization } from "../generated/Organization";
+import type { NewShift } from "../generated/NewShift";
 import type { Price } from "../generated/Price";
 import type { RegistryRow } from "../generated/RegistryRow";
 import type { Shift } from "../generated/Shift";
@@ -25,3 +26,5 @@ export const prices = (buildingId: string) => call<Price[]>("prices", { building
 export const savePrice = (price: Price) => call<void>("save_price", { price });
 export const deletePrice = (id: string) => call<void>("delete_price", { id });
 export const schedule = (organizationId: string | null) => call<Shift[]>("schedule", { organizationId });
+export const addShift = (shift: NewShift) => call<void>("add_shift", { shift });
+export const deleteShift = (id: string) => call<void>("delete_shift", { id });

@@ -2,7 +2,7 @@
 // The database decides who may change what; the forms show its words when it refuses.
 import * as admin from "../api/admin";
 import type { CommandError } from "../api/core";
-import { deletePrice, organizations, prices, savePrice } from "../api/directory";
+import { addShift, deletePrice, deleteShift, organizations, prices, savePrice, schedule } from "../api/directory";
 import type { AppealKind } from "../generated/AppealKind";
 import type { AppealType } from "../generated/AppealType";
 import type { Building } from "../generated/Building";
@@ -11,15 +11,16 @@ import type { Organization } from "../generated/Organization";
 import type { Priority } from "../generated/Priority";
 import type { StaffRole } from "../generated/StaffRole";
 import type { AppContext } from "../lib/app";
-import { h, replace, uuidv7 } from "../lib/h";
+import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
 import { priorityLabel, roleLabel, typeLabel } from "../lib/i18n";
 
-type Tab = "people" | "executors" | "buildings" | "kinds" | "organizations";
+type Tab = "people" | "executors" | "buildings" | "kinds" | "schedule" | "organizations";
 const TABS: Record<Tab, string> = {
   people: "Сотрудники",
   executors: "Исполнители",
   buildings: "Дома",
   kinds: "Виды и сроки",
+  schedule: "Расписание",
   organizations: "Организации",
 };
 
@@ -116,6 +117,8 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
         list,
       );
       void load();
+    } else if (tab === "schedule") {
+      return showSchedule(body, orgSelect(orgs[0]?.id ?? null, "schedule-org"), fail);
     } else if (tab === "kinds") {
       const ks = await admin.kinds();
       const edit = (k: AppealKind | null) => kindForm(k, async (saved) => admin.saveKind(saved).then(() => show("kinds"), fail));
@@ -367,4 +370,63 @@ async function priceEditor(root: HTMLElement, b: Building, fail: (e: unknown) =>
       savePrice({ id: uuidv7(), buildingId: b.id, service: service.value, price: price.value, unit: unit.value, note: "" }).then(again, fail),
     }, "Добавить услугу")),
   );
+}
+
+/** The executors' shifts (the card's «расписание»): the coming week of an organization, a shift
+ * added by executor, start and end, removed with a press. */
+function showSchedule(body: HTMLElement, org: HTMLSelectElement, fail: (e: unknown) => void): void {
+  const who = h("select", { id: "shift-executor" });
+  const day = new Date();
+  day.setHours(8, 0, 0, 0);
+  const starts = h("input", { id: "shift-starts", type: "datetime-local", value: toLocalInput(day.toISOString()) });
+  day.setHours(20);
+  const ends = h("input", { id: "shift-ends", type: "datetime-local", value: toLocalInput(day.toISOString()) });
+  const note = h("input", { id: "shift-note", placeholder: "Примечание (дежурный, на выезде)" });
+  const list = h("div", { id: "shift-list" });
+  const load = async () => {
+    const [staff, shifts] = await Promise.all([admin.executors(), schedule(org.value || null)]);
+    const keep = who.value;
+    replace(who, ...staff.filter((e) => e.active && (!org.value || e.organizationId === org.value)).map((e) => h("option", { value: e.id }, `${e.fullName}, ${e.position}`)));
+    if (keep) who.value = keep;
+    replace(
+      list,
+      shifts.length
+        ? h(
+            "table",
+            { class: "simple" },
+            ...shifts.map((x) =>
+              h(
+                "tr",
+                null,
+                h("td", null, fmtDateTime(x.startsAt)),
+                h("td", null, `до ${fmtDateTime(x.endsAt)}`),
+                h("td", null, x.person),
+                h("td", { class: "muted" }, x.note),
+                h("td", null, h("button", { class: "link", onclick: () => deleteShift(x.id).then(load, fail) }, "удалить")),
+              ),
+            ),
+          )
+        : h("p", { class: "muted" }, "На ближайшую неделю смен нет"),
+    );
+  };
+  org.addEventListener("change", () => void load());
+  replace(
+    body,
+    h(
+      "div",
+      { class: "form-row" },
+      org,
+      who,
+      h("label", null, "с ", starts),
+      h("label", null, "по ", ends),
+      note,
+      h("button", { class: "primary", id: "shift-add", onclick: () => {
+        if (!who.value) return fail({ message: "Выберите исполнителя" });
+        if (!starts.value || !ends.value) return fail({ message: "Укажите начало и конец смены" });
+        return addShift({ id: uuidv7(), executorId: who.value, startsAt: new Date(starts.value).toISOString(), endsAt: new Date(ends.value).toISOString(), note: note.value }).then(load, fail);
+      } }, "Добавить смену"),
+    ),
+    list,
+  );
+  void load();
 }
