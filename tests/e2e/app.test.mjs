@@ -281,6 +281,16 @@ describe("the operator's shift", () => {
     const due = `${p2(d.getDate())}.${p2(d.getMonth() + 1)}.${d.getFullYear()} ${p2(d.getHours())}:${p2(d.getMinutes())}`;
     await s.waitFor("#card-deadlines", { text: `Устранить до: ${due}` });
     const executor = await s.waitFor(".executor");
+    // Exactly the working executors who serve this kind at this building are offered.
+    const serving = sql(
+      `select string_agg(e.id::text, ',' order by e.id) from appeals a
+       join executor_kinds k on k.kind_id = a.kind_id
+       join executor_buildings b on b.building_id = a.building_id and b.executor_id = k.executor_id
+       join executors e on e.id = k.executor_id and e.active
+       where a.number = '${number}'`,
+    );
+    const offered = await s.exec("return [...document.querySelectorAll('.executor')].map((b) => b.dataset.id).sort().join(',')");
+    assert.equal(offered, serving);
     await s.click(executor);
     assert.equal(await s.attr(executor, "aria-pressed"), "true");
     await s.click(await s.find("#card-save"));
