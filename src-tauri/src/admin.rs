@@ -45,6 +45,21 @@ pub async fn save_organization(state: State<'_, AppState>, name: String, phone: 
     Ok(state.store().await?.save_organization(&name, phone.as_deref()).await?)
 }
 
+/// Renames an organization or corrects its phone.
+#[tauri::command]
+pub async fn update_organization(
+    state: State<'_, AppState>,
+    id: Uuid,
+    name: String,
+    phone: Option<String>,
+) -> CmdResult<()> {
+    Ok(state
+        .store()
+        .await?
+        .update_organization(id, &name, phone.as_deref())
+        .await?)
+}
+
 /// The buildings of an organization.
 #[tauri::command]
 pub async fn buildings(state: State<'_, AppState>, organization_id: Uuid) -> CmdResult<Vec<Building>> {

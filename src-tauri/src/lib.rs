@@ -90,6 +90,7 @@ pub fn run() {
             admin::update_person,
             admin::set_password,
             admin::save_organization,
+            admin::update_organization,
             admin::buildings,
             admin::save_building,
             admin::kinds,

@@ -239,6 +239,24 @@ impl Store {
         upsert::organization(&mut conn, name, phone).await
     }
 
+    /// Renames an organization or corrects its phone (admins).
+    pub async fn update_organization(&self, id: Uuid, name: &str, phone: Option<&str>) -> Result<()> {
+        let phone = phone
+            .filter(|p| !p.trim().is_empty())
+            .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phone", format!("«{p}» — не номер телефона"))))
+            .transpose()?;
+        let done = sqlx::query("update organizations set name = $2, phone = $3 where id = $1")
+            .bind(id)
+            .bind(name.trim())
+            .bind(phone)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(Error::NotFound("Организация"));
+        }
+        Ok(())
+    }
+
     /// Creates a building or moves it to another organization (admins); returns its id.
     pub async fn save_building(&self, b: &Building) -> Result<Uuid> {
         let mut conn = self.pool.acquire().await?;

@@ -124,3 +124,30 @@ async fn the_admin_keeps_the_executors_schedule(pool: sqlx::PgPool) -> TestResul
         .is_empty());
     Ok(())
 }
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn the_admin_renames_an_organization(pool: sqlx::PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (admin, _) = person(&city, StaffRole::Admin, None).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    admin
+        .update_organization(city.org_a, "УК «Северная-2»", Some("8 (846) 200-00-09"))
+        .await?;
+    let orgs = op.organizations().await?;
+    let a = orgs.iter().find(|o| o.id == city.org_a).expect("org A");
+    assert_eq!(
+        (a.name.as_str(), a.phone.as_deref()),
+        ("УК «Северная-2»", Some("+78462000009"))
+    );
+    let taken = admin.update_organization(city.org_a, "УК «Южная»", None).await;
+    assert!(matches!(taken, Err(Error::Invalid { .. })), "{taken:?}");
+    assert!(admin
+        .update_organization(city.org_a, "УК", Some("позвонить"))
+        .await
+        .is_err());
+    assert!(
+        op.update_organization(city.org_a, "Чужая", None).await.is_err(),
+        "only admins"
+    );
+    Ok(())
+}

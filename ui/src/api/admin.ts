@@ -13,6 +13,7 @@ export const updatePerson = (person: PersonChanges) => call<void>("update_person
 export const setPersonActive = (login: string, active: boolean) => call<void>("set_person_active", { login, active });
 export const setPassword = (login: string, password: string) => call<void>("set_password", { login, password });
 export const saveOrganization = (name: string, phone: string | null) => call<string>("save_organization", { name, phone });
+export const updateOrganization = (id: string, name: string, phone: string | null) => call<void>("update_organization", { id, name, phone });
 export const buildings = (organizationId: string) => call<Building[]>("buildings", { organizationId });
 /** Creates or moves a building; `servedBy` are the executors who serve it from now on. */
 export const saveBuilding = (building: Building, servedBy: string[]) => call<string>("save_building", { building, servedBy });

@@ -46,7 +46,21 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
       const phone = h("input", { id: "org-phone", placeholder: "Телефон" });
       replace(
         body,
-        h("table", { class: "simple" }, ...orgs.map((o) => h("tr", null, h("td", null, o.name), h("td", null, o.phone ?? "")))),
+        h(
+          "table",
+          { class: "simple" },
+          ...orgs.map((o) =>
+            h("tr", null, h("td", null, o.name), h("td", null, o.phone ?? ""), h("td", null, h("button", { class: "link org-edit", onclick: (e: Event) => {
+              const row = (e.target as HTMLElement).closest("tr");
+              if (!row) return;
+              const newName = h("input", { class: "org-edit-name", value: o.name });
+              const newPhone = h("input", { class: "org-edit-phone", value: o.phone ?? "", placeholder: "Телефон" });
+              replace(row, h("td", { colSpan: 3 }, h("div", { class: "form-row" }, newName, newPhone, h("button", { class: "primary org-edit-save", onclick: async () => {
+                await admin.updateOrganization(o.id, newName.value, newPhone.value || null).then(() => show("organizations"), fail);
+              } }, "Сохранить"))));
+            } }, "изменить"))),
+          ),
+        ),
         h("div", { class: "form-row" }, name, phone, h("button", { class: "primary", onclick: async () => {
           await admin.saveOrganization(name.value, phone.value || null).then(() => show("organizations"), fail);
         } }, "Добавить")),
