@@ -182,7 +182,7 @@ impl Store {
     }
 
     /// Removes an article for good (admins).
-    pub async fn delete_article(&self, id: uuid::Uuid) -> Result<()> {
+    pub async fn delete_article(&self, id: Uuid) -> Result<()> {
         sqlx::query("delete from kb_articles where id = $1")
             .bind(id)
             .execute(&self.pool)
@@ -205,13 +205,9 @@ impl Store {
     /// with kopecks after a point or a comma.
     pub async fn save_price(&self, p: &Price) -> Result<()> {
         let price = p.price.trim().replace(',', ".").replace(' ', "");
-        let valid = !price.is_empty()
-            && price
-                .split_once('.')
-                .map_or(price.len() <= 9, |(r, k)| r.len() <= 9 && k.len() <= 2)
-            && price.chars().filter(|c| *c == '.').count() <= 1
-            && price.chars().all(|c| c.is_ascii_digit() || c == '.')
-            && price.chars().any(|c| c.is_ascii_digit());
+        let (rubles, kopecks) = price.split_once('.').unwrap_or((&price, ""));
+        let digits = |s: &str, most: usize| s.len() <= most && s.chars().all(|c| c.is_ascii_digit());
+        let valid = !rubles.is_empty() && digits(rubles, 9) && digits(kopecks, 2);
         if !valid {
             return Err(Error::invalid(
                 "price",
@@ -259,8 +255,7 @@ impl Store {
     pub async fn add_shift(&self, s: &NewShift) -> Result<()> {
         sqlx::query(
             r#"insert into schedules (id, organization_id, executor_id, starts_at, ends_at, note)
-               select $1, e.organization_id, e.id, $3, $4, $5 from executors e where e.id = $2
-               on conflict (id) do nothing"#,
+               values ($1, (select organization_id from executors where id = $2), $2, $3, $4, $5)"#,
         )
         .bind(s.id)
         .bind(s.executor_id)

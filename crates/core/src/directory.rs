@@ -122,6 +122,14 @@ const BUILDING_COLUMNS: &str = "id, organization_id, city, street, house, block,
 const KIND_COLUMNS: &str = "id, name, appeal_type, default_priority, localize_minutes, resolve_minutes, deadline_note, keywords, source, active";
 const EXECUTOR_COLUMNS: &str = "e.id, e.full_name, e.position, e.phones, e.organization_id, e.active";
 
+/// An organization's phone as stored: `+7…`, or none when left empty.
+fn organization_phone(phone: Option<&str>) -> Result<Option<String>> {
+    phone
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phone", format!("«{p}» — не номер телефона"))))
+        .transpose()
+}
+
 /// Upserts, for the admin screens and `dialog-admin import`; on a connection so that a whole
 /// import is one transaction.
 pub mod upsert {
@@ -129,10 +137,7 @@ pub mod upsert {
 
     /// Creates or renames an organization found by name; returns its id.
     pub async fn organization(conn: &mut PgConnection, name: &str, phone: Option<&str>) -> Result<Uuid> {
-        let phone = phone
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phone", format!("«{p}» — не номер телефона"))))
-            .transpose()?;
+        let phone = organization_phone(phone)?;
         Ok(sqlx::query_scalar(
             r#"insert into organizations (id, name, phone) values ($1, $2, $3)
                on conflict (name) do update set phone = coalesce(excluded.phone, organizations.phone)
@@ -241,10 +246,7 @@ impl Store {
 
     /// Renames an organization or corrects its phone (admins).
     pub async fn update_organization(&self, id: Uuid, name: &str, phone: Option<&str>) -> Result<()> {
-        let phone = phone
-            .filter(|p| !p.trim().is_empty())
-            .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phone", format!("«{p}» — не номер телефона"))))
-            .transpose()?;
+        let phone = organization_phone(phone)?;
         let done = sqlx::query("update organizations set name = $2, phone = $3 where id = $1")
             .bind(id)
             .bind(name.trim())

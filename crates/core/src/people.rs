@@ -90,14 +90,9 @@ impl Store {
     }
 
     /// Corrects a person's name, SIP extension, organization and role, all or nothing (admins
-    /// only; nobody changes their own role).
+    /// only; nobody changes their own role; a manager keeps an organization: the database
+    /// checks all three).
     pub async fn update_person(&self, p: &PersonChanges) -> Result<()> {
-        if p.role == StaffRole::Manager && p.organization_id.is_none() {
-            return Err(Error::invalid(
-                "organizationId",
-                "Для представителя УК укажите его организацию",
-            ));
-        }
         let mut tx = self.pool.begin().await?;
         sqlx::query("select dialog_update_person($1, $2, $3, $4)")
             .bind(&p.login)

@@ -305,38 +305,26 @@ function executorForm(
   const active = h("input", { type: "checkbox", checked: e?.active ?? true });
   const kindBoxes = kinds.map((k) => h("label", { class: "check" }, h("input", { type: "checkbox", value: k.id, checked: service.kindIds.includes(k.id) }), k.name));
   // The buildings they serve: their organization's, each ticked or not; «все дома» ticks all.
-  const chosen = new Set(service.buildingIds);
   const allBuildings = h("input", { type: "checkbox", class: "all-buildings" });
   const buildingBoxes = h("fieldset", { class: "kinds-grid buildings-grid" }, h("legend", null, "Дома"));
-  const loadBuildings = async () => {
+  const boxes = () => [...buildingBoxes.querySelectorAll<HTMLInputElement>("input")];
+  const syncAll = () => {
+    const all = boxes();
+    allBuildings.checked = all.length > 0 && all.every((b) => b.checked);
+  };
+  const loadBuildings = async (ticked: Set<string>) => {
     const bs = await admin.buildings(org.value);
     replace(
       buildingBoxes,
       h("legend", null, "Дома"),
-      ...bs.map((b) => {
-        const box = h("input", { type: "checkbox", value: b.id, checked: chosen.has(b.id) });
-        box.addEventListener("change", () => {
-          if (box.checked) chosen.add(b.id);
-          else chosen.delete(b.id);
-          allBuildings.checked = bs.every((x) => chosen.has(x.id));
-        });
-        return h("label", { class: "check" }, box, b.address);
-      }),
+      ...bs.map((b) => h("label", { class: "check" }, h("input", { type: "checkbox", value: b.id, checked: ticked.has(b.id) }), b.address)),
     );
-    allBuildings.checked = bs.length > 0 && bs.every((x) => chosen.has(x.id));
+    syncAll();
   };
-  allBuildings.addEventListener("change", () => {
-    buildingBoxes.querySelectorAll<HTMLInputElement>("input").forEach((box) => {
-      box.checked = allBuildings.checked;
-      if (box.checked) chosen.add(box.value);
-      else chosen.delete(box.value);
-    });
-  });
-  org.addEventListener("change", () => {
-    chosen.clear();
-    void loadBuildings();
-  });
-  void loadBuildings();
+  buildingBoxes.addEventListener("change", syncAll);
+  allBuildings.addEventListener("change", () => boxes().forEach((b) => (b.checked = allBuildings.checked)));
+  org.addEventListener("change", () => void loadBuildings(new Set()));
+  void loadBuildings(new Set(service.buildingIds));
   return h(
     "div",
     { class: "executor-form" },
@@ -345,7 +333,7 @@ function executorForm(
     h("label", { class: "check" }, allBuildings, "все дома своей организации"),
     buildingBoxes,
     h("button", { class: "primary", onclick: async () => {
-      const buildingIds = [...chosen];
+      const buildingIds = boxes().filter((b) => b.checked).map((b) => b.value);
       await save(
         { id: e?.id ?? uuidv7(), fullName: name.value, position: position.value, phones: phones.value.split(",").map((s) => s.trim()).filter(Boolean), organizationId: org.value, active: active.checked },
         { kindIds: kindBoxes.map((l) => l.querySelector("input") as HTMLInputElement).filter((i) => i.checked).map((i) => i.value), buildingIds },

@@ -27,8 +27,7 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
   const suggestTls = () => {
     if (!isLocal(server.value)) tls.value = "verifyFull";
   };
-  tls.value = localStorage.getItem(TLS_KEY) === "disable" ? "disable" : "verifyFull";
-  if (!saved) tls.value = "disable";
+  tls.value = !saved || localStorage.getItem(TLS_KEY) === "disable" ? "disable" : "verifyFull";
   suggestTls();
   server.addEventListener("change", suggestTls);
   const remember = h("input", { id: "login-remember", type: "checkbox" });
