@@ -817,10 +817,15 @@ async fn appeals(
         i = end;
     }
     bar.finish_with_message("Обращения загружены");
+    // Later registrations continue each year's numbers (dialog_next_number's sequences).
     for (year, last) in year_seq {
-        sqlx::query("insert into appeal_counters (year, last) values ($1, $2) on conflict (year) do update set last = greatest(appeal_counters.last, excluded.last)")
+        sqlx::query("select dialog_next_number(make_date($1, 1, 1))")
             .bind(year)
-            .bind(last as i32)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("select setval(format('appeal_number_%s', $1)::regclass, greatest($2, nextval(format('appeal_number_%s', $1)::regclass)))")
+            .bind(year)
+            .bind(last as i64)
             .execute(&mut **tx)
             .await?;
     }

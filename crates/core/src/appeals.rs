@@ -2,12 +2,13 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{PgConnection, Postgres, Transaction};
+use sqlx::PgConnection;
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::model::{AppealStatus, AppealType, Channel, Priority};
 use crate::phone::normalize_phone;
+use crate::registry::{RegistryFilter, Sort};
 use crate::Store;
 
 /// One reason of a new card: becomes one appeal with its own number.
@@ -221,118 +222,39 @@ const APPEAL_SELECT: &str = r#"
            a.joined_to, a.organization_id, a.localize_deadline_at, a.deadline_at, a.control_at,
            a.notified_at, a.in_work_at, a.done_at, a.closed_at, a.created_by, a.updated_at,
            a.updated_by, a.version
-    from appeals a join appeal_kinds k on k.id = a.kind_id
+    from dialog_appeals_by_id($1) a join appeal_kinds k on k.id = a.kind_id
 "#;
 
+/// The appeals with these ids that the person may see, with their executors, in the order
+/// asked for.
 #[tracing::instrument(skip_all)]
+pub(crate) async fn fetch_appeals(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Appeal>> {
+    let mut found: Vec<Appeal> = sqlx::query_as(APPEAL_SELECT).bind(ids).fetch_all(&mut *conn).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(i) = found.iter().position(|a| a.id == *id) else {
+            return Err(Error::NotFound("Обращение"));
+        };
+        let mut a = found.swap_remove(i);
+        a.executors = sqlx::query_as(
+            "select executor_id, full_name, phones, assigned_at, notified from dialog_appeal_executors($1)",
+        )
+        .bind(a.id)
+        .fetch_all(&mut *conn)
+        .await?;
+        out.push(a);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn fetch_appeal(conn: &mut PgConnection, id: Uuid) -> Result<Appeal> {
-    let mut a: Appeal = sqlx::query_as(&format!("{APPEAL_SELECT} where a.id = $1"))
-        .bind(id)
-        .fetch_optional(&mut *conn)
-        .await?
-        .ok_or(Error::NotFound("Обращение"))?;
-    a.executors = sqlx::query_as(
-        r#"select ae.executor_id, e.full_name, e.phones, ae.assigned_at,
-                  exists (select 1 from calls c
-                          where c.executor_id = ae.executor_id and c.direction = 'исходящий'
-                            and c.started_at >= ae.assigned_at and c.answered_at is not null
-                            and c.recording is not null and (c.appeal_id is null or c.appeal_id = ae.appeal_id)) as notified
-           from appeal_executors ae join executors e on e.id = ae.executor_id
-           where ae.appeal_id = $1 order by ae.assigned_at"#,
-    )
-    .bind(id)
-    .fetch_all(&mut *conn)
-    .await?;
-    Ok(a)
-}
-
-/// Locks the appeal for this transaction and checks that nobody saved it since `version`.
-async fn lock_version(tx: &mut PgConnection, id: Uuid, version: i32) -> Result<AppealStatus> {
-    let row: Option<(i32, String, AppealStatus)> =
-        sqlx::query_as("select version, number, status from appeals where id = $1 for update")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
-    match row {
-        None => Err(Error::NotFound("Обращение")),
-        Some((v, number, _)) if v != version => Err(Error::Conflict { number }),
-        Some((_, _, status)) => Ok(status),
-    }
-}
-
-async fn set_status(tx: &mut PgConnection, id: Uuid, status: AppealStatus) -> Result<()> {
-    sqlx::query("update appeals set status = $2 where id = $1 and status <> $2")
-        .bind(id)
-        .bind(status)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-async fn assigned_ids(tx: &mut PgConnection, id: Uuid) -> Result<Vec<Uuid>> {
-    Ok(
-        sqlx::query_scalar("select executor_id from appeal_executors where appeal_id = $1")
-            .bind(id)
-            .fetch_all(&mut *tx)
-            .await?,
-    )
-}
-
-async fn add_executors(tx: &mut PgConnection, id: Uuid, executors: &[Uuid]) -> Result<()> {
-    for e in executors {
-        sqlx::query("insert into appeal_executors (appeal_id, executor_id) values ($1, $2) on conflict do nothing")
-            .bind(id)
-            .bind(e)
-            .execute(&mut *tx)
-            .await?;
-    }
-    Ok(())
-}
-
-async fn remove_executors(tx: &mut PgConnection, id: Uuid, executors: &[Uuid]) -> Result<()> {
-    sqlx::query("delete from appeal_executors where appeal_id = $1 and executor_id = any($2)")
-        .bind(id)
-        .bind(executors)
-        .execute(&mut *tx)
-        .await?;
-    Ok(())
-}
-
-/// Applies a wanted set of executors and status in the order the rules allow: executors are
-/// added before `назначено`/`в работе`, and removed after leaving them. A card that gets its
-/// first executor while `новый` becomes `назначено`; one that loses its last while
-/// `назначено` goes back to `новый`.
-async fn apply_executors_and_status(
-    tx: &mut PgConnection,
-    id: Uuid,
-    current: AppealStatus,
-    wanted_executors: &[Uuid],
-    mut wanted: AppealStatus,
-) -> Result<()> {
-    let have = assigned_ids(tx, id).await?;
-    let to_add: Vec<Uuid> = wanted_executors.iter().filter(|e| !have.contains(e)).copied().collect();
-    let to_remove: Vec<Uuid> = have.iter().filter(|e| !wanted_executors.contains(e)).copied().collect();
-    if current == AppealStatus::New && wanted == AppealStatus::New && !wanted_executors.is_empty() {
-        wanted = AppealStatus::Assigned;
-    }
-    if current == AppealStatus::Assigned && wanted == AppealStatus::Assigned && wanted_executors.is_empty() {
-        wanted = AppealStatus::New;
-    }
-    add_executors(tx, id, &to_add).await?;
-    let keeps_executor = matches!(wanted, AppealStatus::Assigned | AppealStatus::InWork);
-    if keeps_executor {
-        remove_executors(tx, id, &to_remove).await?;
-        set_status(tx, id, wanted).await?;
-    } else {
-        set_status(tx, id, wanted).await?;
-        remove_executors(tx, id, &to_remove).await?;
-    }
-    Ok(())
+    Ok(fetch_appeals(conn, &[id]).await?.remove(0))
 }
 
 impl Store {
     /// Registers a card: one appeal per reason, all or none. Ids come from the client, so
-    /// calling again with the same reasons (after a lost reply) returns the same appeals.
+    /// calling again with the same reasons (after a lost reply) returns the same appeals; a
+    /// different card under an id already used is refused.
     #[tracing::instrument(skip_all, fields(reasons = new.reasons.len()))]
     pub async fn create_appeals(&self, new: &NewAppeals) -> Result<Vec<Appeal>> {
         let identifier = normalize_identifier(&new.identifier)?;
@@ -351,69 +273,35 @@ impl Store {
             }
         }
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(new.reasons.len());
+        let mut ids = Vec::with_capacity(new.reasons.len());
         for r in &new.reasons {
-            out.push(self.create_one(&mut tx, new, &identifier, r).await?);
+            sqlx::query(
+                "select dialog_register_appeal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+            )
+            .bind(r.id)
+            .bind(new.received_at)
+            .bind(new.channel)
+            .bind(&identifier)
+            .bind(new.applicant_name.trim())
+            .bind(new.contacts.trim())
+            .bind(r.building_id)
+            .bind(r.apartment.trim())
+            .bind(r.entrance.trim())
+            .bind(r.floor.trim())
+            .bind(r.address_note.trim())
+            .bind(r.kind_id)
+            .bind(r.priority)
+            .bind(r.comment.trim())
+            .bind(&r.executor_ids)
+            .bind(r.join_to)
+            .bind(new.status)
+            .execute(&mut *tx)
+            .await?;
+            ids.push(r.id);
         }
+        let out = fetch_appeals(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(out)
-    }
-
-    async fn create_one(
-        &self,
-        tx: &mut Transaction<'static, Postgres>,
-        new: &NewAppeals,
-        identifier: &str,
-        r: &Reason,
-    ) -> Result<Appeal> {
-        sqlx::query(
-            r#"insert into appeals (id, received_at, channel, identifier, applicant_name, contacts,
-                   building_id, apartment, entrance, floor, address_note, kind_id, priority, comment, number,
-                   appeal_type)
-               values ($1, coalesce($2, now()), $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, '', null)"#,
-        )
-        .bind(r.id)
-        .bind(new.received_at)
-        .bind(new.channel)
-        .bind(identifier)
-        .bind(new.applicant_name.trim())
-        .bind(new.contacts.trim())
-        .bind(r.building_id)
-        .bind(r.apartment.trim())
-        .bind(r.entrance.trim())
-        .bind(r.floor.trim())
-        .bind(r.address_note.trim())
-        .bind(r.kind_id)
-        .bind(r.priority)
-        .bind(r.comment.trim())
-        .execute(&mut **tx)
-        .await?;
-        if !r.executor_ids.is_empty() {
-            let status: AppealStatus = sqlx::query_scalar("select status from appeals where id = $1")
-                .bind(r.id)
-                .fetch_one(&mut **tx)
-                .await?;
-            let mut wanted = assigned_ids(tx, r.id).await?;
-            wanted.extend(
-                r.executor_ids
-                    .iter()
-                    .filter(|e| !wanted.contains(e))
-                    .copied()
-                    .collect::<Vec<_>>(),
-            );
-            apply_executors_and_status(tx, r.id, status, &wanted, status).await?;
-        }
-        if let Some(target) = r.join_to {
-            sqlx::query("update appeals set joined_to = $2 where id = $1 and joined_to is distinct from $2")
-                .bind(r.id)
-                .bind(target)
-                .execute(&mut **tx)
-                .await?;
-        }
-        if let Some(status) = new.status.filter(|s| *s != AppealStatus::New) {
-            set_status(tx, r.id, status).await?;
-        }
-        fetch_appeal(tx, r.id).await
     }
 
     /// The appeal with its executors.
@@ -426,9 +314,9 @@ impl Store {
     /// for the number an operator types.
     pub async fn appeal_by_number(&self, number: &str) -> Result<Appeal> {
         let mut conn = self.pool.acquire().await?;
-        let id: Uuid = sqlx::query_scalar("select id from appeals where number = $1")
+        let id: Uuid = sqlx::query_scalar::<_, Option<Uuid>>("select dialog_appeal_id_by_number($1)")
             .bind(number.trim())
-            .fetch_optional(&mut *conn)
+            .fetch_one(&mut *conn)
             .await?
             .ok_or(Error::NotFound("Обращение с таким номером"))?;
         fetch_appeal(&mut conn, id).await
@@ -440,14 +328,11 @@ impl Store {
     pub async fn save_appeal(&self, id: Uuid, version: i32, c: &AppealChanges) -> Result<Appeal> {
         let identifier = normalize_identifier(&c.identifier)?;
         let mut tx = self.pool.begin().await?;
-        let current = lock_version(&mut tx, id, version).await?;
         sqlx::query(
-            r#"update appeals set received_at = $2, channel = $3, identifier = $4, applicant_name = $5,
-                   contacts = $6, building_id = $7, apartment = $8, entrance = $9, floor = $10,
-                   address_note = $11, kind_id = $12, priority = $13, comment = $14, joined_to = $15
-               where id = $1"#,
+            "select dialog_save_appeal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
         )
         .bind(id)
+        .bind(version)
         .bind(c.received_at)
         .bind(c.channel)
         .bind(identifier)
@@ -461,10 +346,11 @@ impl Store {
         .bind(c.kind_id)
         .bind(c.priority)
         .bind(c.comment.trim())
+        .bind(c.status)
+        .bind(&c.executor_ids)
         .bind(c.joined_to)
         .execute(&mut *tx)
         .await?;
-        apply_executors_and_status(&mut tx, id, current, &c.executor_ids, c.status).await?;
         let a = fetch_appeal(&mut tx, id).await?;
         tx.commit().await?;
         Ok(a)
@@ -473,64 +359,57 @@ impl Store {
     /// Moves one appeal to `status`.
     #[tracing::instrument(skip_all, fields(%id, ?status))]
     pub async fn change_status(&self, id: Uuid, version: i32, status: AppealStatus) -> Result<Appeal> {
-        let mut tx = self.pool.begin().await?;
-        lock_version(&mut tx, id, version).await?;
-        set_status(&mut tx, id, status).await?;
-        let a = fetch_appeal(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(a)
+        Ok(self.change_status_many(&[(id, version)], status).await?.remove(0))
     }
 
     /// Moves several appeals (e.g. all done by one executor) to `status` at once: all or none.
     #[tracing::instrument(skip_all, fields(n = appeals.len(), ?status))]
     pub async fn change_status_many(&self, appeals: &[(Uuid, i32)], status: AppealStatus) -> Result<Vec<Appeal>> {
+        let ids: Vec<Uuid> = appeals.iter().map(|a| a.0).collect();
+        let versions: Vec<i32> = appeals.iter().map(|a| a.1).collect();
         let mut tx = self.pool.begin().await?;
-        let mut out = Vec::with_capacity(appeals.len());
-        for &(id, version) in appeals {
-            lock_version(&mut tx, id, version).await?;
-            set_status(&mut tx, id, status).await?;
-            out.push(fetch_appeal(&mut tx, id).await?);
-        }
+        sqlx::query("select dialog_set_status($1, $2, $3)")
+            .bind(&ids)
+            .bind(&versions)
+            .bind(status)
+            .execute(&mut *tx)
+            .await?;
+        let out = fetch_appeals(&mut tx, &ids).await?;
         tx.commit().await?;
         Ok(out)
     }
 
-    /// Assigns an executor (who must serve the appeal's kind and building).
-    pub async fn assign_executor(&self, id: Uuid, version: i32, executor_id: Uuid) -> Result<Appeal> {
+    async fn assign(&self, id: Uuid, version: i32, executor_id: Uuid, assign: bool) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
-        let status = lock_version(&mut tx, id, version).await?;
-        let mut wanted = assigned_ids(&mut tx, id).await?;
-        if !wanted.contains(&executor_id) {
-            wanted.push(executor_id);
-        }
-        apply_executors_and_status(&mut tx, id, status, &wanted, status).await?;
+        sqlx::query("select dialog_assign($1, $2, $3, $4)")
+            .bind(id)
+            .bind(version)
+            .bind(executor_id)
+            .bind(assign)
+            .execute(&mut *tx)
+            .await?;
         let a = fetch_appeal(&mut tx, id).await?;
         tx.commit().await?;
         Ok(a)
     }
 
+    /// Assigns an executor (who must serve the appeal's kind and building).
+    pub async fn assign_executor(&self, id: Uuid, version: i32, executor_id: Uuid) -> Result<Appeal> {
+        self.assign(id, version, executor_id, true).await
+    }
+
     /// Removes an executor; the last one of a `назначено` appeal sends it back to `новый`.
     pub async fn unassign_executor(&self, id: Uuid, version: i32, executor_id: Uuid) -> Result<Appeal> {
-        let mut tx = self.pool.begin().await?;
-        let status = lock_version(&mut tx, id, version).await?;
-        let wanted: Vec<Uuid> = assigned_ids(&mut tx, id)
-            .await?
-            .into_iter()
-            .filter(|e| *e != executor_id)
-            .collect();
-        apply_executors_and_status(&mut tx, id, status, &wanted, status).await?;
-        let a = fetch_appeal(&mut tx, id).await?;
-        tx.commit().await?;
-        Ok(a)
+        self.assign(id, version, executor_id, false).await
     }
 
     /// Joins the appeal to an earlier one of the same kind at the same building; each keeps
     /// its number. `None` unjoins.
     pub async fn join_appeal(&self, id: Uuid, version: i32, to: Option<Uuid>) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
-        lock_version(&mut tx, id, version).await?;
-        sqlx::query("update appeals set joined_to = $2 where id = $1")
+        sqlx::query("select dialog_join($1, $2, $3)")
             .bind(id)
+            .bind(version)
             .bind(to)
             .execute(&mut *tx)
             .await?;
@@ -541,17 +420,18 @@ impl Store {
 
     /// The live appeal of this kind at this building that a new one should join, if any.
     pub async fn suggest_join(&self, kind_id: Uuid, building_id: Uuid, except: Option<Uuid>) -> Result<Option<Appeal>> {
-        let id: Option<Uuid> = sqlx::query_scalar(
-            r#"select id from appeals
-               where kind_id = $1 and building_id = $2 and joined_to is null
-                 and status in ('новый', 'назначено', 'в работе') and id is distinct from $3
-               order by received_at desc limit 1"#,
-        )
-        .bind(kind_id)
-        .bind(building_id)
-        .bind(except)
-        .fetch_optional(&self.pool)
-        .await?;
+        let f = RegistryFilter {
+            kind_ids: vec![kind_id],
+            building_id: Some(building_id),
+            statuses: AppealStatus::LIVE.to_vec(),
+            ..Default::default()
+        };
+        let page = self.registry_page(&f, Sort::ReceivedDesc, None, 20).await?;
+        let id = page
+            .rows
+            .iter()
+            .find(|r| r.joined_to.is_none() && Some(r.id) != except)
+            .map(|r| r.id);
         match id {
             Some(id) => Ok(Some(self.appeal(id).await?)),
             None => Ok(None),
@@ -560,20 +440,12 @@ impl Store {
 
     /// All appeals of the group the appeal belongs to (the first one and those joined to it).
     pub async fn joined_group(&self, id: Uuid) -> Result<Vec<Appeal>> {
-        let ids: Vec<Uuid> = sqlx::query_scalar(
-            r#"with root as (select coalesce(joined_to, id) as id from appeals where id = $1)
-               select a.id from appeals a, root
-               where a.id = root.id or a.joined_to = root.id order by a.received_at"#,
-        )
-        .bind(id)
-        .fetch_all(&self.pool)
-        .await?;
         let mut conn = self.pool.acquire().await?;
-        let mut out = Vec::with_capacity(ids.len());
-        for id in ids {
-            out.push(fetch_appeal(&mut conn, id).await?);
-        }
-        Ok(out)
+        let ids: Vec<Uuid> = sqlx::query_scalar("select dialog_joined_group($1)")
+            .bind(id)
+            .fetch_all(&mut *conn)
+            .await?;
+        fetch_appeals(&mut conn, &ids).await
     }
 
     /// Adds a comment to the appeal's history.
@@ -581,7 +453,7 @@ impl Store {
         if text.trim().is_empty() {
             return Err(Error::invalid("comment", "Комментарий пуст — напишите текст"));
         }
-        sqlx::query("insert into appeal_history (appeal_id, action, comment) values ($1, 'comment', $2)")
+        sqlx::query("select dialog_add_comment($1, $2)")
             .bind(id)
             .bind(text.trim())
             .execute(&self.pool)
@@ -592,9 +464,7 @@ impl Store {
     /// The appeal's history, oldest first.
     pub async fn history(&self, id: Uuid) -> Result<Vec<HistoryEntry>> {
         Ok(sqlx::query_as(
-            r#"select h.at, h.actor, s.full_name as actor_name, h.action, h.before, h.after, h.comment
-               from appeal_history h left join staff s on s.login = h.actor
-               where h.appeal_id = $1 order by h.id"#,
+            "select at, actor, actor_name, action, before, after, comment from dialog_appeal_history($1)",
         )
         .bind(id)
         .fetch_all(&self.pool)

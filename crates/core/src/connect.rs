@@ -38,7 +38,7 @@ pub enum TlsMode {
 }
 
 /// Where and as whom to connect.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectOptions {
@@ -55,6 +55,31 @@ pub struct ConnectOptions {
     pub password: String,
     /// Encryption and server verification.
     pub tls: TlsMode,
+}
+
+// Debug output goes to logs: it never shows the password.
+impl std::fmt::Debug for ConnectOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectOptions")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("database", &self.database)
+            .field("login", &self.login)
+            .field("password", &crate::Redacted(&self.password))
+            .field("tls", &self.tls)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("server", &self.server)
+            .field("login", &self.login)
+            .field("password", &crate::Redacted(&self.password))
+            .field("tls", &self.tls)
+            .finish()
+    }
 }
 
 impl ConnectOptions {
@@ -106,7 +131,7 @@ impl ConnectOptions {
 }
 
 /// What a login screen sends.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Clone, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct LoginRequest {
@@ -217,6 +242,8 @@ impl ConnectError {
                 Some("28000") if db.message().contains("not permitted to log in") => {
                     Self::AccountDisabled(login.to_owned())
                 }
+                // The database's CONNECT right belongs to its active people only.
+                Some("42501") => Self::NotAPerson(login.to_owned()),
                 _ => Self::Refused(db.message().to_owned()),
             },
             sqlx::Error::Tls(e) => Self::Tls { detail: e.to_string() },

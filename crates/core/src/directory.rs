@@ -412,9 +412,9 @@ impl Store {
     pub async fn contacts(&self) -> Result<Vec<Contact>> {
         Ok(sqlx::query_as(&format!(
             r#"select {EXECUTOR_COLUMNS}, o.name as organization_name,
-                      (select count(*) from appeal_executors ae join appeals a on a.id = ae.appeal_id
-                       where ae.executor_id = e.id and a.status in ('назначено', 'в работе')) as in_work
+                      coalesce(l.in_work, 0) as in_work
                from executors e join organizations o on o.id = e.organization_id
+               left join dialog_executor_load() l on l.executor_id = e.id
                where e.active order by e.full_name"#
         ))
         .fetch_all(&self.pool)

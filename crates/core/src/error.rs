@@ -27,6 +27,15 @@ pub enum Rule {
     Immutable,
     /// A person-management rule (`DL011`–`DL015`).
     People,
+    /// An appeal cannot say it was received after it was registered, or long before
+    /// (`DL016`).
+    ReceivedAt,
+    /// A person's daily allowance of stored files and recordings is used up (`DL017`).
+    Quota,
+    /// A card was registered under this id with other data (`DL018`).
+    AlreadyRegistered,
+    /// Only one's own call can be linked, and only once (`DL019`).
+    NotYourCall,
 }
 
 /// What can go wrong in a store operation.
@@ -63,6 +72,9 @@ pub enum Error {
     /// The person's role does not allow this.
     #[error("Недостаточно прав: {0}")]
     Forbidden(String),
+    /// Someone else's save holds the appeal right now; retry in a moment.
+    #[error("Обращение сейчас сохраняет другой сотрудник — повторите через несколько секунд")]
+    Busy,
     /// The connection to the server broke; the operation may be retried.
     #[error("Нет связи с сервером базы данных — проверьте сеть и повторите")]
     ConnectionLost(#[source] sqlx::Error),
@@ -129,6 +141,7 @@ impl Error {
             Self::Invalid { .. } => "invalid",
             Self::Rule { .. } => "rule",
             Self::Forbidden(_) => "forbidden",
+            Self::Busy => "busy",
             Self::ConnectionLost(_) => "connectionLost",
             Self::Database(_) => "database",
         }
@@ -209,8 +222,12 @@ impl From<sqlx::Error> for Error {
         };
         let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
         if code == "DL008" {
-            let number = db.message().split_whitespace().nth(1).unwrap_or_default().to_owned();
+            let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
+            let number = pg.and_then(|p| p.detail()).unwrap_or_default().to_owned();
             return Self::Conflict { number };
+        }
+        if code == "55P03" {
+            return Self::Busy;
         }
         if code == "DL010" {
             return Self::invalid(
@@ -227,7 +244,14 @@ impl From<sqlx::Error> for Error {
             };
         }
         if code == "42501" {
-            return Self::Forbidden(db.message().to_owned());
+            // «Недостаточно прав: …» goes on in lower case.
+            let m = db.message();
+            let mut chars = m.chars();
+            let first = chars
+                .next()
+                .map(|c| c.to_lowercase().collect::<String>())
+                .unwrap_or_default();
+            return Self::Forbidden(first + chars.as_str());
         }
         if let Some((field, message)) = db.constraint().and_then(constraint_message) {
             return Self::invalid(field, message);
@@ -249,6 +273,10 @@ fn rule_of(code: &str) -> Option<Rule> {
         "DL006" => Rule::CallTime,
         "DL007" => Rule::Join,
         "DL009" => Rule::Immutable,
+        "DL016" => Rule::ReceivedAt,
+        "DL017" => Rule::Quota,
+        "DL018" => Rule::AlreadyRegistered,
+        "DL019" => Rule::NotYourCall,
         c if c.starts_with("DL") => Rule::People,
         _ => return None,
     })

@@ -1,16 +1,33 @@
-//! Change events: every change of an appeal is announced by the database (`pg_notify` on
-//! channel `dialog_appeals`); open screens listen and refresh what they show.
+//! Change events. Every change of an appeal (its fields, executors, comments, files, calls) is
+//! a numbered row of the database's change stream; a notification on channel
+//! `dialog_changes` carries only that number. A listener reads the changes it may see through
+//! `dialog_changes_since` — after each notification, after a lost connection, and every few
+//! seconds in any case — so it never misses one silently: when it cannot know what it missed,
+//! it says so and the screens reload.
 
-use futures_util::{Stream, StreamExt};
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use sqlx::postgres::PgListener;
+use sqlx::PgPool;
 use uuid::Uuid;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::Store;
 
 /// The notification channel.
-pub const CHANNEL: &str = "dialog_appeals";
+pub const CHANNEL: &str = "dialog_changes";
+
+/// How often the stream is read even when no notification came (a notification can be lost
+/// with its connection, or never sent when the server's queue is full).
+pub const POLL_EVERY: Duration = Duration::from_secs(10);
+
+/// How long a missing number of the stream is waited for: a change made in a transaction that
+/// is still open gets its number before it becomes visible. Past this, the number belonged to
+/// a transaction that was rolled back (the server ends transactions idle for a minute).
+pub const HOLE_PATIENCE: Duration = Duration::from_secs(90);
 
 /// An appeal changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -19,31 +36,242 @@ pub const CHANNEL: &str = "dialog_appeals";
 pub struct AppealEvent {
     /// Which appeal.
     pub id: Uuid,
-    /// Its number (absent for comments and files).
+    /// Its number.
     pub number: Option<String>,
-    /// Its version after the change (absent for comments and files).
+    /// Its version after the change.
     pub version: Option<i32>,
-    /// `insert`, `update`, `comment`, `attachment`.
+    /// `insert`, `update`, `comment`, `attachment`, `call`.
     pub op: String,
 }
 
+/// One row of `dialog_changes_since`.
+#[derive(Debug, Clone, sqlx::FromRow)]
+struct ChangeRow {
+    seq: i64,
+    appeal_id: Option<Uuid>,
+    number: Option<String>,
+    version: Option<i32>,
+    op: String,
+    gap: bool,
+}
+
+/// What the reader knows of the stream: every number up to `floor` is seen (or given up on);
+/// above it, the numbers seen and the holes still waited for.
+#[derive(Debug, Default)]
+struct Cursor {
+    floor: i64,
+    seen: BTreeSet<i64>,
+    holes: BTreeMap<i64, Instant>,
+}
+
+/// What reading the stream once gave.
+#[derive(Debug, PartialEq)]
+enum Read {
+    Events(Vec<AppealEvent>),
+    /// Changes were lost to the reader: reload everything.
+    Gap,
+}
+
+impl Cursor {
+    fn at(head: i64) -> Self {
+        Self {
+            floor: head,
+            ..Self::default()
+        }
+    }
+
+    /// The numbers to ask for besides those above the highest seen.
+    fn holes(&self) -> Vec<i64> {
+        self.holes.keys().copied().collect()
+    }
+
+    /// The highest number seen.
+    fn top(&self) -> i64 {
+        self.seen.last().copied().unwrap_or(self.floor)
+    }
+
+    /// Takes the rows of one read; `now` is when they were read.
+    fn take(&mut self, rows: Vec<ChangeRow>, now: Instant) -> Read {
+        let mut out = Vec::new();
+        for r in rows {
+            if r.gap {
+                *self = Self::at(r.seq);
+                return Read::Gap;
+            }
+            if r.seq <= self.floor || !self.seen.insert(r.seq) {
+                continue;
+            }
+            self.holes.remove(&r.seq);
+            if let Some(id) = r.appeal_id {
+                out.push(AppealEvent {
+                    id,
+                    number: r.number,
+                    version: r.version,
+                    op: r.op,
+                });
+            }
+        }
+        let top = self.top();
+        for n in self.floor + 1..top {
+            if !self.seen.contains(&n) {
+                self.holes.entry(n).or_insert(now);
+            }
+        }
+        self.holes
+            .retain(|_, since| now.saturating_duration_since(*since) < HOLE_PATIENCE);
+        while self.seen.first().is_some_and(|&n| n == self.floor + 1)
+            || (self.floor < top
+                && !self.holes.contains_key(&(self.floor + 1))
+                && !self.seen.contains(&(self.floor + 1)))
+        {
+            self.floor += 1;
+            self.seen.remove(&self.floor);
+        }
+        Read::Events(out)
+    }
+}
+
+async fn read(pool: &PgPool, cursor: &mut Cursor) -> Result<Read> {
+    let rows: Vec<ChangeRow> =
+        sqlx::query_as("select seq, appeal_id, number, version, op, gap from dialog_changes_since($1, $2, $3)")
+            .bind(cursor.top())
+            .bind(cursor.holes())
+            .bind(1000)
+            .fetch_all(pool)
+            .await?;
+    Ok(cursor.take(rows, Instant::now()))
+}
+
 impl Store {
-    /// A stream of change events, on a connection of its own. After a dropped connection the
-    /// listener reconnects by itself; the gap is reported as an `Err` so that screens reload.
+    /// A stream of change events, on a connection of its own. An `Err` means that changes
+    /// may have been missed (the server could not be reached, or was away longer than it
+    /// keeps changes): screens reload what they show. The stream ends when dropped.
     pub async fn appeal_events(&self) -> Result<impl Stream<Item = Result<AppealEvent>> + Send + 'static> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen(CHANNEL).await?;
-        Ok(listener.into_stream().filter_map(|n| async move {
-            match n {
-                Ok(n) => match serde_json::from_str::<AppealEvent>(n.payload()) {
-                    Ok(e) => Some(Ok(e)),
-                    Err(err) => {
-                        tracing::warn!(%err, payload = n.payload(), "unreadable appeal event");
-                        None
+        let head: i64 = sqlx::query_scalar("select dialog_changes_head()")
+            .fetch_one(&self.pool)
+            .await?;
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<AppealEvent>>(1024);
+        let pool = self.pool.clone();
+        tokio::spawn(async move {
+            let mut cursor = Cursor::at(head);
+            let mut lost = false;
+            loop {
+                let woke = tokio::time::timeout(POLL_EVERY, listener.try_recv()).await;
+                match woke {
+                    // A notification, or the poll: read below.
+                    Ok(Ok(Some(_))) | Err(_) => {}
+                    // The listening connection broke; the next try_recv reconnects. What came
+                    // meanwhile is in the stream, read below.
+                    Ok(Ok(None)) => tracing::info!("change listener reconnects"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(error = %e, "change listener lost the server");
+                        if !lost && tx.send(Err(Error::from(e))).await.is_err() {
+                            return;
+                        }
+                        lost = true;
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
                     }
-                },
-                Err(e) => Some(Err(e.into())),
+                }
+                match read(&pool, &mut cursor).await {
+                    Ok(Read::Events(events)) => {
+                        lost = false;
+                        for e in events {
+                            if tx.send(Ok(e)).await.is_err() {
+                                return;
+                            }
+                        }
+                    }
+                    Ok(Read::Gap) => {
+                        lost = false;
+                        let gap = Error::invalid("", "Изменения за время разрыва связи утеряны — данные перечитаны");
+                        if tx.send(Err(gap)).await.is_err() {
+                            return;
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "change stream unreadable");
+                        if !lost && tx.send(Err(e)).await.is_err() {
+                            return;
+                        }
+                        lost = true;
+                    }
+                }
+                if tx.is_closed() {
+                    return;
+                }
             }
-        }))
+        });
+        Ok(tokio_stream_from(rx))
+    }
+}
+
+/// The receiving end of a channel as a stream.
+fn tokio_stream_from<T: Send + 'static>(rx: tokio::sync::mpsc::Receiver<T>) -> impl Stream<Item = T> + Send + 'static {
+    futures_util::stream::unfold(rx, |mut rx| async move { rx.recv().await.map(|v| (v, rx)) })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(seq: i64) -> ChangeRow {
+        ChangeRow {
+            seq,
+            appeal_id: Some(Uuid::from_u128(seq as u128)),
+            number: None,
+            version: Some(1),
+            op: "update".into(),
+            gap: false,
+        }
+    }
+
+    fn ids(r: Read) -> Vec<i64> {
+        match r {
+            Read::Events(e) => e.iter().map(|e| e.id.as_u128() as i64).collect(),
+            Read::Gap => vec![-1],
+        }
+    }
+
+    #[test]
+    fn a_change_committed_late_is_still_delivered_once() {
+        let t0 = Instant::now();
+        let mut c = Cursor::at(10);
+        // 12 commits before 11 (whose transaction is still open).
+        assert_eq!(ids(c.take(vec![row(12)], t0)), [12]);
+        assert_eq!(c.floor, 10);
+        assert_eq!(c.holes(), [11]);
+        assert_eq!(c.top(), 12);
+        // 11 commits: delivered; 12 is not delivered again.
+        assert_eq!(ids(c.take(vec![row(11), row(12)], t0)), [11]);
+        assert_eq!((c.floor, c.holes().len()), (12, 0));
+    }
+
+    #[test]
+    fn a_rolled_back_number_is_given_up_after_a_while() {
+        let t0 = Instant::now();
+        let mut c = Cursor::at(0);
+        assert_eq!(ids(c.take(vec![row(1), row(3)], t0)), [1, 3]);
+        assert_eq!((c.floor, c.holes()), (1, vec![2]));
+        let later = t0 + HOLE_PATIENCE + Duration::from_secs(1);
+        assert_eq!(ids(c.take(vec![], later)), Vec::<i64>::new());
+        assert_eq!((c.floor, c.holes().len()), (3, 0));
+    }
+
+    #[test]
+    fn a_gap_resets_the_reader() {
+        let mut c = Cursor::at(5);
+        let gap = ChangeRow {
+            seq: 900,
+            appeal_id: None,
+            number: None,
+            version: None,
+            op: "gap".into(),
+            gap: true,
+        };
+        assert_eq!(c.take(vec![gap], Instant::now()), Read::Gap);
+        assert_eq!((c.floor, c.top()), (900, 900));
     }
 }

@@ -3,7 +3,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -170,10 +169,11 @@ fn number_digits(text: &str) -> Result<Option<String>> {
 }
 
 const CALL_COLUMNS: &str = "id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login, \
-    appeal_id, executor_id, recording_codec, octet_length(recording) as recording_size";
+    appeal_id, executor_id, recording_codec, recording_size";
 
 impl Store {
-    /// Attaches a file (at most 25 MiB; the database refuses more).
+    /// Attaches a file (at most 25 MiB; the database refuses more, and more than a person's
+    /// daily allowance).
     pub async fn add_attachment(
         &self,
         appeal_id: Uuid,
@@ -181,27 +181,36 @@ impl Store {
         mime: &str,
         content: &[u8],
     ) -> Result<Attachment> {
-        if file_name.trim().is_empty() {
+        let file_name = safe_file_name(file_name);
+        if file_name.is_empty() {
             return Err(Error::invalid("fileName", "У файла нет имени"));
         }
-        Ok(sqlx::query_as(
-            r#"insert into attachments (id, appeal_id, file_name, mime, content) values ($1, $2, $3, $4, $5)
-               returning id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at"#,
+        let id = Uuid::now_v7();
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select dialog_add_attachment($1, $2, $3, $4, $5)")
+            .bind(id)
+            .bind(appeal_id)
+            .bind(&file_name)
+            .bind(mime_type(mime))
+            .bind(content)
+            .execute(&mut *tx)
+            .await?;
+        let a = sqlx::query_as(
+            r#"select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from dialog_appeal_files($1)
+               where id = $2"#,
         )
-        .bind(Uuid::now_v7())
         .bind(appeal_id)
-        .bind(file_name.trim())
-        .bind(mime)
-        .bind(content)
-        .fetch_one(&self.pool)
-        .await?)
+        .bind(id)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(a)
     }
 
     /// The appeal's files.
     pub async fn attachments(&self, appeal_id: Uuid) -> Result<Vec<Attachment>> {
         Ok(sqlx::query_as(
-            r#"select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from attachments
-               where appeal_id = $1 order by uploaded_at"#,
+            "select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from dialog_appeal_files($1)",
         )
         .bind(appeal_id)
         .fetch_all(&self.pool)
@@ -210,105 +219,122 @@ impl Store {
 
     /// A file's bytes.
     pub async fn attachment_content(&self, id: Uuid) -> Result<Vec<u8>> {
-        sqlx::query_scalar("select content from attachments where id = $1")
+        sqlx::query_scalar("select content from dialog_file($1)")
             .bind(id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound("Файл"))
     }
 
-    /// Stores a finished call. The operator is whoever is logged in.
+    /// Stores a finished call. The operator is whoever is logged in; the end time is the
+    /// server's (the database keeps the durations the phone measured).
     pub async fn record_call(&self, c: &NewCall) -> Result<Call> {
-        Ok(sqlx::query_as(&format!(
-            r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at,
-                   appeal_id, executor_id, recording, recording_codec)
-               values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-               returning {CALL_COLUMNS}"#
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("select dialog_record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+            .bind(c.id)
+            .bind(c.direction)
+            .bind(&c.from_number)
+            .bind(&c.to_number)
+            .bind(c.started_at)
+            .bind(c.answered_at)
+            .bind(c.ended_at)
+            .bind(c.appeal_id)
+            .bind(c.executor_id)
+            .bind(c.recording.as_deref())
+            .bind(&c.recording_codec)
+            .execute(&mut *tx)
+            .await?;
+        let call = sqlx::query_as(&format!(
+            "select {CALL_COLUMNS} from (select c.*, octet_length(c.recording) as recording_size from calls c where c.id = $1) c"
         ))
-        .bind(c.id)
-        .bind(c.direction)
-        .bind(&c.from_number)
-        .bind(&c.to_number)
-        .bind(c.started_at)
-        .bind(c.answered_at)
-        .bind(c.ended_at)
-        .bind(c.appeal_id)
-        .bind(c.executor_id)
-        .bind(c.recording.as_deref())
-        .bind(&c.recording_codec)
-        .fetch_one(&self.pool)
-        .await?)
+            .bind(c.id)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(call)
     }
 
-    /// Links a call (say, answered before the card was saved) to an appeal.
+    /// Links one's own call (say, answered before the card was saved) to an appeal.
     pub async fn link_call(&self, call_id: Uuid, appeal_id: Uuid) -> Result<()> {
-        let r = sqlx::query("update calls set appeal_id = $2 where id = $1")
+        sqlx::query("select dialog_link_call($1, $2)")
             .bind(call_id)
             .bind(appeal_id)
             .execute(&self.pool)
             .await?;
-        if r.rows_affected() == 0 {
-            return Err(Error::NotFound("Звонок"));
-        }
         Ok(())
     }
 
     /// Calls about an appeal, and calls to its executors made since they were assigned.
     pub async fn appeal_calls(&self, appeal_id: Uuid) -> Result<Vec<Call>> {
-        Ok(sqlx::query_as(&format!(
-            r#"select {CALL_COLUMNS} from calls c where c.appeal_id = $1
-               or (c.appeal_id is null and exists (select 1 from appeal_executors ae where ae.appeal_id = $1
-                   and ae.executor_id = c.executor_id and c.started_at >= ae.assigned_at))
-               order by started_at"#
-        ))
-        .bind(appeal_id)
-        .fetch_all(&self.pool)
-        .await?)
+        Ok(
+            sqlx::query_as(&format!("select {CALL_COLUMNS} from dialog_appeal_calls($1)"))
+                .bind(appeal_id)
+                .fetch_all(&self.pool)
+                .await?,
+        )
     }
 
     /// The recordings registry: calls matching the filter, newest first, at most
     /// [`CALLS_LIMIT`]. Walks the `started_at` index backwards and stops at the limit; a
-    /// manager sees only their organization's calls (row-level security).
+    /// manager sees only their organization's calls.
     #[tracing::instrument(skip_all)]
     pub async fn calls(&self, f: &CallFilter) -> Result<Vec<Call>> {
         let number = number_digits(&f.number)?;
-        let mut q = QueryBuilder::<Postgres>::new(format!("select {CALL_COLUMNS} from calls where true"));
-        if let Some(t) = f.from {
-            q.push(" and started_at >= ").push_bind(t);
-        }
-        if let Some(t) = f.to {
-            q.push(" and started_at < ").push_bind(t);
-        }
-        if let Some(d) = number {
-            let pattern = format!("%{d}%");
-            q.push(" and (from_number like ")
-                .push_bind(pattern.clone())
-                .push(" or to_number like ")
-                .push_bind(pattern)
-                .push(")");
-        }
-        if let Some(login) = f.operator_login.as_deref().filter(|l| !l.is_empty()) {
-            q.push(" and operator_login = ").push_bind(login.to_owned());
-        }
-        if let Some(d) = f.direction {
-            q.push(" and direction = ").push_bind(d);
-        }
-        q.push(" order by started_at desc, id desc limit ")
-            .push_bind(CALLS_LIMIT);
-        Ok(q.build_query_as().fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as(&format!(
+            "select {CALL_COLUMNS} from dialog_calls($1, $2, $3, $4, $5, $6)"
+        ))
+        .bind(f.from)
+        .bind(f.to)
+        .bind(number)
+        .bind(f.operator_login.as_deref().filter(|l| !l.is_empty()))
+        .bind(f.direction)
+        .bind(CALLS_LIMIT as i32)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// A call's recording and its codec.
     pub async fn recording(&self, call_id: Uuid) -> Result<(Vec<u8>, String)> {
-        let row: Option<(Option<Vec<u8>>, Option<String>)> =
-            sqlx::query_as("select recording, recording_codec from calls where id = $1")
-                .bind(call_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        match row {
-            Some((Some(bytes), Some(codec))) => Ok((bytes, codec)),
-            _ => Err(Error::NotFound("Запись разговора")),
-        }
+        let row: Option<(Vec<u8>, String)> = sqlx::query_as("select recording, codec from dialog_recording($1)")
+            .bind(call_id)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.ok_or(Error::NotFound("Запись разговора"))
+    }
+}
+
+/// Characters that have no place in a file name: paths, controls, and the direction marks
+/// that can make «счёт», U+202E, «fdp.exe» read as `счётexe.pdf`. The database refuses them too.
+fn unsafe_in_file_name(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '/' | '\\' | '\u{61c}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{feff}')
+}
+
+/// A file name as it is stored: unsafe characters replaced, at most 255 characters.
+pub fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .chars()
+        .map(|c| if unsafe_in_file_name(c) { '_' } else { c })
+        .take(255)
+        .collect();
+    let cleaned = cleaned.trim();
+    if cleaned.chars().all(|c| c == '.') {
+        return String::new();
+    }
+    cleaned.to_owned()
+}
+
+/// A MIME type as it is stored: lower case, `application/octet-stream` when it is not one.
+fn mime_type(mime: &str) -> String {
+    let m = mime.trim().to_ascii_lowercase();
+    let ok = m.split_once('/').is_some_and(|(a, b)| {
+        let part = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_alphanumeric() || ".+-".contains(c));
+        part(a) && part(b)
+    });
+    if ok {
+        m
+    } else {
+        "application/octet-stream".to_owned()
     }
 }
 
@@ -329,5 +355,16 @@ mod tests {
             Err(Error::Invalid { field: "number", .. })
         ));
         assert!(matches!(number_digits("+-"), Err(Error::Invalid { .. })));
+    }
+
+    #[test]
+    fn file_names_cannot_hide_what_they_are() {
+        assert_eq!(safe_file_name("счёт\u{202e}fdp.exe"), "счёт_fdp.exe");
+        assert_eq!(safe_file_name("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(safe_file_name(" фото 1.jpg "), "фото 1.jpg");
+        assert_eq!(safe_file_name(".."), "");
+        assert_eq!(safe_file_name(&"я".repeat(300)).chars().count(), 255);
+        assert_eq!(mime_type("Image/JPEG"), "image/jpeg");
+        assert_eq!(mime_type("text/html; charset=utf-8"), "application/octet-stream");
     }
 }

@@ -28,6 +28,15 @@ use sqlx::PgPool;
 /// The schema migrations, embedded; run by `dialog-admin migrate` as the owner role.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");
 
+/// A secret in debug output and logs: only whether there is one.
+pub struct Redacted<'a>(pub &'a str);
+
+impl std::fmt::Debug for Redacted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_empty() { "<empty>" } else { "<hidden>" })
+    }
+}
+
 /// The store: the database as one person sees it.
 #[derive(Debug, Clone)]
 pub struct Store {

@@ -12,7 +12,7 @@ use crate::scram::scram_verifier;
 use crate::Store;
 
 /// A person to create.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub struct NewPerson {
@@ -29,6 +29,20 @@ pub struct NewPerson {
     pub sip_extension: Option<String>,
     /// Organization (required for managers).
     pub organization_id: Option<Uuid>,
+}
+
+// Debug output goes to logs: it never shows the password.
+impl std::fmt::Debug for NewPerson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewPerson")
+            .field("login", &self.login)
+            .field("password", &crate::Redacted(&self.password))
+            .field("role", &self.role)
+            .field("full_name", &self.full_name)
+            .field("sip_extension", &self.sip_extension)
+            .field("organization_id", &self.organization_id)
+            .finish()
+    }
 }
 
 /// What an admin corrects about a person (their login stays).

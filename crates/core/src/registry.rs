@@ -6,7 +6,6 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use sqlx::{Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -19,14 +18,12 @@ use crate::Store;
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]
 pub enum QuickFilter {
-    /// «срок истекает»: live appeals overdue or due within the hour.
+    /// «срок истекает»: live appeals overdue or due within the hour (the database's
+    /// `dialog_deadline_soon`).
     DeadlineSoon,
     /// «исполнитель не оповещён»: live appeals nobody has called an executor about yet.
     ExecutorNotNotified,
 }
-
-/// How long before its deadline an appeal counts as «срок истекает».
-pub const DEADLINE_SOON_MINUTES: i32 = 60;
 
 /// Everything the registry can be filtered by; also what a template stores.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -218,79 +215,46 @@ impl Store {
     }
 }
 
-fn push_conditions(q: &mut QueryBuilder<'_, Postgres>, f: &RegistryFilter, text: &TextMatch) {
-    q.push(" where true");
-    match text {
-        TextMatch::None => {}
-        TextMatch::Buildings(ids) => {
-            q.push(" and a.building_id = any(").push_bind(ids.clone()).push(")");
-        }
-        TextMatch::Patterns(patterns) => {
-            for p in patterns {
-                q.push(" and a.search_text like ").push_bind(p.clone());
-            }
-        }
-    }
-    if !f.types.is_empty() {
-        q.push(" and a.appeal_type = any(").push_bind(f.types.clone()).push(")");
-    }
-    if !f.statuses.is_empty() {
-        q.push(" and a.status = any(").push_bind(f.statuses.clone()).push(")");
-    }
-    if !f.priorities.is_empty() {
-        q.push(" and a.priority = any(")
-            .push_bind(f.priorities.clone())
-            .push(")");
-    }
-    if !f.kind_ids.is_empty() {
-        q.push(" and a.kind_id = any(").push_bind(f.kind_ids.clone()).push(")");
-    }
-    if !f.organization_ids.is_empty() {
-        q.push(" and a.organization_id = any(")
-            .push_bind(f.organization_ids.clone())
-            .push(")");
-    }
-    if !f.executor_ids.is_empty() {
-        q.push(" and exists (select 1 from appeal_executors ae where ae.appeal_id = a.id and ae.executor_id = any(")
-            .push_bind(f.executor_ids.clone())
-            .push("))");
-    }
-    if let Some(b) = f.building_id {
-        q.push(" and a.building_id = ").push_bind(b);
-    }
-    if let Some(i) = &f.identifier {
-        q.push(" and a.identifier = ").push_bind(i.clone());
-    }
-    if let Some(t) = f.received_from {
-        q.push(" and a.received_at >= ").push_bind(t);
-    }
-    if let Some(t) = f.received_to {
-        q.push(" and a.received_at < ").push_bind(t);
-    }
-    match f.quick {
-        // Written exactly as the partial indexes' predicates so the planner can use them.
-        Some(QuickFilter::DeadlineSoon) => {
-            q.push(" and a.control_at is not null and a.control_at <= now() + make_interval(mins => ")
-                .push_bind(DEADLINE_SOON_MINUTES)
-                .push(")");
-        }
-        Some(QuickFilter::ExecutorNotNotified) => {
-            q.push(" and a.status in ('новый', 'назначено') and a.appeal_type <> 'справка'");
-        }
-        None => {}
-    }
+/// The filter as the database's registry functions take it (type `dialog_filter`): bound as
+/// parameters `$1`…`$13` of a statement that starts with [`FILTER_ROW`].
+const FILTER_ROW: &str = "row($1::appeal_type[], $2::appeal_status[], $3::appeal_priority[], $4::uuid[], $5::uuid[], \
+    $6::uuid[], $7::uuid, $8::text, $9::timestamptz, $10::timestamptz, $11::text, $12::text[], $13::uuid[])::dialog_filter";
+
+type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
+
+fn bind_filter<'q>(q: Query<'q>, f: &RegistryFilter, text: TextMatch) -> Query<'q> {
+    let (patterns, buildings) = match text {
+        TextMatch::None => (None, None),
+        TextMatch::Buildings(ids) => (None, Some(ids)),
+        TextMatch::Patterns(p) => (Some(p), None),
+    };
+    let quick = f.quick.map(|q| match q {
+        QuickFilter::DeadlineSoon => "deadlineSoon",
+        QuickFilter::ExecutorNotNotified => "executorNotNotified",
+    });
+    q.bind(f.types.clone())
+        .bind(f.statuses.clone())
+        .bind(f.priorities.clone())
+        .bind(f.kind_ids.clone())
+        .bind(f.organization_ids.clone())
+        .bind(f.executor_ids.clone())
+        .bind(f.building_id)
+        .bind(f.identifier.clone())
+        .bind(f.received_from)
+        .bind(f.received_to)
+        .bind(quick)
+        .bind(patterns)
+        .bind(buildings)
 }
 
 impl Sort {
-    fn key(self) -> &'static str {
+    /// The name the database's `dialog_registry` knows the order by.
+    fn name(self) -> &'static str {
         match self {
-            Sort::ReceivedDesc | Sort::ReceivedAsc => "received_at",
-            Sort::Deadline => "control_at",
+            Sort::ReceivedDesc => "receivedDesc",
+            Sort::ReceivedAsc => "receivedAsc",
+            Sort::Deadline => "deadline",
         }
-    }
-
-    fn desc(self) -> bool {
-        self == Sort::ReceivedDesc
     }
 }
 
@@ -298,7 +262,9 @@ impl Sort {
 pub const COUNT_CAP: i64 = 10_000;
 
 impl Store {
-    /// One page of the registry.
+    /// One page of the registry, as the database's `dialog_registry` serves it: everyone
+    /// reads through it, so a manager sees only their organization and the planner has the
+    /// table's statistics whoever asks.
     #[tracing::instrument(skip_all, fields(?sort, limit))]
     pub async fn registry_page(
         &self,
@@ -308,57 +274,21 @@ impl Store {
         limit: u32,
     ) -> Result<Page> {
         let limit = limit.clamp(1, 500);
-        let key = sort.key();
-        let (cmp, dir) = if sort.desc() { ("<", "desc") } else { (">", "asc") };
         let text = self.text_match(&f.text).await?;
-        let by_building = matches!(text, TextMatch::Buildings(_));
-        let mut q = QueryBuilder::<Postgres>::new("with page as (select a.* from ");
-        if let TextMatch::Buildings(ids) = &text {
-            // One ordered index scan per building, merged: each stops after `limit` rows.
-            q.push("unnest(")
-                .push_bind(ids.clone())
-                .push("::uuid[]) bid(id) cross join lateral (select a.* from appeals a");
-            push_conditions(&mut q, f, &TextMatch::None);
-            q.push(" and a.building_id = bid.id");
-        } else {
-            q.push("appeals a");
-            push_conditions(&mut q, f, &text);
-        }
-        if sort == Sort::Deadline {
-            q.push(" and a.control_at is not null");
-        }
-        if let Some(c) = after {
-            q.push(format_args!(" and (a.{key}, a.id) {cmp} ("))
-                .push_bind(c.key)
-                .push(", ")
-                .push_bind(c.id)
-                .push(")");
-        }
-        q.push(format_args!(" order by a.{key} {dir}, a.id {dir} limit "))
-            .push_bind(i64::from(limit));
-        if by_building {
-            q.push(format_args!(") a order by a.{key} {dir}, a.id {dir} limit "))
-                .push_bind(i64::from(limit));
-        }
-        q.push(
-            r#")
-            select p.id, p.number, p.received_at, p.channel, p.identifier, p.applicant_name, p.contacts,
-                   p.address, k.name as kind_name, p.appeal_type, p.priority, p.status, p.progress,
-                   left(p.comment, 300) as comment, p.control_at, coalesce(p.control_at < now(), false) as overdue,
-                   p.notified_at,
-                   array(select e.full_name from appeal_executors ae join executors e on e.id = ae.executor_id
-                         where ae.appeal_id = p.id order by ae.assigned_at, ae.executor_id) as executor_names,
-                   array(select ae.executor_id from appeal_executors ae
-                         where ae.appeal_id = p.id order by ae.assigned_at, ae.executor_id) as executor_ids,
-                   array(select distinct split_part(t.mime, '/', 1) from attachments t where t.appeal_id = p.id) as attachment_kinds,
-                   exists (select 1 from calls c where c.appeal_id = p.id and c.recording is not null) as has_recording,
-                   p.joined_to,
-                   (select count(*) from appeals j where j.id = coalesce(p.joined_to, p.id) or j.joined_to = coalesce(p.joined_to, p.id)) as joined_count,
-                   p.version
-            from page p join appeal_kinds k on k.id = p.kind_id"#,
-            );
-        q.push(format_args!(" order by p.{key} {dir}, p.id {dir}"));
-        let rows: Vec<RegistryRow> = q.build_query_as().fetch_all(&self.pool).await?;
+        let sql = format!(
+            r#"select id, number, received_at, channel, identifier, applicant_name, contacts, address, kind_name,
+                      appeal_type, priority, status, progress, comment, control_at, overdue, notified_at,
+                      executor_names, executor_ids, attachment_kinds, has_recording, joined_to, joined_count, version
+               from dialog_registry({FILTER_ROW}, $14, $15, $16, $17)"#
+        );
+        let rows: Vec<RegistryRow> = bind_filter(sqlx::query(&sql), f, text)
+            .bind(sort.name())
+            .bind(after.map(|c| c.key))
+            .bind(after.map(|c| c.id))
+            .bind(limit as i32)
+            .try_map(|row| <RegistryRow as sqlx::FromRow<_>>::from_row(&row))
+            .fetch_all(&self.pool)
+            .await?;
         let next = (rows.len() == limit as usize)
             .then(|| rows.last())
             .flatten()
@@ -377,10 +307,12 @@ impl Store {
     /// the whole table.
     pub async fn registry_count(&self, f: &RegistryFilter) -> Result<i64> {
         let text = self.text_match(&f.text).await?;
-        let mut q = QueryBuilder::<Postgres>::new("select count(*) from (select 1 from appeals a");
-        push_conditions(&mut q, f, &text);
-        q.push(" limit ").push_bind(COUNT_CAP + 1).push(") s");
-        Ok(q.build_query_scalar().fetch_one(&self.pool).await?)
+        let sql = format!("select dialog_registry_count({FILTER_ROW}, $14)");
+        let row = bind_filter(sqlx::query(&sql), f, text)
+            .bind(COUNT_CAP)
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(sqlx::Row::try_get(&row, 0)?)
     }
 }
 
@@ -421,7 +353,7 @@ struct TemplateRow {
     owner: String,
     name: String,
     shared: bool,
-    filter: sqlx::types::Json<RegistryFilter>,
+    filter: serde_json::Value,
     position: i32,
 }
 
@@ -432,33 +364,24 @@ impl Store {
         if t.name.trim().is_empty() {
             return Err(Error::invalid("name", "Укажите название шаблона"));
         }
-        let r = sqlx::query(
-            r#"insert into filter_templates (id, name, shared, filter, position) values ($1, $2, $3, $4, $5)
-               on conflict (id) do update set name = excluded.name, shared = excluded.shared,
-                   filter = excluded.filter, position = excluded.position"#,
-        )
-        .bind(t.id)
-        .bind(t.name.trim())
-        .bind(t.shared)
-        .bind(sqlx::types::Json(&t.filter))
-        .bind(t.position)
-        .execute(&self.pool)
-        .await;
-        match r {
-            Err(e) if e.as_database_error().and_then(|d| d.code()).as_deref() == Some("42501") => Err(
-                Error::Forbidden("общие шаблоны создаёт старший диспетчер — сохраните шаблон как личный".into()),
-            ),
-            r => r.map(|_| ()).map_err(Error::from),
-        }
+        sqlx::query("select dialog_save_template($1, $2, $3, $4, $5)")
+            .bind(t.id)
+            .bind(t.name.trim())
+            .bind(t.shared)
+            .bind(sqlx::types::Json(&t.filter))
+            .bind(t.position)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
 
     /// Deletes a template.
     pub async fn delete_template(&self, id: Uuid) -> Result<()> {
-        let r = sqlx::query("delete from filter_templates where id = $1")
+        let deleted: bool = sqlx::query_scalar("select dialog_delete_template($1)")
             .bind(id)
-            .execute(&self.pool)
+            .fetch_one(&self.pool)
             .await?;
-        if r.rows_affected() == 0 {
+        if !deleted {
             return Err(Error::NotFound("Шаблон"));
         }
         Ok(())
@@ -466,22 +389,28 @@ impl Store {
 
     /// The person's own templates and the shared ones, each with its live count.
     pub async fn templates(&self) -> Result<Vec<TemplateCount>> {
-        let rows: Vec<TemplateRow> = sqlx::query_as(
-            r#"select id, owner, name, shared, filter, position from filter_templates
-               order by shared, position, name"#,
-        )
-        .fetch_all(&self.pool)
-        .await?;
+        let rows: Vec<TemplateRow> =
+            sqlx::query_as("select id, owner, name, shared, filter, position from dialog_templates()")
+                .fetch_all(&self.pool)
+                .await?;
         let mut out = Vec::with_capacity(rows.len());
         for r in rows {
-            let count = self.registry_count(&r.filter.0).await?;
+            // One template this version cannot read must not take the desktop's others with it.
+            let filter: RegistryFilter = match serde_json::from_value(r.filter) {
+                Ok(f) => f,
+                Err(e) => {
+                    tracing::warn!(id = %r.id, error = %e, "a filter template that cannot be read is left out");
+                    continue;
+                }
+            };
+            let count = self.registry_count(&filter).await?;
             out.push(TemplateCount {
                 template: FilterTemplate {
                     id: r.id,
                     owner: r.owner,
                     name: r.name,
                     shared: r.shared,
-                    filter: r.filter.0,
+                    filter,
                     position: r.position,
                 },
                 count,

@@ -251,24 +251,36 @@ impl Scope {
     /// `with a as (the appeals of the period) `: inlined by the planner into each use, so
     /// the `received_at` index (or the organization's) does the narrowing.
     fn appeals(&self) -> QueryBuilder<'static, Postgres> {
-        let mut q = QueryBuilder::new("with a as (select * from appeals a where a.received_at >= ");
-        q.push_bind(self.from).push(" and a.received_at < ").push_bind(self.to);
-        if let Some(id) = self.organization_id {
-            q.push(" and a.organization_id = ").push_bind(id);
-        }
-        q.push(") ");
+        let mut q = QueryBuilder::new("with a as materialized (select * from dialog_report_appeals(");
+        q.push_bind(self.from)
+            .push(", ")
+            .push_bind(self.to)
+            .push(", ")
+            .push_bind(self.organization_id)
+            .push(")) ");
         q
     }
 
-    /// Conditions on the calls `c` of the period.
+    /// The calls `c` of the period (the database's `dialog_report_calls`).
     fn push_calls(&self, q: &mut QueryBuilder<'static, Postgres>) {
-        q.push(" c.started_at >= ")
+        q.push(" dialog_report_calls(")
             .push_bind(self.from)
-            .push(" and c.started_at < ")
-            .push_bind(self.to);
-        if let Some(id) = self.organization_id {
-            q.push(" and c.organization_id = ").push_bind(id);
-        }
+            .push(", ")
+            .push_bind(self.to)
+            .push(", ")
+            .push_bind(self.organization_id)
+            .push(") c");
+    }
+
+    /// The executors `ae` of the appeals of the period (`dialog_report_assignments`).
+    fn push_assignments(&self, q: &mut QueryBuilder<'static, Postgres>) {
+        q.push(" dialog_report_assignments(")
+            .push_bind(self.from)
+            .push(", ")
+            .push_bind(self.to)
+            .push(", ")
+            .push_bind(self.organization_id)
+            .push(") ae");
     }
 }
 
@@ -309,7 +321,7 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             Some("Организация"),
             format!(
                 "select e.full_name, o.name, {COUNTS_SQL} from a
-                 join appeal_executors ae on ae.appeal_id = a.id
+                 join ae on ae.appeal_id = a.id
                  join executors e on e.id = ae.executor_id
                  join organizations o on o.id = e.organization_id
                  group by e.id, e.full_name, o.name order by total desc, 1"
@@ -325,6 +337,11 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             ),
         ),
     };
+    if kind == ReportKind::ByExecutor {
+        q.push(", ae as (select * from");
+        scope.push_assignments(&mut q);
+        q.push(") ");
+    }
     q.push(body);
     let found: Vec<CountRow> = q.build_query_as().fetch_all(conn).await?;
     let mut columns = vec![first];
@@ -388,10 +405,12 @@ type OverdueRow = (
 
 async fn overdue(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let mut q = scope.appeals();
+    q.push(", ae as materialized (select * from");
+    scope.push_assignments(&mut q);
     q.push(
-        r#"select a.number, a.received_at, coalesce(nullif(a.address, ''), a.address_note), k.name,
+        r#") select a.number, a.received_at, coalesce(nullif(a.address, ''), a.address_note), k.name,
                coalesce((select string_agg(e.full_name, ', ' order by ae.assigned_at)
-                         from appeal_executors ae join executors e on e.id = ae.executor_id
+                         from ae join executors e on e.id = ae.executor_id
                          where ae.appeal_id = a.id), ''),
                a.deadline_at, a.done_at,
                extract(epoch from coalesce(a.done_at, now()) - a.deadline_at)::float8 / 60
@@ -506,16 +525,17 @@ async fn compliance(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     // for a later report), whether it was met, and by how many minutes it was missed.
     q.push(
         r#", answer as (
-               select c.started_at as at, ap.number, ''::text as address, 'звонок с ' || c.from_number as what,
+               select c.started_at as at, c.appeal_number as number, ''::text as address,
+                      'звонок с ' || c.from_number as what,
                       coalesce(c.answered_at - c.started_at <= interval '5 minutes', false) as ok,
                       extract(epoch from coalesce(c.answered_at, now()) - c.started_at)::float8 / 60 - 5 as late,
                       c.answered_at is not null as finished
-               from calls c left join appeals ap on ap.id = c.appeal_id
-               where c.direction = 'входящий' and"#,
+               from"#,
     );
     scope.push_calls(&mut q);
     q.push(
-        r#"), localize as (
+        r#" where c.direction = 'входящий'
+           ), localize as (
                select a.received_at as at, a.number, a.address, k.name as what,
                       coalesce(coalesce(a.in_work_at, a.notified_at) <= a.localize_deadline_at, false) as ok,
                       extract(epoch from coalesce(a.in_work_at, a.notified_at, now()) - a.localize_deadline_at)::float8 / 60 as late,
@@ -597,11 +617,10 @@ async fn calls(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
                count(*) filter (where c.direction = 'входящий' and c.answered_at is null),
                count(*) filter (where c.direction = 'входящий' and c.answered_at - c.started_at <= interval '5 minutes'),
                count(*) filter (where c.direction = 'исходящий')
-           from calls c left join staff s on s.login = c.operator_login
-           where"#,
+           from"#,
     );
     scope.push_calls(&mut q);
-    q.push(" group by c.operator_login, s.full_name order by 3 desc, 7 desc, 1");
+    q.push(" left join staff s on s.login = c.operator_login group by c.operator_login, s.full_name order by 3 desc, 7 desc, 1");
     let found: Vec<CallRow> = q.build_query_as().fetch_all(conn).await?;
     let mut sums = [0i64; 5];
     let mut rows = Vec::with_capacity(found.len() + 1);
@@ -838,32 +857,20 @@ pub struct TypeCount {
 }
 
 impl Store {
-    /// The live dashboard: cheap counts over the partial indexes of live appeals.
+    /// The live dashboard: cheap counts over the partial indexes of live appeals (a manager's
+    /// of their organization).
     pub async fn dashboard(&self) -> Result<Dashboard> {
-        let today_by_type: Vec<TypeCount> = sqlx::query_as(
-            r#"select t.appeal_type, count(a.id) as count
-               from unnest(enum_range(null::appeal_type)) t(appeal_type)
-               left join appeals a on a.appeal_type = t.appeal_type and a.received_at >= date_trunc('day', now())
-               group by t.appeal_type order by t.appeal_type"#,
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        let (overdue_now, not_notified, live): (i64, i64, i64) = sqlx::query_as(
-            r#"select count(*) filter (where control_at < now()),
-                      count(*) filter (where status in ('новый', 'назначено') and appeal_type <> 'справка'),
-                      count(*)
-               from appeals where status in ('новый', 'назначено', 'в работе')"#,
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        let (calls_waiting, operators_on_line, operators_talking): (i64, i64, i64) = sqlx::query_as(
-            r#"select coalesce(sum(ringing), 0)::bigint, count(*), count(*) filter (where talking > 0)
-               from phone_lines
-               where registered and updated_at > now() - make_interval(secs => $1)"#,
-        )
-        .bind(crate::phone::LINE_STALE_AFTER.as_secs_f64())
-        .fetch_one(&self.pool)
-        .await?;
+        type Row = (Vec<crate::model::AppealType>, Vec<i64>, i64, i64, i64, i64, i64, i64);
+        let (types, counts, overdue_now, not_notified, live, calls_waiting, operators_on_line, operators_talking): Row =
+            sqlx::query_as("select * from dialog_dashboard(make_interval(secs => $1))")
+                .bind(crate::phone::LINE_STALE_AFTER.as_secs_f64())
+                .fetch_one(&self.pool)
+                .await?;
+        let today_by_type = types
+            .into_iter()
+            .zip(counts)
+            .map(|(appeal_type, count)| TypeCount { appeal_type, count })
+            .collect();
         Ok(Dashboard {
             today_by_type,
             overdue_now,

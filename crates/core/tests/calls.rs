@@ -40,13 +40,13 @@ async fn recordings_registry_filters_by_date_number_operator_and_direction(pool:
     let (second, second_login) = person(&city, StaffRole::Operator, None).await?;
 
     // Three days of calls: an applicant two days ago and today, a plumber called yesterday.
-    let old = first.record_call(&incoming_from("+79123456789", 48)).await?;
+    let old = past_call(&city, &first_login, &incoming_from("+79123456789", 48)).await?;
     let mut to_plumber = call_to(city.plumber, city.plumber_phone, None);
     to_plumber.started_at = Utc::now() - Duration::hours(24);
     to_plumber.answered_at = Some(to_plumber.started_at);
     to_plumber.ended_at = Some(to_plumber.started_at + Duration::seconds(30));
-    let to_plumber = first.record_call(&to_plumber).await?;
-    let today = second.record_call(&incoming_from("+79123456789", 1)).await?;
+    let to_plumber = past_call(&city, &first_login, &to_plumber).await?;
+    let today = past_call(&city, &second_login, &incoming_from("+79123456789", 1)).await?;
 
     // No filter: everything, newest first.
     let all = first.calls(&CallFilter::default()).await?;
@@ -139,7 +139,7 @@ async fn recordings_registry_shows_a_manager_only_their_organization(pool: PgPoo
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn recordings_registry_stops_at_the_limit_newest_first(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
-    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let (_, login) = person(&city, StaffRole::Operator, None).await?;
     let mut newest = None;
     for i in 0..(dialog_core::files::CALLS_LIMIT + 3) {
         let mut c = incoming_from("+79123456789", 0);
@@ -148,8 +148,9 @@ async fn recordings_registry_stops_at_the_limit_newest_first(pool: PgPool) -> Te
         c.started_at = Utc::now() - Duration::minutes(600 - i);
         c.answered_at = None;
         c.ended_at = Some(c.started_at);
-        newest = Some(op.record_call(&c).await?.id);
+        newest = Some(past_call(&city, &login, &c).await?.id);
     }
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
     let shown = op.calls(&CallFilter::default()).await?;
     assert_eq!(shown.len() as i64, dialog_core::files::CALLS_LIMIT);
     assert_eq!(Some(shown[0].id), newest);

@@ -68,29 +68,23 @@ async fn nobody_reports_or_clears_another_persons_line(pool: PgPool) -> TestResu
     first.report_line(&line("2001", true, 1, 0)).await?;
 
     let mut second = psql(&city, &second_login).await?;
-    let changed = sqlx::query("update phone_lines set ringing = 50 where login = $1")
-        .bind(&first_login)
+    for attack in [
+        format!("update phone_lines set ringing = 50 where login = '{first_login}'"),
+        format!("delete from phone_lines where login = '{first_login}'"),
+        format!(
+            "insert into phone_lines (login, extension, registered, ringing) values ('{first_login}', '2002', true, 7)"
+        ),
+    ] {
+        assert_eq!(
+            sqlstate(sqlx::raw_sql(&attack).execute(&mut second).await),
+            "42501",
+            "{attack}"
+        );
+    }
+    // Through the function a person reports their own line only, with the server's time.
+    sqlx::query("select dialog_report_line('2002', true, 7, 0)")
         .execute(&mut second)
         .await?;
-    assert_eq!(
-        changed.rows_affected(),
-        0,
-        "another person's line is not theirs to change"
-    );
-    let deleted = sqlx::query("delete from phone_lines where login = $1")
-        .bind(&first_login)
-        .execute(&mut second)
-        .await?;
-    assert_eq!(deleted.rows_affected(), 0);
-
-    // Writing someone else's login, or a time in the past, is overridden by the server.
-    sqlx::query(
-        "insert into phone_lines (login, extension, registered, ringing, updated_at)
-         values ($1, '2002', true, 7, now() - interval '1 hour')",
-    )
-    .bind(&first_login)
-    .execute(&mut second)
-    .await?;
     let rows: Vec<(String, i32, bool)> = sqlx::query_as(
         "select login, ringing, updated_at > now() - interval '1 minute' from phone_lines order by login",
     )
@@ -103,7 +97,7 @@ async fn nobody_reports_or_clears_another_persons_line(pool: PgPool) -> TestResu
     // Counts out of range are refused by the database itself.
     assert_eq!(
         sqlstate(
-            sqlx::query("update phone_lines set ringing = -1")
+            sqlx::query("select dialog_report_line('2002', true, -1, 0)")
                 .execute(&mut second)
                 .await
         ),

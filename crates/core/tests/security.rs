@@ -1,170 +1,435 @@
-//! Attacks that bypass the app: a plain SQL session logged in as a person tries what the
-//! app would never send. The database itself must refuse each time.
+//! The boundary against an insider: a plain SQL session logged in with a person's own
+//! password (what psql would send, over the simple query protocol) tries what the app never
+//! would. Each attack is one class of the boundary; the database itself must refuse it, and
+//! the app's own path must still work. Operators, supervisors, admins and managers of two
+//! organizations, and two databases in one cluster.
 
 mod common;
 
+use std::time::{Duration, Instant};
+
 use common::*;
 use dialog_core::model::{AppealStatus, StaffRole};
-use dialog_core::{Error, Rule};
-use sqlx::{Executor as _, PgPool, Row};
+use dialog_core::registry::{FilterTemplate, RegistryFilter};
+use dialog_core::{ConnectError, Error, Rule, Store};
+use futures_util::StreamExt;
+use sqlx::postgres::{PgListener, PgPoolOptions};
+use sqlx::{Connection, PgConnection, PgPool, Row};
+use uuid::Uuid;
 
+/// Runs SQL as psql would (simple query protocol) and returns its SQLSTATE; panics when the
+/// database accepted it.
+async fn refused(conn: &mut PgConnection, sql: &str) -> String {
+    sqlstate(sqlx::raw_sql(sql).execute(&mut *conn).await)
+}
+
+/// The rows a query returns, as psql would see them (first column, text).
+async fn column(conn: &mut PgConnection, sql: &str) -> anyhow::Result<Vec<String>> {
+    Ok(sqlx::query_scalar::<_, String>(sql).fetch_all(&mut *conn).await?)
+}
+
+async fn registered(
+    op: &Store,
+    identifier: &str,
+    building: Uuid,
+    kind: Uuid,
+) -> anyhow::Result<dialog_core::appeals::Appeal> {
+    Ok(op
+        .create_appeals(&card(identifier, Some(building), kind))
+        .await?
+        .remove(0))
+}
+
+// 1. A manager reads other organizations' appeals neither directly nor through the planner.
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn operator_cannot_rewrite_history(pool: PgPool) -> TestResult {
+async fn a_manager_learns_nothing_of_other_organizations(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let ours = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let mut hidden = card("+79123456780", Some(city.mira_5), city.leak);
+    hidden.applicant_name = "Секретова Тайна Южная".into();
+    let theirs = op.create_appeals(&hidden).await?.remove(0);
+    op.add_attachment(ours.id, "фото.jpg", "image/jpeg", b"JPEG ours")
+        .await?;
+    let their_file = op
+        .add_attachment(theirs.id, "фото.jpg", "image/jpeg", b"JPEG theirs")
+        .await?;
+    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(ours.id)))
+        .await?;
+    let their_call = op
+        .record_call(&call_to(city.plumber_b, "+79170000002", Some(theirs.id)))
+        .await?;
+    op.add_comment(theirs.id, "секрет Южной").await?;
+    sqlx::query("analyze").execute(city.owner.pool()).await?;
+
+    let (mgr, login) = person(&city, StaffRole::Manager, Some(city.org_a)).await?;
+    let mut sql = psql(&city, &login).await?;
+    // No table of appeals is theirs to query, so none is theirs to EXPLAIN either: the planner
+    // never shows them estimates drawn from rows they may not see.
+    for table in [
+        "appeals",
+        "appeal_executors",
+        "appeal_history",
+        "attachments",
+        "calls",
+        "phone_lines",
+        "filter_templates",
+        "appeal_changes",
+    ] {
+        assert_eq!(
+            refused(&mut sql, &format!("select * from {table}")).await,
+            "42501",
+            "{table}"
+        );
+        assert_eq!(
+            refused(&mut sql, &format!("explain select * from {table} where true")).await,
+            "42501",
+            "explain {table}"
+        );
+    }
+    assert_eq!(
+        refused(
+            &mut sql,
+            "explain select * from appeals where search_text like '%секретова%'"
+        )
+        .await,
+        "42501"
+    );
+    let stats: i64 = sqlx::query_scalar("select count(*) from pg_stats where tablename = 'appeals'")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_eq!(stats, 0, "the column statistics of appeals are not theirs to read");
+    // LIKE is not declared leakproof: nothing runs a person's pattern before the row policies.
+    let leakproof: bool =
+        sqlx::query_scalar("select proleakproof from pg_proc where oid = 'textlike(text, text)'::regprocedure")
+            .fetch_one(&mut sql)
+            .await?;
+    assert!(!leakproof);
+    // What they read goes through functions that keep them to their organization.
+    let numbers = column(
+        &mut sql,
+        "select number from dialog_registry(null, null, null, null, 100)",
+    )
+    .await?;
+    assert_eq!(numbers, vec![ours.number.clone()]);
+    assert!(matches!(mgr.appeal(theirs.id).await, Err(Error::NotFound(_))));
+    assert!(matches!(
+        mgr.appeal_by_number(&theirs.number).await,
+        Err(Error::NotFound(_))
+    ));
+    assert_eq!(mgr.appeal(ours.id).await?.number, ours.number);
+    let page = mgr
+        .registry_page(&RegistryFilter::default(), Default::default(), None, 50)
+        .await?;
+    assert_eq!(page.rows.iter().map(|r| r.id).collect::<Vec<_>>(), vec![ours.id]);
+    for text in ["секретова", "мира", "+79123456780", theirs.number.as_str()] {
+        let f = RegistryFilter {
+            text: text.into(),
+            ..Default::default()
+        };
+        assert!(
+            mgr.registry_page(&f, Default::default(), None, 50)
+                .await?
+                .rows
+                .is_empty(),
+            "{text}"
+        );
+        assert_eq!(mgr.registry_count(&f).await?, 0, "{text}");
+    }
+    assert!(mgr.history(theirs.id).await?.is_empty());
+    assert!(mgr.attachments(theirs.id).await?.is_empty());
+    assert!(matches!(
+        mgr.attachment_content(their_file.id).await,
+        Err(Error::NotFound(_))
+    ));
+    assert!(matches!(mgr.recording(their_call.id).await, Err(Error::NotFound(_))));
+    assert!(mgr.appeal_calls(theirs.id).await?.is_empty());
+    assert_eq!(mgr.calls(&Default::default()).await?.len(), 1);
+    assert!(mgr.joined_group(theirs.id).await?.is_empty());
+    // Their EXPLAIN of a function shows a function, not the rows behind it.
+    let plan = column(
+        &mut sql,
+        "explain select * from dialog_appeals_by_id(array[gen_random_uuid()])",
+    )
+    .await?;
+    assert!(
+        plan.iter().all(|l| !l.contains("appeals_pkey") && !l.contains("Index")),
+        "{plan:?}"
+    );
+    // Writing is not theirs at all.
+    assert_eq!(
+        refused(&mut sql, &format!("select dialog_add_comment('{}', 'x')", ours.id)).await,
+        "42501"
+    );
+    assert_eq!(
+        refused(
+            &mut sql,
+            &format!(
+                "select dialog_set_status(array['{}'::uuid], array[{}], 'отменено')",
+                ours.id, ours.version
+            )
+        )
+        .await,
+        "42501"
+    );
+    // Switching to a group role gives nothing: it is who logged in that counts.
+    assert_eq!(refused(&mut sql, "set role dialog_operator").await, "42501");
+    Ok(())
+}
+
+// 2. Roles are cluster-wide; a person is who their active staff row in THIS database says.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn people_of_one_database_have_no_rights_in_another(pool: PgPool) -> TestResult {
+    let city = city(pool.clone()).await?;
+    let (op, op_login) = person(&city, StaffRole::Operator, None).await?;
+    let (_, admin_login) = person(&city, StaffRole::Admin, None).await?;
+    registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+
+    // A second Dialog database in the same cluster, with an appeal of its own.
+    let other = format!("dialog_other_{}", &Uuid::now_v7().simple().to_string()[20..]);
+    sqlx::raw_sql(&format!("create database {other}"))
+        .execute(&pool)
+        .await?;
+    let base = pool.connect_options().as_ref().clone();
+    let other_owner = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(base.clone().database(&other))
+        .await?;
+    dialog_core::MIGRATOR.run(&other_owner).await?;
+    let other_city = common::city(other_owner.clone()).await?;
+    let (other_op, _) = person(&other_city, StaffRole::Operator, None).await?;
+    registered(&other_op, "+79991234567", other_city.lenina_10, other_city.leak).await?;
+
+    // The door: this database's people cannot even connect to the other one.
+    for login in [&op_login, &admin_login] {
+        let mut o = options_for(city.owner.pool(), login, PASSWORD);
+        o.database = other.clone();
+        assert!(
+            matches!(Store::connect(&o).await, Err(ConnectError::NotAPerson(_))),
+            "{login}"
+        );
+        let r = PgConnection::connect_with(&o.pg_options()).await;
+        assert_eq!(sqlstate(r), "42501");
+    }
+    // Even where a DBA lets them in by mistake, the other database's rules do not know them.
+    sqlx::raw_sql(&format!(
+        "grant connect on database {other} to {op_login}, {admin_login}"
+    ))
+    .execute(&other_owner)
+    .await?;
+    for login in [&op_login, &admin_login] {
+        let mut o = options_for(city.owner.pool(), login, PASSWORD);
+        o.database = other.clone();
+        let mut sql = PgConnection::connect_with(&o.pg_options()).await?;
+        let seen: i64 = sqlx::query_scalar("select count(*) from appeals")
+            .fetch_one(&mut sql)
+            .await?;
+        assert_eq!(seen, 0, "{login} read the other database's appeals");
+        assert_eq!(
+            refused(&mut sql, "select * from dialog_registry(null, null, null, null, 10)").await,
+            "42501"
+        );
+        let r = refused(
+            &mut sql,
+            "select dialog_create_person('intruder_b', 'SCRAM-SHA-256$4096:AAAA$AAAA:AAAA', 'admin', 'Взломщик')",
+        )
+        .await;
+        assert_eq!(r, "42501", "{login} made an admin in the other database");
+        assert!(matches!(Store::connect(&o).await, Err(ConnectError::NotAPerson(_))));
+        sql.close().await?;
+    }
+
+    // Within one database: a member of a group role without a staff row is nobody.
+    let stray = format!("stray{}", &Uuid::now_v7().simple().to_string()[20..]);
+    sqlx::raw_sql(&format!(
+        "create role {stray} login password '{PASSWORD}' in role dialog_admin"
+    ))
+    .execute(city.owner.pool())
+    .await?;
+    let r = PgConnection::connect_with(&options_for(city.owner.pool(), &stray, PASSWORD).pg_options()).await;
+    assert_eq!(sqlstate(r), "42501", "a group member without a staff row connected");
+    let db = city
+        .owner
+        .pool()
+        .connect_options()
+        .get_database()
+        .unwrap_or_default()
+        .to_owned();
+    sqlx::raw_sql(&format!("grant connect on database \"{db}\" to {stray}"))
+        .execute(city.owner.pool())
+        .await?;
+    let mut sql = PgConnection::connect_with(&options_for(city.owner.pool(), &stray, PASSWORD).pg_options()).await?;
+    let seen: i64 = sqlx::query_scalar("select count(*) from appeals")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_eq!(seen, 0);
+    let staff: i64 = sqlx::query_scalar("select count(*) from staff")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_eq!(staff, 0);
+    assert_eq!(
+        refused(
+            &mut sql,
+            "select dialog_create_person('intruder_c', 'SCRAM-SHA-256$4096:AAAA$AAAA:AAAA', 'admin', 'Взломщик')"
+        )
+        .await,
+        "42501"
+    );
+    sql.close().await?;
+
+    other_owner.close().await;
+    sqlx::raw_sql(&format!("drop database {other} with (force)"))
+        .execute(&pool)
+        .await?;
+    Ok(())
+}
+
+// 3. History, files and calls take no client-chosen ids, authors or times.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn history_and_files_take_no_client_chosen_columns(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
     let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    let a = op
-        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
-        .await?
-        .remove(0);
+    let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
     op.add_comment(a.id, "Жильцы перекрыли стояк сами").await?;
     let mut sql = psql(&city, &login).await?;
     let id = a.id;
-
-    let r = on(
-        &mut sql,
-        "update appeal_history set comment = 'ничего не было' where appeal_id = $1",
-        id,
-    )
-    .await;
-    assert_eq!(sqlstate(r), "42501", "history edited");
-    let r = on(&mut sql, "delete from appeal_history where appeal_id = $1", id).await;
-    assert_eq!(sqlstate(r), "42501", "history deleted");
-    let r = sqlx::query("truncate appeal_history").execute(&mut sql).await;
-    assert_eq!(sqlstate(r), "42501", "history truncated");
-    // Forging a non-comment entry, or a comment in someone else's name.
-    let r = sqlx::query(
-        "insert into appeal_history (appeal_id, action, after) values ($1, 'status', '{\"status\": \"закрыто\"}')",
-    )
-    .bind(id)
-    .execute(&mut sql)
-    .await;
-    assert_eq!(sqlstate(r), "42501", "forged status entry");
-    on(&mut sql, "insert into appeal_history (appeal_id, action, comment, actor, at) values ($1, 'comment', 'от чужого имени', 'someone_else', '2000-01-01')", id).await?;
-    let row = sqlx::query(
-        "select actor, extract(year from at)::int as y from appeal_history where comment = 'от чужого имени'",
-    )
-    .fetch_one(&mut sql)
-    .await?;
-    assert_eq!(
-        row.get::<String, _>("actor"),
-        login,
-        "the comment is signed by who wrote it"
-    );
-    assert!(row.get::<i32, _>("y") >= 2026, "the comment cannot be backdated");
-
+    for attack in [
+        format!("insert into appeal_history (id, appeal_id, action, comment) overriding system value values (9223372036854775000, '{id}', 'comment', 'x')"),
+        format!("insert into appeal_history (appeal_id, action, comment, before, after) values ('{id}', 'comment', 'x', '{{}}', '{{\"status\": \"закрыто\"}}')"),
+        format!("insert into appeal_history (appeal_id, action, comment, actor, at) values ('{id}', 'comment', 'x', 'someone', '2000-01-01')"),
+        format!("update appeal_history set comment = 'ничего не было' where appeal_id = '{id}'"),
+        format!("delete from appeal_history where appeal_id = '{id}'"),
+        "truncate appeal_history".to_owned(),
+        format!("insert into attachments (id, appeal_id, file_name, mime, content, uploaded_at, uploaded_by) values (gen_random_uuid(), '{id}', 'a.pdf', 'application/pdf', 'x', '2000-01-01', 'someone')"),
+        format!("update attachments set uploaded_at = '2000-01-01' where appeal_id = '{id}'"),
+    ] {
+        assert_eq!(refused(&mut sql, &attack).await, "42501", "{attack}");
+    }
     // Even the admin cannot rewrite history.
     let (_admin, admin_login) = person(&city, StaffRole::Admin, None).await?;
-    let mut sql = psql(&city, &admin_login).await?;
-    let r = sqlx::query("delete from appeal_history").execute(&mut sql).await;
-    assert_eq!(sqlstate(r), "42501", "admin deleted history");
-
+    let mut admin_sql = psql(&city, &admin_login).await?;
+    assert_eq!(refused(&mut admin_sql, "delete from appeal_history").await, "42501");
+    // Through the functions, the server signs and dates.
+    let f = op
+        .add_attachment(a.id, "акт.pdf", "application/pdf", b"%PDF-1.4")
+        .await?;
+    assert_eq!(f.uploaded_by, login);
+    assert!(f.uploaded_at > chrono::Utc::now() - chrono::Duration::minutes(1));
     let h = op.history(id).await?;
     assert_eq!(
         h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-        ["created", "comment", "comment"]
+        ["created", "comment", "attachment"]
     );
-    Ok(())
-}
-
-#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn statuses_cannot_be_skipped(pool: PgPool) -> TestResult {
-    let city = city(pool).await?;
-    let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    let a = op
-        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
-        .await?
-        .remove(0);
-    let mut sql = psql(&city, &login).await?;
-    for skip in ["в работе", "отработано", "закрыто"] {
-        let r = sqlx::query(&format!("update appeals set status = '{skip}' where id = $1"))
-            .bind(a.id)
-            .execute(&mut sql)
-            .await;
-        assert_eq!(sqlstate(r), "DL001", "новый → {skip}");
-    }
-    let r = on(&mut sql, "update appeals set status = 'назначено' where id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "DL002", "назначено without an executor");
-    let r = sqlx::query("insert into appeals (id, number, identifier, kind_id, building_id, status, appeal_type, priority) values (gen_random_uuid(), 'x', '+79123456789', $1, $2, 'в работе', 'авария', 'низкий')")
-        .bind(city.leak)
-        .bind(city.lenina_10)
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "DL001", "created straight into в работе");
-    // The number, author and registration time are the database's.
-    let r = on(
+    assert!(h.iter().all(|e| e.actor == login));
+    // File names cannot hide what they are.
+    let r = refused(
         &mut sql,
-        "update appeals set number = '2000-000001' where id = $1",
-        a.id,
+        &format!(
+            "select dialog_add_attachment(gen_random_uuid(), '{id}', E'счёт\\u202Efdp.exe', 'application/pdf', 'x')"
+        ),
     )
     .await;
-    assert_eq!(sqlstate(r), "DL009");
-    // Saving over someone else's change with the version one read is refused by the database.
-    on(&mut sql, "update appeals set comment = 'первое' where id = $1", a.id).await?;
-    let r = sqlx::query("update appeals set comment = 'второе', version = $2 where id = $1")
-        .bind(a.id)
-        .bind(a.version)
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "DL008", "a stale version overwrote");
-    let r = on(&mut sql, "delete from appeals where id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "42501", "operator deleted an appeal");
-    // Typing a progress or a deadline does nothing: they are derived.
-    let r = on(&mut sql, "update appeals set progress = 100 where id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "428C9", "progress typed");
-    on(
-        &mut sql,
-        "update appeals set deadline_at = now() + interval '1 year', notified_at = now() where id = $1",
-        a.id,
-    )
-    .await?;
-    let after = op.appeal(a.id).await?;
-    assert_eq!(after.deadline_at, a.deadline_at);
-    assert_eq!(after.notified_at, None);
+    assert_eq!(r, "23514");
+    let f = op
+        .add_attachment(a.id, "счёт\u{202e}fdp.exe", "application/pdf", b"MZ")
+        .await?;
+    assert_eq!(f.file_name, "счёт_fdp.exe");
     Ok(())
 }
 
+// 4. Deadlines cannot be pushed out by a received time in the future (or far in the past).
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestResult {
+async fn the_received_time_cannot_move_the_deadlines(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
     let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    // A call to the plumber made before the appeal existed does not count.
-    op.record_call(&call_to(city.plumber, city.plumber_phone, None)).await?;
-    let a = op
-        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
-        .await?
-        .remove(0);
-    let a = op.assign_executor(a.id, a.version, city.plumber).await?;
-    assert_eq!(a.status, AppealStatus::Assigned);
-    assert!(!a.executors[0].notified);
+    let mut future = card("+79123456789", Some(city.lenina_10), city.leak);
+    future.received_at = Some(chrono::Utc::now() + chrono::Duration::days(365 * 70));
+    assert!(matches!(
+        op.create_appeals(&future).await,
+        Err(Error::Rule {
+            rule: Rule::ReceivedAt,
+            ..
+        })
+    ));
+    let mut ancient = card("+79123456789", Some(city.lenina_10), city.leak);
+    ancient.received_at = Some(chrono::Utc::now() - chrono::Duration::days(60));
+    assert!(matches!(
+        op.create_appeals(&ancient).await,
+        Err(Error::Rule {
+            rule: Rule::ReceivedAt,
+            ..
+        })
+    ));
+    let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let mut c = changes(&a);
+    c.received_at = chrono::Utc::now() + chrono::Duration::hours(5);
+    assert!(matches!(
+        op.save_appeal(a.id, a.version, &c).await,
+        Err(Error::Rule {
+            rule: Rule::ReceivedAt,
+            ..
+        })
+    ));
     let mut sql = psql(&city, &login).await?;
-    let r = on(&mut sql, "update appeals set status = 'в работе' where id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "DL003", "в работе without a call");
+    for attack in [
+        format!("update appeals set received_at = '2099-01-01' where id = '{}'", a.id),
+        format!("update appeals set deadline_at = '2099-01-01' where id = '{}'", a.id),
+    ] {
+        assert_eq!(refused(&mut sql, &attack).await, "42501", "{attack}");
+    }
+    let r = refused(
+        &mut sql,
+        &format!(
+            "select dialog_register_appeal(gen_random_uuid(), '2099-01-01', 'телефон', '+79123456789', '', '', '{}', '', '', '', '', '{}', null, '', '{{}}', null, null)",
+            city.lenina_10, city.leak
+        ),
+    )
+    .await;
+    assert_eq!(r, "DL016");
+    // A letter that came yesterday can say so.
+    let mut letter = card("ivan@example.ru", Some(city.lenina_10), city.leak);
+    letter.received_at = Some(chrono::Utc::now() - chrono::Duration::days(1));
+    let l = op.create_appeals(&letter).await?.remove(0);
+    assert!(l.deadline_at < Some(chrono::Utc::now() + chrono::Duration::days(3)));
+    Ok(())
+}
 
-    // Backdating the assignment (to make the earlier call count) does not work either.
-    let r = on(&mut sql, "delete from appeal_executors where appeal_id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "DL002", "the last executor of a назначено appeal");
-    on(&mut sql, "update appeals set status = 'новый' where id = $1", a.id).await?;
-    on(&mut sql, "delete from appeal_executors where appeal_id = $1", a.id).await?;
-    sqlx::query("insert into appeal_executors (appeal_id, executor_id, assigned_at, assigned_by) values ($1, $2, '2000-01-01', 'someone')")
-        .bind(a.id)
-        .bind(city.plumber)
-        .execute(&mut sql)
-        .await?;
-    on(&mut sql, "update appeals set status = 'назначено' where id = $1", a.id).await?;
-    let r = on(&mut sql, "update appeals set status = 'в работе' where id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "DL003", "a backdated assignment made an old call count");
-    let (at, by): (chrono::DateTime<chrono::Utc>, String) =
-        sqlx::query_as("select assigned_at, assigned_by from appeal_executors where appeal_id = $1")
-            .bind(a.id)
-            .fetch_one(&mut sql)
-            .await?;
-    assert!(at > chrono::Utc::now() - chrono::Duration::minutes(1));
-    assert_eq!(by, login);
-    // A call "from the future" is refused.
-    let mut future = call_to(city.plumber, city.plumber_phone, Some(a.id));
-    future.started_at += chrono::Duration::hours(1);
-    future.ended_at = Some(future.started_at + chrono::Duration::seconds(10));
-    future.answered_at = Some(future.started_at);
+// 5. Calls: nobody inserts, edits or moves a call that is not theirs; times are the server's.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn calls_cannot_be_forged_backdated_or_moved(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    let (other, _) = person(&city, StaffRole::Operator, None).await?;
+    let ours = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let theirs = registered(&op, "+79123456780", city.mira_5, city.leak).await?;
+    let mut sql = psql(&city, &login).await?;
+    for attack in [
+        format!("insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at, executor_id, recording, recording_codec) values (gen_random_uuid(), 'исходящий', '1001', '{}', now(), now(), now(), '{}', 'x', 'audio/ogg')", city.plumber_phone, city.plumber),
+        format!("update calls set appeal_id = '{}'", theirs.id),
+        "update calls set started_at = started_at - interval '1 day'".to_owned(),
+        "delete from calls".to_owned(),
+    ] {
+        assert_eq!(refused(&mut sql, &attack).await, "42501", "{attack}");
+    }
+    // A call claimed to have happened yesterday is stored with the server's clock.
+    let mut c = call_to(city.plumber, city.plumber_phone, None);
+    c.started_at = chrono::Utc::now() - chrono::Duration::days(1);
+    c.answered_at = Some(c.started_at + chrono::Duration::seconds(10));
+    c.ended_at = Some(c.started_at + chrono::Duration::seconds(70));
+    let stored = op.record_call(&c).await?;
+    let age = chrono::Utc::now() - stored.started_at;
+    assert!(age < chrono::Duration::minutes(2), "backdated by {age}");
+    assert_eq!(
+        stored
+            .ended_at
+            .zip(stored.answered_at)
+            .map(|(e, a)| (e - a).num_seconds()),
+        Some(60)
+    );
+    assert_eq!(stored.operator_login, login);
+    // A call from the future is refused.
+    let mut future = call_to(city.plumber, city.plumber_phone, None);
+    future.ended_at = Some(chrono::Utc::now() + chrono::Duration::hours(1));
     assert!(matches!(
         op.record_call(&future).await,
         Err(Error::Rule {
@@ -172,9 +437,373 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
             ..
         })
     ));
-    let a = op.appeal(a.id).await?;
+    // Linking: one's own call, once; the appeal's history says so.
+    let other_call = other
+        .record_call(&call_to(city.plumber, city.plumber_phone, None))
+        .await?;
+    assert!(matches!(
+        op.link_call(other_call.id, ours.id).await,
+        Err(Error::Rule {
+            rule: Rule::NotYourCall,
+            ..
+        })
+    ));
+    op.link_call(stored.id, ours.id).await?;
+    assert!(matches!(
+        op.link_call(stored.id, theirs.id).await,
+        Err(Error::Rule {
+            rule: Rule::NotYourCall,
+            ..
+        })
+    ));
+    let h = op.history(ours.id).await?;
+    assert_eq!(h.last().map(|e| e.action.as_str()), Some("call"));
+    Ok(())
+}
 
-    // Unanswered, or answered without a recording: still not notified.
+// 6. One person cannot stop the center.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn one_person_cannot_stop_the_center(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    let (other, _) = person(&city, StaffRole::Operator, None).await?;
+    let (_, mgr_login) = person(&city, StaffRole::Manager, Some(city.org_a)).await?;
+    let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let mut sql = psql(&city, &login).await?;
+    // No table can be locked against everyone, and no row held for update.
+    for table in [
+        "appeals",
+        "appeal_executors",
+        "appeal_history",
+        "attachments",
+        "calls",
+        "phone_lines",
+        "filter_templates",
+        "staff",
+        "buildings",
+    ] {
+        let r = refused(&mut sql, &format!("begin; lock table {table} in exclusive mode")).await;
+        assert_eq!(r, "42501", "{table}");
+        sqlx::raw_sql("rollback").execute(&mut sql).await?;
+    }
+    assert_eq!(refused(&mut sql, "select * from appeals for update").await, "42501");
+    // No temporary tables, no large objects.
+    assert_eq!(refused(&mut sql, "create temp table t (i int)").await, "42501");
+    assert_eq!(refused(&mut sql, "select lo_create(0)").await, "42501");
+    assert_eq!(refused(&mut sql, "select lo_from_bytea(0, 'x')").await, "42501");
+    // Nor the database's own helpers.
+    for f in [
+        "dialog_next_number(now())".to_owned(),
+        format!("dialog_lock_appeal('{}', 1)", a.id),
+        format!("dialog_apply_executors('{}', '{{}}', 'новый')", a.id),
+        format!("dialog_announce('{}', 'update')", a.id),
+        format!("dialog_open_door('{login}', true)"),
+    ] {
+        assert_eq!(refused(&mut sql, &format!("select {f}")).await, "42501", "{f}");
+    }
+    // A registration left open in a transaction holds no number: the others register at once.
+    let mut stalled = psql(&city, &login).await?;
+    sqlx::raw_sql(&format!(
+        "begin; select dialog_register_appeal(gen_random_uuid(), null, 'телефон', '+79123456700', '', '', '{}', '', '', '', '', '{}', null, '', '{{}}', null, null)",
+        city.lenina_10, city.leak
+    ))
+    .execute(&mut stalled)
+    .await?;
+    let t = Instant::now();
+    let b = tokio::time::timeout(
+        Duration::from_secs(5),
+        registered(&other, "+79123456701", city.lenina_110, city.leak),
+    )
+    .await??;
+    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
+    assert_ne!(b.number, a.number);
+    sqlx::raw_sql("rollback").execute(&mut stalled).await?;
+    // An appeal held by someone's open transaction: the others are told in words within
+    // seconds, not left hanging.
+    sqlx::raw_sql(&format!(
+        "begin; select dialog_assign('{}', {}, '{}', true)",
+        a.id, a.version, city.plumber
+    ))
+    .execute(&mut stalled)
+    .await?;
+    let t = Instant::now();
+    let r = tokio::time::timeout(
+        Duration::from_secs(15),
+        other.change_status(a.id, a.version, AppealStatus::Cancelled),
+    )
+    .await?;
+    assert!(matches!(r, Err(Error::Busy)), "{r:?}");
+    assert!(t.elapsed() < Duration::from_secs(10));
+    sqlx::raw_sql("rollback").execute(&mut stalled).await?;
+    // The server ends what a person leaves open.
+    let idle: String = sqlx::query_scalar("show idle_in_transaction_session_timeout")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_eq!(idle, "1min");
+    let limit: i32 = sqlx::query_scalar("select rolconnlimit from pg_roles where rolname = $1")
+        .bind(&mgr_login)
+        .fetch_one(&mut sql)
+        .await?;
+    // One person's sessions are limited: 99 sessions of one manager lock nobody else out.
+    let mut held = Vec::new();
+    let mut refusal = None;
+    for _ in 0..limit + 2 {
+        match PgConnection::connect_with(&options_for(city.owner.pool(), &mgr_login, PASSWORD).pg_options()).await {
+            Ok(c) => held.push(c),
+            Err(e) => {
+                refusal = Some(e);
+                break;
+            }
+        }
+    }
+    assert_eq!(sqlstate::<()>(Err(refusal.expect("the limit held"))), "53300");
+    let sessions: i64 = sqlx::query_scalar("select count(*) from pg_stat_activity where usename = $1")
+        .bind(&mgr_login)
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(sessions, i64::from(limit));
+    assert!(registered(&op, "+79123456702", city.lenina_10, city.leak).await.is_ok());
+    Ok(())
+}
+
+// 7. Change notifications tell a listener nothing it may not read, and forged ones do nothing.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn notifications_carry_nothing_and_cannot_be_forged(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, op_login) = person(&city, StaffRole::Operator, None).await?;
+    let (mgr, mgr_login) = person(&city, StaffRole::Manager, Some(city.org_a)).await?;
+    let mut events = Box::pin(mgr.appeal_events().await?);
+    let mgr_pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_with(options_for(city.owner.pool(), &mgr_login, PASSWORD).pg_options())
+        .await?;
+    let mut raw = PgListener::connect_with(&mgr_pool).await?;
+    raw.listen_all(["dialog_changes", "dialog_appeals"]).await?;
+
+    let theirs = registered(&op, "+79123456780", city.mira_5, city.leak).await?;
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.recv()).await??;
+    assert!(n.payload().parse::<i64>().is_ok(), "payload {:?}", n.payload());
+    assert!(!n.payload().contains(&theirs.id.to_string()));
+    // What the change was is read through a function that hides other organizations'.
+    let mut sql = psql(&city, &mgr_login).await?;
+    let rows = sqlx::query("select appeal_id, number, op from dialog_changes_since(0, null, 100)")
+        .fetch_all(&mut sql)
+        .await?;
+    assert!(!rows.is_empty());
+    assert!(rows
+        .iter()
+        .all(|r| r.get::<Option<Uuid>, _>(0).is_none() && r.get::<Option<String>, _>(1).is_none()));
+    // A forged notification makes the manager's app read, and find nothing.
+    let mut forger = psql(&city, &op_login).await?;
+    sqlx::raw_sql("notify dialog_changes, '999999999'; select pg_notify('dialog_changes', 'x')")
+        .execute(&mut forger)
+        .await?;
+    let none = tokio::time::timeout(Duration::from_millis(1500), events.next()).await;
+    assert!(
+        none.is_err(),
+        "a forged or foreign change reached the manager: {none:?}"
+    );
+    // Their own organization's change arrives.
+    let ours = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let e = tokio::time::timeout(Duration::from_secs(5), events.next())
+        .await?
+        .expect("open")?;
+    assert_eq!((e.id, e.number.as_deref()), (ours.id, Some(ours.number.as_str())));
+    Ok(())
+}
+
+// 8. Templates, phone lines and joins.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn templates_lines_and_joins_stay_in_their_place(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, op_login) = person(&city, StaffRole::Operator, None).await?;
+    let (other, other_login) = person(&city, StaffRole::Operator, None).await?;
+    let (sup, sup_login) = person(&city, StaffRole::Supervisor, None).await?;
+    let (mgr, mgr_login) = person(&city, StaffRole::Manager, Some(city.org_a)).await?;
+    let mine = FilterTemplate {
+        id: Uuid::now_v7(),
+        owner: op_login.clone(),
+        name: "Мои аварии".into(),
+        shared: false,
+        filter: RegistryFilter::default(),
+        position: 0,
+    };
+    op.save_template(&mine).await?;
+    let shared = FilterTemplate {
+        id: Uuid::now_v7(),
+        owner: sup_login.clone(),
+        name: "Для всех".into(),
+        shared: true,
+        filter: RegistryFilter::default(),
+        position: 0,
+    };
+    sup.save_template(&shared).await?;
+    // Nobody plants a template on another person's desktop, or takes theirs.
+    let mut sql = psql(&city, &op_login).await?;
+    for attack in [
+        format!("update filter_templates set owner = '{other_login}'"),
+        format!("insert into filter_templates (id, owner, name, filter) values (gen_random_uuid(), '{other_login}', 'x', '{{}}')"),
+    ] {
+        assert_eq!(refused(&mut sql, &attack).await, "42501", "{attack}");
+    }
+    let planted = FilterTemplate {
+        name: "Подброшенный".into(),
+        ..mine.clone()
+    };
+    assert!(matches!(other.save_template(&planted).await, Err(Error::Forbidden(_))));
+    // A shared template edited by another supervisor stays shared: only its author may take
+    // it back to their own desktop.
+    let (sup2, _) = person(&city, StaffRole::Supervisor, None).await?;
+    let unshared = FilterTemplate {
+        shared: false,
+        ..shared.clone()
+    };
+    assert!(matches!(sup2.save_template(&unshared).await, Err(Error::Forbidden(_))));
+    let mut sup_sql = psql(&city, &sup_login).await?;
+    sqlx::query("select dialog_save_template($1, 'Теперь личный', false, '{}', 0)")
+        .bind(shared.id)
+        .execute(&mut sup_sql)
+        .await?;
+    let owners: Vec<String> = other.templates().await?.into_iter().map(|t| t.template.owner).collect();
+    assert!(
+        !owners.contains(&sup_login) && !owners.contains(&op_login),
+        "{owners:?}"
+    );
+    // A filter that is not a filter is refused, so no desktop breaks on it.
+    let r = refused(
+        &mut sup_sql,
+        "select dialog_save_template(gen_random_uuid(), 'Сломанный', true, '{\"types\": 5}', 0)",
+    )
+    .await;
+    assert_eq!(r, "23514");
+    let r = refused(
+        &mut sup_sql,
+        "select dialog_save_template(gen_random_uuid(), 'Сломанный', true, '[1]', 0)",
+    )
+    .await;
+    assert_eq!(r, "23514");
+    // One the app cannot read (from a newer version, say) is left out; the rest still show.
+    sqlx::query("insert into filter_templates (id, owner, name, shared, filter) values ($1, $2, 'Из будущего', true, '{\"types\": [\"неизвестный\"]}')")
+        .bind(Uuid::now_v7())
+        .bind(&sup_login)
+        .execute(city.owner.pool())
+        .await?;
+    let names: Vec<String> = op.templates().await?.into_iter().map(|t| t.template.name).collect();
+    assert!(names.contains(&"Мои аварии".to_owned()), "{names:?}");
+    assert!(!names.contains(&"Из будущего".to_owned()));
+    // A manager reads nobody's phone line.
+    op.report_line(&dialog_core::phone::LineReport {
+        extension: "2001".into(),
+        registered: true,
+        ringing: 1,
+        talking: 0,
+    })
+    .await?;
+    let mut mgr_sql = psql(&city, &mgr_login).await?;
+    assert_eq!(refused(&mut mgr_sql, "select * from phone_lines").await, "42501");
+    assert_eq!(
+        refused(&mut mgr_sql, "select dialog_report_line('2001', true, 50, 0)").await,
+        "42501"
+    );
+    assert_eq!(mgr.dashboard().await?.operators_on_line, 1, "the count, not who");
+    // A new appeal joins only an appeal of its kind at its address.
+    let at_mira = registered(&op, "+79123456780", city.mira_5, city.leak).await?;
+    let mut join = card("+79123456789", Some(city.lenina_10), city.leak);
+    join.reasons[0].join_to = Some(at_mira.id);
+    assert!(matches!(
+        op.create_appeals(&join).await,
+        Err(Error::Rule { rule: Rule::Join, .. })
+    ));
+    let r = refused(
+        &mut sql,
+        &format!(
+            "select dialog_register_appeal(gen_random_uuid(), null, 'телефон', '+79123456789', '', '', '{}', '', '', '', '', '{}', null, '', '{{}}', '{}', null)",
+            city.lenina_10, city.leak, at_mira.id
+        ),
+    )
+    .await;
+    assert_eq!(r, "DL007");
+    Ok(())
+}
+
+// The workflow itself, through the functions a person may call.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn statuses_cannot_be_skipped_or_closed_by_operators(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    let (sup, _) = person(&city, StaffRole::Supervisor, None).await?;
+    let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let mut sql = psql(&city, &login).await?;
+    for skip in ["в работе", "отработано", "закрыто"] {
+        let r = refused(
+            &mut sql,
+            &format!(
+                "select dialog_set_status(array['{}'::uuid], array[{}], '{skip}')",
+                a.id, a.version
+            ),
+        )
+        .await;
+        assert_eq!(r, "DL001", "новый → {skip}");
+    }
+    let r = refused(
+        &mut sql,
+        &format!(
+            "select dialog_set_status(array['{}'::uuid], array[{}], 'назначено')",
+            a.id, a.version
+        ),
+    )
+    .await;
+    assert_eq!(r, "DL002");
+    // A stale version is refused by the database, and the conflict names the appeal.
+    let mut c = changes(&a);
+    c.comment = "первое".into();
+    op.save_appeal(a.id, a.version, &c).await?;
+    match op.save_appeal(a.id, a.version, &c).await {
+        Err(Error::Conflict { number }) => assert_eq!(number, a.number),
+        other => panic!("{other:?}"),
+    }
+    let a = op.appeal(a.id).await?;
+    let a = op.assign_executor(a.id, a.version, city.plumber).await?;
+    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
+        .await?;
+    let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
+    let a = op.change_status(a.id, a.version, AppealStatus::Done).await?;
+    assert!(matches!(
+        op.change_status(a.id, a.version, AppealStatus::Closed).await,
+        Err(Error::Rule {
+            rule: Rule::SupervisorOnly,
+            ..
+        })
+    ));
+    let a = sup.change_status(a.id, a.version, AppealStatus::Closed).await?;
+    assert_eq!((a.status, a.progress), (AppealStatus::Closed, 100));
+    assert!(matches!(
+        op.change_status(a.id, a.version, AppealStatus::InWork).await,
+        Err(Error::Rule {
+            rule: Rule::SupervisorOnly,
+            ..
+        })
+    ));
+    let a = sup.change_status(a.id, a.version, AppealStatus::InWork).await?;
+    assert_eq!(a.closed_at, None);
+    assert_eq!(
+        refused(&mut sql, &format!("delete from appeals where id = '{}'", a.id)).await,
+        "42501"
+    );
+    Ok(())
+}
+
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    // A call to the plumber made before the appeal existed does not count.
+    op.record_call(&call_to(city.plumber, city.plumber_phone, None)).await?;
+    let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let a = op.assign_executor(a.id, a.version, city.plumber).await?;
+    assert_eq!(a.status, AppealStatus::Assigned);
+    assert!(!a.executors[0].notified);
+    // Unanswered, or answered without a recording, or to someone else: still not notified.
     let mut unanswered = call_to(city.plumber, city.plumber_phone, Some(a.id));
     unanswered.answered_at = None;
     op.record_call(&unanswered).await?;
@@ -182,7 +811,6 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
     unrecorded.recording = None;
     unrecorded.recording_codec = None;
     op.record_call(&unrecorded).await?;
-    // A call to another executor does not count either.
     op.record_call(&call_to(city.plumber_b, "+79170000002", Some(a.id)))
         .await?;
     match op.change_status(a.id, a.version, AppealStatus::InWork).await {
@@ -196,44 +824,11 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
         }
         other => panic!("expected the notification rule, got {other:?}"),
     }
-
     op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
         .await?;
     let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(a.status, AppealStatus::InWork);
     assert!(a.notified_at.is_some() && a.in_work_at.is_some());
-    assert_eq!(a.progress, 50);
-    Ok(())
-}
-
-#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn closing_and_reopening_is_for_supervisors(pool: PgPool) -> TestResult {
-    let city = city(pool).await?;
-    let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    let (sup, _) = person(&city, StaffRole::Supervisor, None).await?;
-    let a = op
-        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
-        .await?
-        .remove(0);
-    let a = op.assign_executor(a.id, a.version, city.plumber).await?;
-    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
-        .await?;
-    let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
-    let a = op.change_status(a.id, a.version, AppealStatus::Done).await?;
-    let mut sql = psql(&city, &login).await?;
-    let r = on(&mut sql, "update appeals set status = 'закрыто' where id = $1", a.id).await;
-    assert_eq!(sqlstate(r), "DL004", "operator closed");
-    let a = sup.change_status(a.id, a.version, AppealStatus::Closed).await?;
-    assert_eq!((a.status, a.progress), (AppealStatus::Closed, 100));
-    assert!(matches!(
-        op.change_status(a.id, a.version, AppealStatus::InWork).await,
-        Err(Error::Rule {
-            rule: Rule::SupervisorOnly,
-            ..
-        })
-    ));
-    let a = sup.change_status(a.id, a.version, AppealStatus::InWork).await?;
-    assert_eq!(a.closed_at, None);
     Ok(())
 }
 
@@ -242,29 +837,16 @@ async fn operator_cannot_make_logins_or_grant_roles(pool: PgPool) -> TestResult 
     let city = city(pool).await?;
     let (op, login) = person(&city, StaffRole::Operator, None).await?;
     let mut sql = psql(&city, &login).await?;
-    let r = sqlx::query("create role intruder login password 'x'")
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "42501", "operator created a role");
-    let r = sqlx::query("grant dialog_admin to current_user")
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "42501", "operator granted themselves admin");
-    let r = sqlx::query(
+    for attack in [
+        "create role intruder login password 'x'",
+        "grant dialog_admin to current_user",
         "select dialog_create_person('intruder', 'SCRAM-SHA-256$4096:AAAA$AAAA:AAAA', 'admin', 'Взломщик')",
-    )
-    .execute(&mut sql)
-    .await;
-    assert_eq!(sqlstate(r), "42501", "operator called the person factory");
-    let r = sqlx::query("insert into staff (login, full_name, role) values ('intruder', 'Взломщик', 'admin')")
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "42501");
-    let r = sqlx::query("update executors set active = false")
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "42501", "operator edited a directory");
-    // Another person's password: only admins; one's own: yes.
+        "insert into staff (login, full_name, role) values ('intruder', 'Взломщик', 'admin')",
+        "update executors set active = false",
+        "create function public.f() returns int language sql return 1",
+    ] {
+        assert_eq!(refused(&mut sql, attack).await, "42501", "{attack}");
+    }
     let (_other, other) = person(&city, StaffRole::Operator, None).await?;
     assert!(matches!(
         op.set_password(&other, "новый-пароль-123").await,
@@ -272,66 +854,14 @@ async fn operator_cannot_make_logins_or_grant_roles(pool: PgPool) -> TestResult 
     ));
     op.set_password(&login, "новый-пароль-123").await?;
     // The plain password never reaches the server: the functions accept only verifiers.
-    let r = sqlx::query("select dialog_set_password(current_user, 'plain-text-password')")
-        .execute(&mut sql)
-        .await;
-    assert_eq!(sqlstate(r), "DL011");
-    Ok(())
-}
-
-#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn manager_sees_only_their_organization(pool: PgPool) -> TestResult {
-    let city = city(pool).await?;
-    let (op, _) = person(&city, StaffRole::Operator, None).await?;
-    let ours = op
-        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
-        .await?
-        .remove(0);
-    let theirs = op
-        .create_appeals(&card("+79123456780", Some(city.mira_5), city.leak))
-        .await?
-        .remove(0);
-    op.add_attachment(ours.id, "фото.jpg", "image/jpeg", b"JPEG ours")
-        .await?;
-    op.add_attachment(theirs.id, "фото.jpg", "image/jpeg", b"JPEG theirs")
-        .await?;
-    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(ours.id)))
-        .await?;
-    op.record_call(&call_to(city.plumber_b, "+79170000002", Some(theirs.id)))
-        .await?;
-    op.add_comment(theirs.id, "секрет Южной").await?;
-
-    let (mgr, login) = person(&city, StaffRole::Manager, Some(city.org_a)).await?;
-    let mut sql = psql(&city, &login).await?;
-    let numbers: Vec<String> = sqlx::query_scalar("select number from appeals")
-        .fetch_all(&mut sql)
-        .await?;
-    assert_eq!(numbers, vec![ours.number.clone()]);
-    let files: Vec<Vec<u8>> = sqlx::query_scalar("select content from attachments")
-        .fetch_all(&mut sql)
-        .await?;
-    assert_eq!(files, vec![b"JPEG ours".to_vec()]);
-    let calls: i64 = sqlx::query_scalar("select count(*) from calls")
-        .fetch_one(&mut sql)
-        .await?;
-    assert_eq!(calls, 1);
-    let leaked: i64 = sqlx::query_scalar("select count(*) from appeal_history where appeal_id = $1")
-        .bind(theirs.id)
-        .fetch_one(&mut sql)
-        .await?;
-    assert_eq!(leaked, 0);
-    let r = sqlx::query("update appeals set comment = 'x'").execute(&mut sql).await;
-    assert_eq!(sqlstate(r), "42501", "manager edited");
-    // Setting the role to something else does not help: it is who logged in that counts.
-    let r = sql.execute("set role dialog_operator").await;
-    assert_eq!(sqlstate(r), "42501");
-    // Through the store too.
-    assert!(matches!(mgr.appeal(theirs.id).await, Err(Error::NotFound(_))));
-    assert_eq!(mgr.appeal(ours.id).await?.number, ours.number);
-    let page = mgr
-        .registry_page(&Default::default(), Default::default(), None, 50)
-        .await?;
-    assert_eq!(page.rows.len(), 1);
+    assert_eq!(
+        refused(
+            &mut sql,
+            "select dialog_set_password(current_user, 'plain-text-password')"
+        )
+        .await,
+        "DL011"
+    );
     Ok(())
 }
 
@@ -339,10 +869,7 @@ async fn manager_sees_only_their_organization(pool: PgPool) -> TestResult {
 async fn files_and_recordings_have_size_limits(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
     let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    let a = op
-        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
-        .await?
-        .remove(0);
+    let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
     let big = vec![0u8; 25 * 1024 * 1024 + 1];
     match op.add_attachment(a.id, "видео.mp4", "video/mp4", &big).await {
         Err(Error::Invalid {
@@ -352,10 +879,72 @@ async fn files_and_recordings_have_size_limits(pool: PgPool) -> TestResult {
         other => panic!("expected the size limit, got {other:?}"),
     }
     let mut sql = psql(&city, &login).await?;
-    let r = on(&mut sql, "insert into attachments (id, appeal_id, file_name, mime, content) values (gen_random_uuid(), $1, 'a', 'x/y', ''::bytea)", a.id).await;
-    assert_eq!(sqlstate(r), "23514", "empty file");
+    let r = refused(
+        &mut sql,
+        &format!(
+            "select dialog_add_attachment(gen_random_uuid(), '{}', 'a', 'x/y', ''::bytea)",
+            a.id
+        ),
+    )
+    .await;
+    assert_eq!(r, "23514", "empty file");
     assert!(op.attachments(a.id).await?.is_empty());
     let ok = op.add_attachment(a.id, "фото.jpg", "image/jpeg", &[1, 2, 3]).await?;
     assert_eq!(op.attachment_content(ok.id).await?, vec![1, 2, 3]);
+    // A day's allowance: more than that is refused in words (the allowance is lowered here
+    // only to keep the test small).
+    sqlx::raw_sql(
+        "create or replace function dialog_daily_bytes_limit() returns bigint language sql immutable return 1000",
+    )
+    .execute(city.owner.pool())
+    .await?;
+    match op.add_attachment(a.id, "ещё.jpg", "image/jpeg", &[0u8; 2000]).await {
+        Err(Error::Rule {
+            rule: Rule::Quota,
+            message,
+            ..
+        }) => assert!(message.contains("За сутки"), "{message}"),
+        other => panic!("expected the daily allowance, got {other:?}"),
+    }
+    let mut long = call_to(city.plumber, city.plumber_phone, None);
+    long.recording = Some(vec![0u8; 2000]);
+    assert!(matches!(
+        op.record_call(&long).await,
+        Err(Error::Rule { rule: Rule::Quota, .. })
+    ));
+    Ok(())
+}
+
+/// A retried registration returns what was registered; a different card under the same id
+/// is refused, and two saves of one card at once make one appeal.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn retried_and_doubled_registrations_make_one_appeal(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let (other, _) = person(&city, StaffRole::Operator, None).await?;
+    let new = card("+79123456789", Some(city.lenina_10), city.leak);
+    let (a, b) = tokio::join!(op.create_appeals(&new), op.create_appeals(&new));
+    let (a, b) = (a?.remove(0), b?.remove(0));
+    assert_eq!((a.id, &a.number), (b.id, &b.number));
+    let count: i64 = sqlx::query_scalar("select count(*) from appeals where identifier = '+79123456789'")
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(count, 1);
+    let mut changed = new.clone();
+    changed.reasons[0].comment = "Другая причина".into();
+    assert!(matches!(
+        op.create_appeals(&changed).await,
+        Err(Error::Rule {
+            rule: Rule::AlreadyRegistered,
+            ..
+        })
+    ));
+    assert!(matches!(
+        other.create_appeals(&new).await,
+        Err(Error::Rule {
+            rule: Rule::AlreadyRegistered,
+            ..
+        })
+    ));
     Ok(())
 }

@@ -3,9 +3,9 @@
 #![allow(dead_code, missing_docs)]
 
 use chrono::Utc;
-use dialog_core::appeals::{NewAppeals, Reason};
+use dialog_core::appeals::{Appeal, AppealChanges, NewAppeals, Reason};
 use dialog_core::directory::{upsert, AppealKind, Building, Executor, Service};
-use dialog_core::files::NewCall;
+use dialog_core::files::{Call, NewCall};
 use dialog_core::model::{AppealType, CallDirection, Channel, Priority, StaffRole};
 use dialog_core::people::NewPerson;
 use dialog_core::{ConnectOptions, Store, TlsMode};
@@ -248,7 +248,8 @@ pub fn card(identifier: &str, building: Option<Uuid>, kind: Uuid) -> NewAppeals 
     }
 }
 
-/// A recorded, answered outgoing call to `executor`.
+/// A recorded, answered outgoing call to `executor`, stored as it ends. (The database keeps
+/// its own clock for the end and the phone's durations: a call of no length starts now.)
 pub fn call_to(executor: Uuid, phone: &str, appeal: Option<Uuid>) -> NewCall {
     let now = Utc::now();
     NewCall {
@@ -258,7 +259,7 @@ pub fn call_to(executor: Uuid, phone: &str, appeal: Option<Uuid>) -> NewCall {
         to_number: phone.into(),
         started_at: now,
         answered_at: Some(now),
-        ended_at: Some(now + chrono::Duration::seconds(30)),
+        ended_at: Some(now),
         appeal_id: appeal,
         executor_id: Some(executor),
         recording: Some(b"OggS recorded conversation".to_vec()),
@@ -273,4 +274,52 @@ pub async fn on(
     appeal: Uuid,
 ) -> Result<sqlx::postgres::PgQueryResult, sqlx::Error> {
     sqlx::query(statement).bind(appeal).execute(conn).await
+}
+
+/// The card of an appeal as it was read, to change and save.
+pub fn changes(a: &Appeal) -> AppealChanges {
+    AppealChanges {
+        received_at: a.received_at,
+        channel: a.channel,
+        identifier: a.identifier.clone(),
+        applicant_name: a.applicant_name.clone(),
+        contacts: a.contacts.clone(),
+        building_id: a.building_id,
+        apartment: a.apartment.clone(),
+        entrance: a.entrance.clone(),
+        floor: a.floor.clone(),
+        address_note: a.address_note.clone(),
+        kind_id: a.kind_id,
+        priority: a.priority,
+        comment: a.comment.clone(),
+        status: a.status,
+        executor_ids: a.executors.iter().map(|e| e.executor_id).collect(),
+        joined_to: a.joined_to,
+    }
+}
+
+/// A call of `login` at the times it carries, as history holds it: stored by the owner, since
+/// a person's app can store a call only as it ends, with the server's clock.
+pub async fn past_call(city: &City, login: &str, c: &NewCall) -> anyhow::Result<Call> {
+    Ok(sqlx::query_as(
+        r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at,
+               operator_login, appeal_id, executor_id, recording, recording_codec)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           returning id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login,
+               appeal_id, executor_id, recording_codec, octet_length(recording) as recording_size"#,
+    )
+    .bind(c.id)
+    .bind(c.direction)
+    .bind(&c.from_number)
+    .bind(&c.to_number)
+    .bind(c.started_at)
+    .bind(c.answered_at)
+    .bind(c.ended_at)
+    .bind(login)
+    .bind(c.appeal_id)
+    .bind(c.executor_id)
+    .bind(c.recording.as_deref())
+    .bind(&c.recording_codec)
+    .fetch_one(city.owner.pool())
+    .await?)
 }
