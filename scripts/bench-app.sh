@@ -14,7 +14,8 @@ tools=${DIALOG_TOOLS_DIR:-/var/tmp/dialog-tools}
 ui/node_modules/.bin/tauri build --no-bundle >/dev/null
 dir=${DIALOG_BENCH_DIR:-/var/tmp/dialog-bench}
 appeals=${DIALOG_BENCH_APPEALS:-1000000}
-eval "$(scripts/pg-cluster.sh start "$dir/cluster" "$(dialog_free_port 25440)")"
+pg_env=$(scripts/pg-cluster.sh start "$dir/cluster" "$(dialog_free_port 25440)" --fast)
+eval "$pg_env"
 export DIALOG_E2E_DB=${DATABASE_URL%/postgres}/bench_$appeals
 export DIALOG_E2E_APP=$target/release/dialog
 export DIALOG_E2E_DRIVER=$tools/bin/tauri-driver

@@ -13,7 +13,8 @@ appeals=${DIALOG_BENCH_APPEALS:-1000000}
 mkdir -p "$dir"
 chmod 755 "$dir"
 port=$(dialog_free_port 25440)
-eval "$(scripts/pg-cluster.sh start "$dir/cluster" "$port")"
+pg_env=$(scripts/pg-cluster.sh start "$dir/cluster" "$port" --fast)
+eval "$pg_env"
 trap 'scripts/pg-cluster.sh stop "$dir/cluster"' EXIT
 base=${DATABASE_URL%/postgres}
 db=bench_$appeals

@@ -59,6 +59,14 @@ dialog_setup() {
     (cd ui && npm ci --no-audit --no-fund --loglevel=error)
 }
 
+# What running an already built app needs: the private PostgreSQL's server and client, and
+# the libraries the app links.
+dialog_run_packages() {
+    local pkgs=(openssl ca-certificates postgresql-client libwebkit2gtk-4.1-0 libopus0 libasound2)
+    compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || pkgs+=(postgresql)
+    dialog_apt_install "${pkgs[@]}"
+}
+
 # Builds the UI into ui/dist (the app embeds it at compile time).
 dialog_build_ui() {
     (cd ui && npm run --silent build >/dev/null)

@@ -21,7 +21,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
     cleanup+=("scripts/pg-cluster.sh stop '$pgdir/cluster'; rm -rf '$pgdir'")
     port=$(dialog_free_port 25432)
     echo "== private PostgreSQL on 127.0.0.1:$port"
-    eval "$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port")"
+    pg_env=$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port" --fast)
+    eval "$pg_env"
 fi
 
 rigdir=$(mktemp -d /tmp/dialog-test-rig.XXXXXX)

@@ -2,7 +2,7 @@
 
 use dialog_core::appeals::{Appeal, AppealChanges, HistoryEntry, NewAppeals, VersionedId};
 use dialog_core::desk::Problems;
-use dialog_core::files::{Attachment, Call, CallFilter, FileContent, NewAttachment};
+use dialog_core::files::{openable, Attachment, Call, CallFilter, FileContent, NewAttachment, SavedFile};
 use dialog_core::model::AppealStatus;
 use tauri::{AppHandle, State};
 use uuid::Uuid;
@@ -117,27 +117,33 @@ pub async fn attachment_content(state: State<'_, AppState>, id: Uuid, mime: Stri
     Ok(FileContent::new(mime, &bytes))
 }
 
-/// Saves an attached file in Documents/Диалог under its own name and opens it in the
-/// desktop's application for its type. Returns the path.
+/// Saves an attached file in Documents/Диалог (never over another file) and opens it in the
+/// desktop's application when its content is a document, picture or recording and its name
+/// says so; a program, a script or a file whose name hides what it is, is only saved.
 #[tauri::command]
 pub async fn save_attachment(
     app: AppHandle,
     state: State<'_, AppState>,
     id: Uuid,
     file_name: String,
-    mime: String,
-) -> CmdResult<String> {
+) -> CmdResult<SavedFile> {
     let bytes = state.store().await?.attachment_content(id).await?;
-    crate::print::save_and_open(&app, &safe_file_name(&file_name), &bytes, Some(&mime))
+    let name = safe_file_name(&file_name);
+    let open = openable(&name, &bytes);
+    let path = crate::print::save_and_open(&app, &name, &bytes, open.as_ref().ok().copied())?;
+    Ok(SavedFile {
+        path,
+        opened: open.is_ok(),
+        not_opened: open.err(),
+    })
 }
 
 /// A file name as it may be written in a folder: its last part, without characters that would
-/// leave the folder or upset a file manager.
+/// leave the folder, hide the extension or upset a file manager.
 fn safe_file_name(name: &str) -> String {
     let last = name.rsplit(['/', '\\']).next().unwrap_or_default();
-    let clean: String = last.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
-    match clean.trim() {
-        "" | "." | ".." => "файл".to_owned(),
+    match dialog_core::files::safe_file_name(last).as_str() {
+        "" => "файл".to_owned(),
         s => s.to_owned(),
     }
 }
@@ -171,6 +177,7 @@ mod tests {
         assert_eq!(safe_file_name("../../.bashrc"), ".bashrc");
         assert_eq!(safe_file_name("C:\\фото\\труба.jpg"), "труба.jpg");
         assert_eq!(safe_file_name("a\nb.txt"), "a_b.txt");
+        assert_eq!(safe_file_name("счёт\u{202e}fdp.exe"), "счёт_fdp.exe");
         assert_eq!(safe_file_name(".."), "файл");
         assert_eq!(safe_file_name(""), "файл");
     }

@@ -338,6 +338,102 @@ fn mime_type(mime: &str) -> String {
     }
 }
 
+/// What a file's first bytes say it is, for the kinds a dispatch center receives: photos,
+/// videos, voice messages, PDF and office documents, plain text. `None` for anything else
+/// (programs, scripts, archives).
+pub fn sniff(bytes: &[u8]) -> Option<&'static str> {
+    let starts = |m: &[u8]| bytes.starts_with(m);
+    let at = |i: usize, m: &[u8]| bytes.get(i..i + m.len()) == Some(m);
+    let head = &bytes[..bytes.len().min(2048)];
+    let has = |m: &[u8]| head.windows(m.len()).any(|w| w == m);
+    Some(match () {
+        _ if starts(b"%PDF-") => "application/pdf",
+        _ if starts(b"\x89PNG\r\n\x1a\n") => "image/png",
+        _ if starts(b"\xff\xd8\xff") => "image/jpeg",
+        _ if starts(b"GIF87a") || starts(b"GIF89a") => "image/gif",
+        _ if starts(b"RIFF") && at(8, b"WEBP") => "image/webp",
+        _ if starts(b"RIFF") && at(8, b"WAVE") => "audio/wav",
+        _ if at(4, b"ftyp") && (at(8, b"qt  ")) => "video/quicktime",
+        _ if at(4, b"ftyp") && (at(8, b"M4A ")) => "audio/mp4",
+        _ if at(4, b"ftyp") => "video/mp4",
+        _ if starts(b"\x1a\x45\xdf\xa3") => "video/webm",
+        _ if starts(b"OggS") => "audio/ogg",
+        _ if starts(b"ID3") || starts(b"\xff\xfb") || starts(b"\xff\xf3") => "audio/mpeg",
+        _ if starts(b"#!AMR") => "audio/amr",
+        // Office documents are ZIP files; so are programs (jar, apk): tell them by what is inside.
+        _ if starts(b"PK\x03\x04") && has(b"word/") => {
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+        }
+        _ if starts(b"PK\x03\x04") && has(b"xl/") => {
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        }
+        _ if starts(b"PK\x03\x04") && has(b"mimetypeapplication/vnd.oasis.opendocument.text") => {
+            "application/vnd.oasis.opendocument.text"
+        }
+        _ if starts(b"PK\x03\x04") && has(b"mimetypeapplication/vnd.oasis.opendocument.spreadsheet") => {
+            "application/vnd.oasis.opendocument.spreadsheet"
+        }
+        _ if starts(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1") => "application/msword",
+        _ if !head.contains(&0) && std::str::from_utf8(head).is_ok() && !has(b"<") => "text/plain",
+        _ => return None,
+    })
+}
+
+/// The extensions a file of a sniffed type may carry to be opened by the desktop.
+fn extensions(mime: &str) -> &'static [&'static str] {
+    match mime {
+        "application/pdf" => &["pdf"],
+        "image/png" => &["png"],
+        "image/jpeg" => &["jpg", "jpeg", "jfif"],
+        "image/gif" => &["gif"],
+        "image/webp" => &["webp"],
+        "audio/wav" => &["wav"],
+        "video/quicktime" => &["mov"],
+        "audio/mp4" => &["m4a"],
+        "video/mp4" => &["mp4", "m4v", "3gp"],
+        "video/webm" => &["webm", "mkv"],
+        "audio/ogg" => &["ogg", "oga", "opus"],
+        "audio/mpeg" => &["mp3"],
+        "audio/amr" => &["amr"],
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document" => &["docx"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" => &["xlsx"],
+        "application/vnd.oasis.opendocument.text" => &["odt"],
+        "application/vnd.oasis.opendocument.spreadsheet" => &["ods"],
+        "application/msword" => &["doc", "xls"],
+        "text/plain" => &["txt", "csv"],
+        _ => &[],
+    }
+}
+
+/// Whether a file may be opened in the desktop's application: its content must be a
+/// document, picture or recording, and its name must say so. Otherwise the reason, in words
+/// for the operator. Whatever the citizen or a colleague named it and declared it to be, a
+/// program is never started.
+pub fn openable(file_name: &str, bytes: &[u8]) -> std::result::Result<&'static str, String> {
+    let ext = file_name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_lowercase())
+        .unwrap_or_default();
+    match sniff(bytes) {
+        Some(mime) if extensions(mime).contains(&ext.as_str()) => Ok(mime),
+        Some(_) => Err("его имя не соответствует содержимому".to_owned()),
+        None => Err("это не документ, не изображение и не запись".to_owned()),
+    }
+}
+
+/// A file saved from an appeal for the operator.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct SavedFile {
+    /// Where it was saved.
+    pub path: String,
+    /// Opened in the desktop's application.
+    pub opened: bool,
+    /// Why it was not opened, when it was not.
+    pub not_opened: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -355,6 +451,25 @@ mod tests {
             Err(Error::Invalid { field: "number", .. })
         ));
         assert!(matches!(number_digits("+-"), Err(Error::Invalid { .. })));
+    }
+
+    #[test]
+    fn only_documents_pictures_and_recordings_open() {
+        assert_eq!(openable("акт.pdf", b"%PDF-1.7 ..."), Ok("application/pdf"));
+        assert_eq!(openable("ФОТО.JPG", b"\xff\xd8\xff\xe0 JFIF"), Ok("image/jpeg"));
+        assert_eq!(openable("голос.ogg", b"OggS\0\x02"), Ok("audio/ogg"));
+        assert_eq!(
+            openable("смета.docx", b"PK\x03\x04 [Content_Types].xml word/document.xml"),
+            Ok("application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+        );
+        // A program under a document's name, or a document's content under a program's name.
+        assert!(openable("счёт.pdf", b"PK\x03\x04 META-INF/MANIFEST.MF").is_err());
+        assert!(openable("счёт.jar", b"%PDF-1.4").is_err());
+        assert!(openable("счёт.pdf", b"\x7fELF\x02\x01").is_err());
+        assert!(openable("счёт.pdf.desktop", b"[Desktop Entry]\nExec=sh").is_err());
+        assert!(openable("страница.html", b"<html><script>").is_err());
+        assert!(openable("запуск.sh", b"#!/bin/sh\nrm -rf ~").is_err());
+        assert!(openable("без расширения", b"%PDF-1.4").is_err());
     }
 
     #[test]

@@ -462,7 +462,7 @@ impl Actor {
             let mut busy = false;
             while let Some(out) = self.ua.poll_transmit() {
                 busy = true;
-                tracing::trace!(message = %out, "SIP out");
+                tracing::trace!(message = %dialog_sip::auth::redact_credentials(&out), "SIP out");
                 if let Some(t) = &self.transport {
                     t.send(out);
                 }

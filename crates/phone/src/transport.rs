@@ -52,6 +52,11 @@ pub enum TransportError {
     /// The URL is not `ws://` or `wss://`.
     #[error("адрес SIP-сервера должен начинаться с ws:// или wss:// (например, wss://pbx.example.ru:8089/ws)")]
     BadUrl,
+    /// `ws://` to another computer: the digest and the call setup would travel in clear.
+    #[error(
+        "без шифрования (ws://) можно подключаться только к АТС на этом же компьютере; для {0} укажите адрес wss://"
+    )]
+    Cleartext(String),
     /// The CA file could not be read.
     #[error("не удалось прочитать файл сертификата {path}: {reason}")]
     Ca {
@@ -76,6 +81,10 @@ impl Transport {
         let secure = if config.url.starts_with("wss://") {
             true
         } else if config.url.starts_with("ws://") {
+            let host = url_host(&config.url);
+            if !is_loopback(host) {
+                return Err(TransportError::Cleartext(host.to_owned()));
+            }
             false
         } else {
             return Err(TransportError::BadUrl);
@@ -105,6 +114,22 @@ impl Transport {
             task.abort();
         }
     }
+}
+
+/// The host of a `ws://` or `wss://` address.
+fn url_host(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let authority = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    if let Some(v6) = authority.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or_default();
+    }
+    authority.split(':').next().unwrap_or_default()
+}
+
+/// Whether a host is this computer.
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost") || host.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback())
 }
 
 fn tls_connector(ca_file: Option<&std::path::Path>) -> Result<Connector, TransportError> {
@@ -282,5 +307,28 @@ async fn serve(
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{is_loopback, url_host, Transport, TransportConfig, TransportError};
+
+    #[test]
+    fn cleartext_only_to_this_computer() {
+        assert_eq!(url_host("ws://127.0.0.1:8088/ws"), "127.0.0.1");
+        assert_eq!(url_host("ws://[::1]:8088/ws"), "::1");
+        assert_eq!(url_host("wss://user@pbx.example.ru/ws"), "pbx.example.ru");
+        assert!(is_loopback("127.0.0.1") && is_loopback("localhost") && is_loopback("::1"));
+        assert!(!is_loopback("pbx.example.ru") && !is_loopback("10.0.0.5") && !is_loopback("192.0.2.1"));
+    }
+
+    #[tokio::test]
+    async fn ws_to_another_computer_is_refused() {
+        let config = TransportConfig {
+            url: "ws://pbx.example.ru:8088/ws".into(),
+            ca_file: None,
+        };
+        assert!(matches!(Transport::start(config), Err(TransportError::Cleartext(h)) if h == "pbx.example.ru"));
     }
 }

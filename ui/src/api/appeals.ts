@@ -9,6 +9,7 @@ import type { HistoryEntry } from "../generated/HistoryEntry";
 import type { NewAppeals } from "../generated/NewAppeals";
 import type { NewAttachment } from "../generated/NewAttachment";
 import type { Problems } from "../generated/Problems";
+import type { SavedFile } from "../generated/SavedFile";
 import type { VersionedId } from "../generated/VersionedId";
 import { call } from "./core";
 
@@ -30,8 +31,9 @@ export const problems = (buildingId: string | null, identifier: string | null) =
 export const attachments = (id: string) => call<Attachment[]>("attachments", { id });
 export const addAttachment = (file: NewAttachment) => call<Attachment>("add_attachment", { file });
 export const attachmentContent = (id: string, mime: string) => call<FileContent>("attachment_content", { id, mime });
-export const saveAttachment = (id: string, fileName: string, mime: string) =>
-  call<string>("save_attachment", { id, fileName, mime });
+/** Saves an attached file in Documents/Диалог; opens it only when it is safely a document, picture or recording. */
+export const saveAttachment = (id: string, fileName: string) =>
+  call<SavedFile>("save_attachment", { id, fileName });
 export const appealCalls = (id: string) => call<Call[]>("appeal_calls", { id });
 /** The recordings registry: calls matching the filter, newest first (at most 500). */
 export const calls = (filter: CallFilter) => call<Call[]>("calls", { filter });

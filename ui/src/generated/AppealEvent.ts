@@ -9,14 +9,14 @@ export type AppealEvent = {
  */
 id: string, 
 /**
- * Its number (absent for comments and files).
+ * Its number.
  */
 number: string | null, 
 /**
- * Its version after the change (absent for comments and files).
+ * Its version after the change.
  */
 version: number | null, 
 /**
- * `insert`, `update`, `comment`, `attachment`.
+ * `insert`, `update`, `comment`, `attachment`, `call`.
  */
 op: string, };

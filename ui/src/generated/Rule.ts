@@ -3,4 +3,4 @@
 /**
  * A workflow rule enforced by the database.
  */
-export type Rule = "transition" | "needsExecutor" | "executorNotNotified" | "supervisorOnly" | "executorNotServing" | "callTime" | "join" | "immutable" | "people";
+export type Rule = "transition" | "needsExecutor" | "executorNotNotified" | "supervisorOnly" | "executorNotServing" | "callTime" | "join" | "immutable" | "people" | "receivedAt" | "quota" | "alreadyRegistered" | "notYourCall";

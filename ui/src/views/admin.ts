@@ -253,9 +253,21 @@ function showPeople(
             h("td", null, h("button", { class: "link", onclick: async () => {
               await admin.setPersonActive(p.login, !p.active).then(reload, fail);
             } }, p.active ? "отключить" : "включить")),
-            h("td", null, h("button", { class: "link", onclick: async () => {
-              const pw = window.prompt(`Новый пароль для ${p.login}`);
-              if (pw) await admin.setPassword(p.login, pw).then(() => ctx.toast("Пароль изменён"), fail);
+            h("td", null, h("button", { class: "link person-password", dataset: { login: p.login }, onclick: (e: Event) => {
+              // Typed twice, hidden, in a form of its own: never in a browser prompt that shows it.
+              const row = (e.target as HTMLElement).closest("tr");
+              if (!row || row.nextElementSibling?.classList.contains("password-form")) return;
+              const first = h("input", { type: "password", class: "person-password-new", autocomplete: "new-password", placeholder: "новый пароль" });
+              const second = h("input", { type: "password", class: "person-password-again", autocomplete: "new-password", placeholder: "ещё раз" });
+              const form = h("tr", { class: "password-form" }, h("td", { colSpan: 8 }, h("div", { class: "form-row" },
+                h("span", null, `Новый пароль для ${p.login} (не короче 8 символов):`), first, second,
+                h("button", { class: "primary person-password-save", onclick: async () => {
+                  if (first.value !== second.value) return ctx.toast("Пароли не совпадают — введите их ещё раз", "error");
+                  await admin.setPassword(p.login, first.value).then(() => { form.remove(); ctx.toast("Пароль изменён"); }, fail);
+                } }, "Сменить"),
+                h("button", { onclick: () => form.remove() }, "Отмена"))));
+              row.after(form);
+              first.focus();
             } }, "сменить пароль")),
           ),
         ),

@@ -708,7 +708,9 @@ function renderTabs(
             const row = h("div", { class: "file" }, open, h("span", { class: "muted" }, ` ${fmtDateTime(f.uploadedAt)} `), keep);
             keep.addEventListener("click", async () => {
               try {
-                ctx.toast(`${t.card.fileSaved}: ${await api.saveAttachment(f.id, f.fileName, f.mime)}`);
+                const saved = await api.saveAttachment(f.id, f.fileName);
+                if (saved.opened) ctx.toast(`${t.card.fileSaved}: ${saved.path}`);
+                else ctx.toast(`${t.card.fileSaved}: ${saved.path}. ${t.card.fileNotOpened}: ${saved.notOpened}`, "error");
               } catch (err) {
                 ctx.toast((err as CommandError).message, "error");
               }
@@ -760,6 +762,7 @@ const actionLabel: Record<string, string> = {
   joined: "присоединено",
   unjoined: "отсоединено",
   attachment: "прикреплён файл",
+  call: "звонок",
 };
 
 function describe(action: string, before: unknown, after: unknown, comment: string | null): string {
@@ -769,6 +772,7 @@ function describe(action: string, before: unknown, after: unknown, comment: stri
   if (action === "status") return `${actionLabel[action]}: ${String(b.status ?? "")} → ${String(a.status ?? "")}`;
   if (action === "assigned" || action === "unassigned") return `${actionLabel[action]}: ${String(a.executor ?? b.executor ?? "")}`;
   if (action === "attachment") return `${actionLabel[action]}: ${String(a.file_name ?? "")}`;
+  if (action === "call") return `${String(a.direction ?? "")} ${actionLabel[action]}: ${String(a.number ?? "")}`;
   if (action === "changed") return `${actionLabel[action]}: ${Object.keys(a).join(", ")}`;
   return actionLabel[action] ?? action;
 }

@@ -195,6 +195,7 @@ fn history_words(h: &HistoryEntry) -> Option<String> {
         "unassigned" => format!("снят исполнитель {}", field(&h.before, "executor")),
         "joined" => "объединено с более ранним обращением".to_owned(),
         "unjoined" => "объединение снято".to_owned(),
+        "call" => format!("{} звонок {}", field(&h.after, "direction"), field(&h.after, "number")),
         "comment" => format!("комментарий: {}", h.comment.as_deref().unwrap_or("").trim()),
         _ => return None,
     };
