@@ -12,9 +12,10 @@ DIALOG_PACKAGES=(
     libopus-dev libasound2-dev
 )
 # The telephony test rig (Kamailio, rtpengine, baresip; sox makes its tones) runs in a network
-# namespace of its own (iproute2, util-linux's unshare).
+# namespace of its own (iproute2, util-linux's unshare). x11-utils and imagemagick find the
+# app's window and photograph it in the first-run test.
 DIALOG_TEST_PACKAGES=(
-    xvfb xauth webkit2gtk-driver dbus gnome-keyring poppler-utils zbar-tools
+    xvfb xauth x11-utils imagemagick webkit2gtk-driver dbus gnome-keyring poppler-utils zbar-tools
     kamailio kamailio-websocket-modules kamailio-tls-modules rtpengine-daemon baresip-core sox iproute2
 )
 

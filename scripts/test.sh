@@ -38,4 +38,6 @@ else
     cargo test --workspace --locked --no-run
 fi
 tests/e2e/run.sh prepare
+echo "== the README's first command, as root and as a new user"
+tests/first-run.sh
 exec scripts/in-netns.sh scripts/test-inside.sh

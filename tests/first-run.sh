@@ -17,7 +17,7 @@ mkdir -p "$screens"
 work=$(mktemp -d /var/tmp/dialog-first-run.XXXXXX)
 chmod 755 "$work"
 user=dialogfr$$
-cleanup=()
+cleanup=("rm -rf '$work'")
 on_exit() {
     local i
     for ((i = ${#cleanup[@]} - 1; i >= 0; i--)); do eval "${cleanup[$i]}" || true; done
@@ -45,7 +45,7 @@ first_run() {
     # A session of its own, so that the app and everything it started end together.
     (cd "$clone" && exec setsid "${runner[@]}" env "$@" DISPLAY=":$display" DIALOG_PG_PORT="$port" \
         DIALOG_DEMO_APPEALS=400 scripts/run.sh >"$log" 2>&1) &
-    local pid=$!
+    local pid=$! t0=$SECONDS
     cleanup+=("kill -- -$pid 2>/dev/null; scripts/pg-cluster.sh stop '$data/postgres'")
     local shown=
     for _ in $(seq 600); do
@@ -81,7 +81,7 @@ first_run() {
     fi
     kill -- "-$pid" 2>/dev/null || true
     wait "$pid" 2>/dev/null || true
-    echo "first run as $who: the app opened on the demo city ($appeals appeals on operator1's first page), database private and durable"
+    echo "first run as $who: in $((SECONDS - t0)) s the app opened on the demo city ($appeals appeals on operator1's first page), database private and durable"
 }
 
 # As root, with a home nobody else may enter, exactly as the README says (it builds).
@@ -93,7 +93,7 @@ first_run root "$work/root-data" "$(dialog_free_port 25531)" first-run-root.png 
 
 # As a new user, from a clone of their own.
 useradd --create-home --home-dir "$work/home-$user" --shell /bin/bash "$user"
-cleanup+=("pkill -u '$user'; userdel '$user'")
+cleanup+=("pkill -u '$user'; sleep 1; pkill -9 -u '$user'; userdel '$user'")
 chmod 700 "$work/home-$user"
 clone=$work/home-$user/dialog
 git clone -q --no-hardlinks "$PWD" "$clone"
@@ -104,4 +104,3 @@ chmod -R a+rX "$bins"
 chown -R "$user" "$clone"
 first_run "$user" "$work/home-$user/.local/share/dialog" "$(dialog_free_port 25541)" first-run-user.png "$clone" \
     HOME="$work/home-$user" DIALOG_BIN_DIR="$bins"
-cleanup+=("rm -rf '$work'")
