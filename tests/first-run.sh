@@ -46,7 +46,7 @@ first_run() {
     (cd "$clone" && exec setsid "${runner[@]}" env "$@" DISPLAY=":$display" DIALOG_PG_PORT="$port" \
         DIALOG_DEMO_APPEALS=400 scripts/run.sh >"$log" 2>&1) &
     local pid=$! t0=$SECONDS
-    cleanup+=("kill -- -$pid 2>/dev/null; scripts/pg-cluster.sh stop '$data/postgres'")
+    cleanup+=("kill -- -$pid 2>/dev/null; ${runner[*]} '$clone/scripts/pg-cluster.sh' stop '$data/postgres'")
     local shown=
     for _ in $(seq 600); do
         if xwininfo -display ":$display" -root -tree 2>/dev/null | grep -q '"Диалог"'; then
