@@ -103,6 +103,14 @@ CONF
     fi
     write_mode "$dir" "$fast"
     [ "$(id -u)" = 0 ] && chown postgres "$dir/data/dialog-mode.conf"
+    # A server that was just killed may still show as running for a moment: wait until it
+    # either answers or is gone.
+    local i
+    for i in $(seq 100); do
+        as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1 || break
+        "$bin/pg_isready" -q -h 127.0.0.1 -p "$(sed -n 4p "$dir/data/postmaster.pid" 2>/dev/null || echo "$port")" && break
+        sleep 0.3
+    done
     if as_owner "$bin/pg_ctl" -D "$dir/data" status >/dev/null 2>&1; then
         # Already running: report the port it was started on, and take the mode now.
         port=$(sed -n 4p "$dir/data/postmaster.pid")

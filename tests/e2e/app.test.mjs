@@ -332,8 +332,8 @@ describe("the operator's shift", () => {
     const kind = sql("select id from appeal_kinds where name = 'Нет горячей воды'");
     const b = sql(`select id from buildings where address = '${addressFull}'`);
     sql(
-      `insert into appeals (id, number, identifier, applicant_name, kind_id, building_id, appeal_type, priority)
-       values (gen_random_uuid(), '', '+79990000002', 'Живой Пример Второго Оператора', '${kind}', '${b}', null, null)`,
+      `select dialog_register_appeal(gen_random_uuid(), null, 'телефон', '+79990000002', 'Живой Пример Второго Оператора',
+         '', '${b}', '', '', '', '', '${kind}', null, '', '{}', null, null)`,
       as("operator2"),
     );
     await s.waitFor("#registry-rows tr:first-child", { text: "Живой Пример Второго Оператора", timeout: 10000 });
@@ -341,7 +341,13 @@ describe("the operator's shift", () => {
     await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
     const comment = await s.waitFor("[id^=comment-]");
     assert.equal(await s.prop(comment, "value"), "");
-    sql("update appeals set comment = 'Уточнено вторым оператором' where identifier = '+79990000002'", as("operator2"));
+    sql(
+      `select dialog_save_appeal(a.id, a.version, a.received_at, a.channel, a.identifier, a.applicant_name, a.contacts,
+         a.building_id, a.apartment, a.entrance, a.floor, a.address_note, a.kind_id, a.priority, 'Уточнено вторым оператором',
+         a.status, array(select executor_id from appeal_executors where appeal_id = a.id), a.joined_to)
+       from appeals a where identifier = '+79990000002'`,
+      as("operator2"),
+    );
     await s.waitFor(".toast", { text: "изменил другой сотрудник", timeout: 10000 });
     const until = Date.now() + 10000;
     while ((await s.exec("return document.querySelector('[id^=comment-]')?.value")) !== "Уточнено вторым оператором") {

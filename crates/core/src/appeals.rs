@@ -272,6 +272,10 @@ impl Store {
                 return Err(Error::invalid("id", "У причины нет идентификатора"));
             }
         }
+        self.retrying(|| self.register(new, &identifier)).await
+    }
+
+    async fn register(&self, new: &NewAppeals, identifier: &str) -> Result<Vec<Appeal>> {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(new.reasons.len());
         for r in &new.reasons {
@@ -281,7 +285,7 @@ impl Store {
             .bind(r.id)
             .bind(new.received_at)
             .bind(new.channel)
-            .bind(&identifier)
+            .bind(identifier)
             .bind(new.applicant_name.trim())
             .bind(new.contacts.trim())
             .bind(r.building_id)
@@ -327,6 +331,10 @@ impl Store {
     #[tracing::instrument(skip_all, fields(%id))]
     pub async fn save_appeal(&self, id: Uuid, version: i32, c: &AppealChanges) -> Result<Appeal> {
         let identifier = normalize_identifier(&c.identifier)?;
+        self.retrying(|| self.save(id, version, c, &identifier)).await
+    }
+
+    async fn save(&self, id: Uuid, version: i32, c: &AppealChanges, identifier: &str) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
         sqlx::query(
             "select dialog_save_appeal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
@@ -367,19 +375,28 @@ impl Store {
     pub async fn change_status_many(&self, appeals: &[(Uuid, i32)], status: AppealStatus) -> Result<Vec<Appeal>> {
         let ids: Vec<Uuid> = appeals.iter().map(|a| a.0).collect();
         let versions: Vec<i32> = appeals.iter().map(|a| a.1).collect();
+        self.retrying(|| self.set_status(&ids, &versions, status)).await
+    }
+
+    async fn set_status(&self, ids: &[Uuid], versions: &[i32], status: AppealStatus) -> Result<Vec<Appeal>> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select dialog_set_status($1, $2, $3)")
-            .bind(&ids)
-            .bind(&versions)
+            .bind(ids)
+            .bind(versions)
             .bind(status)
             .execute(&mut *tx)
             .await?;
-        let out = fetch_appeals(&mut tx, &ids).await?;
+        let out = fetch_appeals(&mut tx, ids).await?;
         tx.commit().await?;
         Ok(out)
     }
 
     async fn assign(&self, id: Uuid, version: i32, executor_id: Uuid, assign: bool) -> Result<Appeal> {
+        self.retrying(|| self.assign_once(id, version, executor_id, assign))
+            .await
+    }
+
+    async fn assign_once(&self, id: Uuid, version: i32, executor_id: Uuid, assign: bool) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select dialog_assign($1, $2, $3, $4)")
             .bind(id)
@@ -406,6 +423,10 @@ impl Store {
     /// Joins the appeal to an earlier one of the same kind at the same building; each keeps
     /// its number. `None` unjoins.
     pub async fn join_appeal(&self, id: Uuid, version: i32, to: Option<Uuid>) -> Result<Appeal> {
+        self.retrying(|| self.join_once(id, version, to)).await
+    }
+
+    async fn join_once(&self, id: Uuid, version: i32, to: Option<Uuid>) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
         sqlx::query("select dialog_join($1, $2, $3)")
             .bind(id)

@@ -116,7 +116,14 @@ impl ConnectOptions {
             .application_name("dialog")
             // The registry's statements are prepared once per connection; a generic plan would
             // guess how common a searched word is and scan every match of a common surname.
-            .options([("plan_cache_mode", "force_custom_plan")]);
+            // The server probes a quiet connection after 30 s and drops it after three more
+            // silent 10 s, so a workstation that froze or lost its network holds nothing for long.
+            .options([
+                ("plan_cache_mode", "force_custom_plan"),
+                ("tcp_keepalives_idle", "30"),
+                ("tcp_keepalives_interval", "10"),
+                ("tcp_keepalives_count", "3"),
+            ]);
         match &self.tls {
             TlsMode::Disable => base.ssl_mode(PgSslMode::Disable),
             TlsMode::Prefer => base.ssl_mode(PgSslMode::Prefer),
@@ -284,6 +291,9 @@ pub struct Person {
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// Connections a person's app keeps to the server, besides the one that listens for changes.
+pub const POOL_SIZE: u32 = 2;
+
 impl Store {
     /// Logs a person in: checks the credentials on one connection (to tell the failures
     /// apart), reads who they are, then opens the pool.
@@ -298,8 +308,10 @@ impl Store {
             })?
             .map_err(|e| ConnectError::classify(e, &pg, &opts.login))?;
         let _ = probe.close().await;
+        // Two connections a person (and one more for live changes): two hundred operators fit
+        // in a default server's connections with room to spare.
         let pool = PgPoolOptions::new()
-            .max_connections(4)
+            .max_connections(POOL_SIZE)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(pg.clone())
             .await

@@ -75,12 +75,27 @@ pub enum Error {
     /// Someone else's save holds the appeal right now; retry in a moment.
     #[error("Обращение сейчас сохраняет другой сотрудник — повторите через несколько секунд")]
     Busy,
+    /// The server has no connection to spare (too many sessions, or this person's limit).
+    #[error("Сервер базы данных сейчас не принимает новых подключений — сообщите администратору; введённое не потеряется, повторите через минуту")]
+    ServerFull,
+    /// The server is shutting down or starting up; what was typed is kept and saved once it is
+    /// back.
+    #[error("Сервер базы данных перезапускается — подождите: введённое сохранится, когда он вернётся")]
+    ServerRestarting,
     /// The connection to the server broke; the operation may be retried.
     #[error("Нет связи с сервером базы данных — проверьте сеть и повторите")]
     ConnectionLost(#[source] sqlx::Error),
-    /// Anything else from the database.
-    #[error("Ошибка базы данных: {0}")]
+    /// Anything else from the database; the server's own words go to the log, not the screen.
+    #[error("Сервер базы данных не выполнил действие (код {}) — повторите; если не получится, сообщите администратору", sqlstate_of(.0))]
     Database(sqlx::Error),
+}
+
+/// The SQLSTATE of an error from the server, or what kind of failure it was.
+fn sqlstate_of(e: &sqlx::Error) -> String {
+    e.as_database_error()
+        .and_then(|d| d.code())
+        .map(|c| c.into_owned())
+        .unwrap_or_else(|| "нет".to_owned())
 }
 
 /// An error as a client receives it: `{ kind, message, field }`, kind in camelCase so that the
@@ -142,6 +157,8 @@ impl Error {
             Self::Rule { .. } => "rule",
             Self::Forbidden(_) => "forbidden",
             Self::Busy => "busy",
+            Self::ServerFull => "serverFull",
+            Self::ServerRestarting => "serverRestarting",
             Self::ConnectionLost(_) => "connectionLost",
             Self::Database(_) => "database",
         }
@@ -221,6 +238,14 @@ impl From<sqlx::Error> for Error {
             };
         };
         let code = db.code().map(|c| c.into_owned()).unwrap_or_default();
+        match code.as_str() {
+            // too_many_connections, and a person's own connection limit.
+            "53300" => return Self::ServerFull,
+            // admin_shutdown, crash_shutdown, cannot_connect_now (starting up or recovering).
+            "57P01" | "57P02" | "57P03" => return Self::ServerRestarting,
+            c if c.starts_with("08") => return Self::ConnectionLost(e),
+            _ => {}
+        }
         if code == "DL008" {
             let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
             let number = pg.and_then(|p| p.detail()).unwrap_or_default().to_owned();
@@ -259,7 +284,77 @@ impl From<sqlx::Error> for Error {
         if code == "23502" {
             return Self::invalid("", format!("Не заполнено обязательное поле: {}", db.message()));
         }
+        tracing::warn!(error = %e, "database error shown to the person by its code");
         Self::Database(e)
+    }
+}
+
+impl Error {
+    /// Whether trying the same thing again, at once, may well succeed: the server broke a
+    /// deadlock or a serialization conflict by cancelling this transaction.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, Self::Database(e) if matches!(
+            e.as_database_error().and_then(|d| d.code()).as_deref(),
+            Some("40P01" | "40001")
+        ))
+    }
+
+    /// Whether the server could not be reached or could not take the request now, so that the
+    /// person's input is kept and sent again once it is back.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            Self::ConnectionLost(_) | Self::ServerFull | Self::ServerRestarting | Self::Busy
+        )
+    }
+}
+
+impl crate::Store {
+    /// Runs `f` again when the server cancelled it to break a deadlock or a serialization
+    /// conflict (at most three times, with a short pause); when no connection could be had,
+    /// finds out why: a full server and a restarting one are told apart from a lost network.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut f: F) -> Result<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T>>,
+    {
+        let mut attempt = 0;
+        loop {
+            match f().await {
+                Err(e) if e.is_transient() && attempt < 3 => {
+                    attempt += 1;
+                    tracing::info!(attempt, "retrying after a deadlock or serialization conflict");
+                    tokio::time::sleep(std::time::Duration::from_millis(20 * attempt)).await;
+                }
+                Err(e) => return Err(self.why_unavailable(e).await),
+                r => return r,
+            }
+        }
+    }
+
+    /// The pool waits out a full or restarting server as if the network were slow; one
+    /// connection of our own asks the server what the matter is.
+    async fn why_unavailable(&self, e: Error) -> Error {
+        if !matches!(e, Error::ConnectionLost(sqlx::Error::PoolTimedOut)) {
+            return e;
+        }
+        let opts = self.pool.connect_options();
+        let probe = tokio::time::timeout(std::time::Duration::from_secs(5), async {
+            use sqlx::Connection;
+            sqlx::PgConnection::connect_with(&opts).await
+        });
+        match probe.await {
+            Ok(Ok(c)) => {
+                use sqlx::Connection;
+                let _ = c.close().await;
+                e
+            }
+            Ok(Err(sqlx::Error::Io(io))) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Error::ServerRestarting
+            }
+            Ok(Err(err)) if err.as_database_error().is_some() => Error::from(err),
+            _ => e,
+        }
     }
 }
 

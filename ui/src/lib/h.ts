@@ -53,6 +53,24 @@ export function debounce<A extends unknown[]>(fn: (...a: A) => void, ms: number)
   };
 }
 
+/**
+ * Calls `fn` at once, then at most once every `ms` while calls keep coming, and once more
+ * after the last: under any rate of calls the newest state is shown within `ms`.
+ */
+export function throttle(fn: () => void, ms: number): () => void {
+  let last = 0;
+  let pending: number | undefined;
+  return () => {
+    if (pending !== undefined) return;
+    const wait = Math.max(0, last + ms - Date.now());
+    pending = window.setTimeout(() => {
+      pending = undefined;
+      last = Date.now();
+      fn();
+    }, wait);
+  };
+}
+
 /** `12.03.2026 14:05` in the operator's time zone. */
 export function fmtDateTime(iso: string | null | undefined): string {
   if (!iso) return "";

@@ -1,7 +1,7 @@
 // The appeal card (manual §4, §5): general part, one or more reasons, required fields in red,
 // the join suggestion, and the tabs проблемы, звонки, история, файлы, услуги, расписание.
 import * as api from "../api/appeals";
-import { onAppealChanged, type CommandError } from "../api/core";
+import { onAppealChanged, onResync, type CommandError } from "../api/core";
 import { executorsFor, prices, schedule, searchBuildings, searchKinds } from "../api/directory";
 import { phoneLinkCall } from "../api/phone";
 import type { Appeal } from "../generated/Appeal";
@@ -115,6 +115,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     closed = true;
     asking?.(true);
     window.clearInterval(timer);
+    window.clearTimeout(retry);
     unsubscribe();
     stopChanges();
     document.removeEventListener("keydown", keys, true);
@@ -153,6 +154,8 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     return true;
   };
   let timer = 0;
+  // A save that waits for the server to come back (the card and what is typed stay).
+  let retry = 0;
   let unsubscribe: () => void = () => {};
   // Changes others make to this appeal (LISTEN/NOTIFY through the app).
   let stopChanges: () => void = () => {};
@@ -198,6 +201,10 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     const applicant = h("input", { id: "card-applicant", value: appeal?.applicantName ?? "", autocomplete: "off" });
     const contacts = h("input", { id: "card-contacts", value: appeal?.contacts ?? "", autocomplete: "off" });
     const received = h("input", { id: "card-received", type: "datetime-local", value: toLocalInput(appeal?.receivedAt ?? new Date().toISOString()) });
+    // The database takes a received time no later than the registration and at most 31 days before it.
+    const registered = appeal ? new Date(appeal.registeredAt).getTime() : Date.now();
+    received.max = toLocalInput(new Date(registered + 60_000).toISOString());
+    received.min = toLocalInput(new Date(registered - 31 * 86_400_000).toISOString());
     const callApplicant = callButton({ number: identifier.value, appealId: appeal?.id, id: "card-call-applicant", class: "call-applicant", tabIndex: -1 });
     identifier.addEventListener("input", () => {
       callApplicant.dataset.number = identifier.value.trim();
@@ -252,6 +259,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     }
 
     save = async () => {
+      window.clearTimeout(retry);
       message.textContent = "";
       let ok = true;
       const ident = identifier.value.trim();
@@ -313,6 +321,14 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
         const err = e as CommandError;
         message.textContent = err.message;
         message.dataset.kind = err.kind;
+        // The server is away or busy: the same card (with the same ids, so never twice) is
+        // saved again by itself until it goes through or the operator closes the card.
+        if (UNAVAILABLE.includes(err.kind)) {
+          message.textContent = `${err.message}. ${t.card.willRetry}`;
+          retry = window.setTimeout(() => {
+            if (!closed && !saving) void save();
+          }, RETRY_MS);
+        }
         if (err.field === "identifier") mark(identifier, true);
         if (err.kind === "conflict" && appeal) {
           message.appendChild(h("button", { class: "link", onclick: () => void reload() }, " " + t.card.conflictReload));
@@ -391,9 +407,17 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
   };
 
   if (id) {
-    void onAppealChanged((e) => {
-      if (!closed && !saving && e.id === id && e.version != null) changedElsewhere(e.version);
-    }).then((stop) => {
+    const subscriptions = [
+      onAppealChanged((e) => {
+        if (!closed && !saving && e.id === id && e.version != null) changedElsewhere(e.version);
+      }),
+      // Changes may have been missed (the connection dropped): read the appeal again.
+      onResync(() => {
+        if (!closed && !saving) void api.getAppeal(id).then((a) => changedElsewhere(a.version), () => {});
+      }),
+    ];
+    void Promise.all(subscriptions).then((stops) => {
+      const stop = () => stops.forEach((f) => f());
       if (closed) stop();
       else stopChanges = stop;
     });
@@ -751,6 +775,10 @@ function renderTabs(
     },
   };
 }
+
+/** Errors after which a save is tried again by itself. */
+const UNAVAILABLE = ["connectionLost", "serverFull", "serverRestarting", "busy", "unreachable"];
+const RETRY_MS = 5000;
 
 const actionLabel: Record<string, string> = {
   created: "создано",

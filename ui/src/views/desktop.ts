@@ -1,10 +1,10 @@
 // The desktop (manual §2, Рис. 4): the person's saved filter templates and the shared ones,
 // each with its live count; a click opens the registry with that filter.
-import { onAppealChanged, type CommandError } from "../api/core";
+import { onAppealChanged, onResync, type CommandError } from "../api/core";
 import { deleteTemplate, registryPage, templates } from "../api/registry";
 import type { TemplateCount } from "../generated/TemplateCount";
 import type { AppContext } from "../lib/app";
-import { debounce, fmtDateTime, h, replace } from "../lib/h";
+import { fmtDateTime, h, replace, throttle } from "../lib/h";
 import { plural } from "../lib/i18n";
 
 export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
@@ -68,7 +68,7 @@ export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
     }
   };
   void load();
-  const refresh = debounce(() => void load(), 1000);
-  const unlisten = onAppealChanged(() => refresh());
-  return () => void unlisten.then((f) => f());
+  const refresh = throttle(() => void load(), 1000);
+  const unlisten = [onAppealChanged(() => refresh()), onResync(() => refresh())];
+  return () => unlisten.forEach((p) => void p.then((f) => f()));
 }

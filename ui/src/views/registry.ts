@@ -11,7 +11,7 @@ import type { RegistryFilter } from "../generated/RegistryFilter";
 import type { RegistryRow } from "../generated/RegistryRow";
 import type { Sort } from "../generated/Sort";
 import type { AppContext } from "../lib/app";
-import { debounce, fmtDateTime, h, replace, uuidv7 } from "../lib/h";
+import { debounce, fmtDateTime, h, replace, throttle, uuidv7 } from "../lib/h";
 import { openExecutor } from "./contacts";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 import { callButton, dialable, onCallSaved } from "../lib/phone";
@@ -488,7 +488,9 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     panel.classList.remove("hidden");
   }
 
-  const changed = debounce(() => void refresh(), 300);
+  // Live changes show within a second however many come (a debounce would wait for a pause
+  // that a busy center never makes).
+  const changed = throttle(() => void refresh(), 700);
   const unlisten = [onAppealChanged(() => changed()), onResync(() => changed())];
   // A stored call of ours may give a row its ♪.
   const unsubscribeCalls = onCallSaved(() => changed());

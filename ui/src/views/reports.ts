@@ -1,13 +1,13 @@
 // Reports (manual «Реестр обращений», the reports button): build over a period and an
 // organization, see a table and a chart, export PDF or CSV; and the supervisor's live
 // dashboard, refreshed by change events.
-import { onAppealChanged, type CommandError } from "../api/core";
+import { onAppealChanged, onResync, type CommandError } from "../api/core";
 import { organizations } from "../api/directory";
 import { buildReport, cancelReport, dashboard, exportReport, reportKinds } from "../api/reports";
 import type { Report } from "../generated/Report";
 import type { ReportKind } from "../generated/ReportKind";
 import type { AppContext } from "../lib/app";
-import { debounce, h, replace } from "../lib/h";
+import { h, replace, throttle } from "../lib/h";
 import { t, typeLabel } from "../lib/i18n";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -148,13 +148,13 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
     );
   };
   void loadDash();
-  const refresh = debounce(() => void loadDash(), 500);
-  const unlisten = onAppealChanged(() => refresh());
+  const refresh = throttle(() => void loadDash(), 700);
+  const unlisten = [onAppealChanged(() => refresh()), onResync(() => refresh())];
   // Lines and ringing calls change without appeal events: poll them (a cheap query).
   const poll = supervisor ? window.setInterval(() => void loadDash(), 5000) : 0;
   return () => {
     window.clearInterval(poll);
     void cancelReport();
-    void unlisten.then((f) => f());
+    unlisten.forEach((p) => void p.then((f) => f()));
   };
 }
