@@ -29,4 +29,5 @@ if ! psql "$DATABASE_URL" -Atc "select 1 from pg_database where datname = '$db'"
     echo "demo of $appeals appeals loaded in $(($(date +%s) - start)) s"
 fi
 psql "$base/$db" -Atc "select 'database size: ' || pg_size_pretty(pg_database_size(current_database()))"
+[ -n "${DIALOG_BENCH_ONLY_LOAD:-}" ] && exit 0
 DATABASE_URL=$base/$db cargo bench --locked -q -p dialog-core --bench registry
