@@ -36,6 +36,18 @@ pub enum Command {
     /// People: add, disable, enable, set a password.
     #[command(subcommand)]
     User(UserCommand),
+    /// Logins of dialog-server's duties (the PBX bridge, the mail intake): no person holds them.
+    #[command(subcommand)]
+    Service(ServiceCommand),
+    /// What counts as the conversation with an executor that lets an appeal move to «в работе»:
+    /// `pbx` (the default: only a call the PBX carried, as dialog-server's pbx duty records it)
+    /// or `app` (the operators' own recordings: for a center without the PBX bridge, which
+    /// then trusts its operators).
+    CallEvidence {
+        /// `pbx` or `app`.
+        #[arg(value_parser = ["pbx", "app"])]
+        evidence: String,
+    },
     /// Loads a directory from a CSV file (UTF-8, with a header row); all rows or none.
     Import {
         /// Which directory.
@@ -121,6 +133,22 @@ pub enum UserCommand {
     },
 }
 
+/// Service logins.
+#[derive(Debug, Subcommand)]
+pub enum ServiceCommand {
+    /// Creates the login of one duty of dialog-server.
+    Add {
+        /// Login (latin lower-case letters, digits, `.`, `-`, `_`), e.g. `dialog_pbx`.
+        login: String,
+        /// `pbx` or `mail`.
+        #[arg(long, value_parser = ["pbx", "mail"])]
+        duty: String,
+        /// Read the password from this environment variable instead of standard input.
+        #[arg(long)]
+        password_env: Option<String>,
+    },
+}
+
 fn read_password(env: Option<&str>) -> anyhow::Result<String> {
     if let Some(var) = env {
         return std::env::var(var).with_context(|| format!("переменная окружения {var} не задана"));
@@ -173,6 +201,28 @@ pub async fn execute(store: &Store, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Migrate => bail!("миграция выполняется через dialog-admin migrate"),
         Command::User(u) => user(store, u).await?,
+        Command::Service(ServiceCommand::Add {
+            login,
+            duty,
+            password_env,
+        }) => {
+            let duty = if duty == "mail" {
+                dialog_core::pbx::Duty::Mail
+            } else {
+                dialog_core::pbx::Duty::Pbx
+            };
+            let password = read_password(password_env.as_deref())?;
+            store.add_service(&login, &password, duty).await?;
+            println!("Служба {login} создана.");
+        }
+        Command::CallEvidence { evidence } => {
+            store.set_setting("call_evidence", &evidence).await?;
+            if evidence == "app" {
+                println!("«В работе» теперь открывает запись разговора в программе оператора. Её пишет сам оператор: так можно только там, где нет моста АТС (dialog-server, служба pbx).");
+            } else {
+                println!("«В работе» открывает только звонок, который записала АТС (dialog-server, служба pbx).");
+            }
+        }
         Command::Import { what, file } => {
             let n = import::import_file(store, what, file.as_deref()).await?;
             println!("Загружено строк: {n}.");

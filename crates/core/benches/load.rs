@@ -164,10 +164,14 @@ async fn round(stores: &[Store], w: &Arc<World>, seconds: u64, searches: usize) 
 
 #[tokio::main(flavor = "multi_thread", worker_threads = 2)]
 async fn main() -> anyhow::Result<()> {
-    let url = std::env::var("DATABASE_URL").map_err(|_| anyhow::anyhow!("DATABASE_URL: the owner of a demo database"))?;
+    let url =
+        std::env::var("DATABASE_URL").map_err(|_| anyhow::anyhow!("DATABASE_URL: the owner of a demo database"))?;
     let o: PgConnectOptions = url.parse()?;
     let owner = PgPoolOptions::new().max_connections(2).connect_with(o.clone()).await?;
-    let seconds: u64 = std::env::var("DIALOG_LOAD_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let seconds: u64 = std::env::var("DIALOG_LOAD_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(60);
     let sessions: Vec<usize> = std::env::var("DIALOG_LOAD_SESSIONS")
         .unwrap_or_else(|_| "25,50,100,200".into())
         .split(',')
@@ -191,7 +195,9 @@ async fn main() -> anyhow::Result<()> {
     let most = sessions.iter().copied().max().unwrap_or(0);
     let stores = operators(&owner, &o, most).await?;
     println!("load over {} appeals, {seconds} s a round, 2 cores", {
-        let n: i64 = sqlx::query_scalar("select count(*) from appeals").fetch_one(&owner).await?;
+        let n: i64 = sqlx::query_scalar("select count(*) from appeals")
+            .fetch_one(&owner)
+            .await?;
         n
     });
     for &n in &sessions {

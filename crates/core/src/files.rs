@@ -106,6 +106,9 @@ pub struct NewCall {
     pub recording: Option<Vec<u8>>,
     /// e.g. `audio/ogg; codecs=opus`.
     pub recording_codec: Option<String>,
+    /// The SIP Call-ID of our leg: the PBX's record of the call names it too.
+    #[serde(default)]
+    pub sip_call_id: Option<String>,
 }
 
 /// A stored call without its recording.
@@ -230,7 +233,7 @@ impl Store {
     /// server's (the database keeps the durations the phone measured).
     pub async fn record_call(&self, c: &NewCall) -> Result<Call> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)")
+        sqlx::query("select dialog_record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
             .bind(c.id)
             .bind(c.direction)
             .bind(&c.from_number)
@@ -242,6 +245,7 @@ impl Store {
             .bind(c.executor_id)
             .bind(c.recording.as_deref())
             .bind(&c.recording_codec)
+            .bind(&c.sip_call_id)
             .execute(&mut *tx)
             .await?;
         let call = sqlx::query_as(&format!(

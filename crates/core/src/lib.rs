@@ -14,6 +14,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod model;
+pub mod pbx;
 pub mod people;
 pub mod phone;
 pub mod registry;

@@ -240,7 +240,7 @@ async fn one_executors_appeals_are_found_by_phone_and_closed_at_once(pool: PgPoo
         new.reasons[0].executor_ids = vec![city.plumber];
         ids.push(op.create_appeals(&new).await?.remove(0).id);
     }
-    op.record_call(&call_to(city.plumber, city.plumber_phone, None)).await?;
+    pbx_call(&city, "2001", city.plumber_phone).await?;
     let mut in_work = Vec::new();
     for id in &ids {
         let a = op.appeal(*id).await?;

@@ -26,6 +26,7 @@ fn incoming_from(from: &str, hours_ago: i64) -> NewCall {
         executor_id: None,
         recording: Some(b"OggS applicant".to_vec()),
         recording_codec: Some("audio/ogg; codecs=opus".into()),
+        sip_call_id: None,
     }
 }
 

@@ -214,7 +214,7 @@ async fn filters_quick_filters_and_keyset_pages(pool: PgPool) -> TestResult {
         ..Default::default()
     };
     assert_eq!(count(unnotified.clone()).await?, 28);
-    op.record_call(&call_to(city.plumber_b, "+79170000002", None)).await?;
+    pbx_call(&city, "2001", "+79170000002").await?;
     let a = op.appeal(mira[0].id).await?;
     op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(count(unnotified).await?, 27);

@@ -289,8 +289,7 @@ async fn crosswise_joins_and_closings_neither_break_the_rule_nor_deadlock(pool: 
         for _ in 0..3 {
             let a = reg(&anna).await?;
             let a = anna.assign_executor(a.id, a.version, city.plumber).await?;
-            anna.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
-                .await?;
+            pbx_call(&city, "2001", city.plumber_phone).await?;
             let a = anna.change_status(a.id, a.version, AppealStatus::InWork).await?;
             done.push(anna.change_status(a.id, a.version, AppealStatus::Done).await?);
         }

@@ -67,6 +67,7 @@ fn incoming(started: DateTime<Utc>, answered_after_secs: Option<i64>) -> NewCall
         executor_id: None,
         recording: None,
         recording_codec: None,
+        sip_call_id: None,
     }
 }
 
@@ -177,6 +178,7 @@ async fn fixture(pool: PgPool) -> anyhow::Result<Fixture> {
         for step in steps {
             if *step == InWork {
                 op.record_call(&call_to(executor, phone, Some(a.id))).await?;
+                pbx_call(&city, "2001", phone).await?;
                 outgoing[s.operator] += 1;
             }
             let who = if *step == Closed { &supervisor } else { op };

@@ -764,8 +764,7 @@ async fn statuses_cannot_be_skipped_or_closed_by_operators(pool: PgPool) -> Test
     }
     let a = op.appeal(a.id).await?;
     let a = op.assign_executor(a.id, a.version, city.plumber).await?;
-    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
-        .await?;
+    pbx_call(&city, "2001", city.plumber_phone).await?;
     let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     let a = op.change_status(a.id, a.version, AppealStatus::Done).await?;
     assert!(matches!(
@@ -794,25 +793,44 @@ async fn statuses_cannot_be_skipped_or_closed_by_operators(pool: PgPool) -> Test
 }
 
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestResult {
+async fn in_work_needs_a_call_the_pbx_carried_after_assignment(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
-    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
     // A call to the plumber made before the appeal existed does not count.
-    op.record_call(&call_to(city.plumber, city.plumber_phone, None)).await?;
+    pbx_call(&city, "2001", city.plumber_phone).await?;
     let a = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
     let a = op.assign_executor(a.id, a.version, city.plumber).await?;
     assert_eq!(a.status, AppealStatus::Assigned);
     assert!(!a.executors[0].notified);
-    // Unanswered, or answered without a recording, or to someone else: still not notified.
-    let mut unanswered = call_to(city.plumber, city.plumber_phone, Some(a.id));
-    unanswered.answered_at = None;
-    op.record_call(&unanswered).await?;
-    let mut unrecorded = call_to(city.plumber, city.plumber_phone, Some(a.id));
-    unrecorded.recording = None;
-    unrecorded.recording_codec = None;
-    op.record_call(&unrecorded).await?;
-    op.record_call(&call_to(city.plumber_b, "+79170000002", Some(a.id)))
+    // The operator's own app recording a "conversation" is not evidence: it is written by the
+    // party the rule checks.
+    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
         .await?;
+    // Nor can their own SQL session write what the PBX writes.
+    let mut sql = psql(&city, &login).await?;
+    for attack in [
+        format!("select dialog_pbx_call('answer', 'x1', 'x1', 'исходящий', '2001', '{}', null)", city.plumber_phone),
+        format!("insert into pbx_calls (uniqueid, linkedid, direction, extension, number, answered_at) values ('x2', 'x2', 'исходящий', '2001', '{}', now())", city.plumber_phone),
+        "select dialog_set_setting('call_evidence', 'app')".to_owned(),
+        "update settings set value = 'app'".to_owned(),
+    ] {
+        assert_eq!(refused(&mut sql, &attack).await, "42501", "{attack}");
+    }
+    // Unanswered at the PBX, or to someone else: still not notified.
+    {
+        use dialog_core::pbx::{CallEvent, PbxLeg};
+        let leg = PbxLeg {
+            uniqueid: "unanswered".into(),
+            linkedid: "unanswered".into(),
+            direction: dialog_core::model::CallDirection::Outgoing,
+            extension: "2001".into(),
+            number: city.plumber_phone.into(),
+            sip_call_id: None,
+        };
+        city.pbx.call_event(CallEvent::Start, &leg).await?;
+        city.pbx.call_event(CallEvent::End, &leg).await?;
+    }
+    pbx_call(&city, "2001", "+79170000002").await?;
     match op.change_status(a.id, a.version, AppealStatus::InWork).await {
         Err(Error::Rule {
             rule: Rule::ExecutorNotNotified,
@@ -824,11 +842,21 @@ async fn in_work_needs_a_recorded_call_after_assignment(pool: PgPool) -> TestRes
         }
         other => panic!("expected the notification rule, got {other:?}"),
     }
-    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(a.id)))
-        .await?;
+    // The PBX carried an answered call to the plumber's number: that unlocks it.
+    pbx_call(&city, "2001", city.plumber_phone).await?;
+    assert!(op.appeal(a.id).await?.executors[0].notified);
     let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(a.status, AppealStatus::InWork);
     assert!(a.notified_at.is_some() && a.in_work_at.is_some());
+    // A center without the PBX bridge may choose to trust the operators' apps; the admin
+    // says so, it is never a silent fallback.
+    let b = registered(&op, "+79123456788", city.lenina_10, city.leak).await?;
+    let b = op.assign_executor(b.id, b.version, city.plumber).await?;
+    op.record_call(&call_to(city.plumber, city.plumber_phone, Some(b.id)))
+        .await?;
+    assert!(!op.appeal(b.id).await?.executors[0].notified);
+    city.owner.set_setting("call_evidence", "app").await?;
+    assert!(op.appeal(b.id).await?.executors[0].notified);
     Ok(())
 }
 

@@ -17,6 +17,8 @@ pub type TestResult = anyhow::Result<()>;
 
 pub struct City {
     pub owner: Store,
+    /// The PBX bridge's service login, as dialog-server's pbx duty uses it.
+    pub pbx: dialog_core::pbx::Service,
     pub org_a: Uuid,
     pub org_b: Uuid,
     /// ул. Ленина, 10 (org A)
@@ -157,8 +159,19 @@ pub async fn city(pool: PgPool) -> anyhow::Result<City> {
     )
     .await?;
     drop(c);
+    let owner = Store::from_pool(pool).await?;
+    let pbx_login = format!("pbx{}", &Uuid::now_v7().simple().to_string()[20..]);
+    owner
+        .add_service(&pbx_login, PASSWORD, dialog_core::pbx::Duty::Pbx)
+        .await?;
+    let pbx = dialog_core::pbx::Service::connect(
+        &options_for(owner.pool(), &pbx_login, PASSWORD),
+        dialog_core::pbx::Duty::Pbx,
+    )
+    .await?;
     Ok(City {
-        owner: Store::from_pool(pool).await?,
+        owner,
+        pbx,
         org_a,
         org_b,
         lenina_10,
@@ -264,6 +277,7 @@ pub fn call_to(executor: Uuid, phone: &str, appeal: Option<Uuid>) -> NewCall {
         executor_id: Some(executor),
         recording: Some(b"OggS recorded conversation".to_vec()),
         recording_codec: Some("audio/ogg; codecs=opus".into()),
+        sip_call_id: None,
     }
 }
 
@@ -322,4 +336,23 @@ pub async fn past_call(city: &City, login: &str, c: &NewCall) -> anyhow::Result<
     .bind(&c.recording_codec)
     .fetch_one(city.owner.pool())
     .await?)
+}
+
+/// A call the PBX carried from `extension` to `number` and saw answered: what dialog-server's
+/// pbx duty records, the only evidence that lets an appeal move to «в работе».
+pub async fn pbx_call(city: &City, extension: &str, number: &str) -> anyhow::Result<()> {
+    use dialog_core::pbx::{CallEvent, PbxLeg};
+    let id = Uuid::now_v7().to_string();
+    let leg = PbxLeg {
+        uniqueid: id.clone(),
+        linkedid: id,
+        direction: CallDirection::Outgoing,
+        extension: extension.into(),
+        number: number.into(),
+        sip_call_id: None,
+    };
+    for e in [CallEvent::Start, CallEvent::Answer, CallEvent::End] {
+        city.pbx.call_event(e, &leg).await?;
+    }
+    Ok(())
 }
