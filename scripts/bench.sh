@@ -27,6 +27,8 @@ if ! psql "$DATABASE_URL" -Atc "select 1 from pg_database where datname = '$db'"
     start=$(date +%s)
     DATABASE_URL=$base/$db "$admin" demo --appeals "$appeals"
     echo "demo of $appeals appeals loaded in $(($(date +%s) - start)) s"
+else
+    DATABASE_URL=$base/$db "$admin" migrate
 fi
 psql "$base/$db" -Atc "select 'database size: ' || pg_size_pretty(pg_database_size(current_database()))"
 [ -n "${DIALOG_BENCH_ONLY_LOAD:-}" ] && exit 0
