@@ -84,6 +84,7 @@ pub fn run() {
             reports::cancel_report,
             reports::export_report,
             reports::dashboard,
+            reports::queue_state,
             admin::people,
             admin::add_person,
             admin::set_person_active,

@@ -76,3 +76,9 @@ pub async fn export_report(app: AppHandle, report: Report, format: String) -> Cm
 pub async fn dashboard(state: State<'_, AppState>) -> CmdResult<Dashboard> {
     Ok(state.store().await?.dashboard().await?)
 }
+
+/// The PBX's queues as its bridge reports them (empty where there is no bridge).
+#[tauri::command]
+pub async fn queue_state(state: State<'_, AppState>) -> CmdResult<Vec<dialog_core::pbx::QueueState>> {
+    Ok(state.store().await?.queue_state().await?)
+}

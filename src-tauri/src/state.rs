@@ -1,6 +1,7 @@
 //! What the app holds between commands: the logged-in person's store and the task that
 //! forwards the database's change events to the window.
 
+use dialog_core::events::Change;
 use dialog_core::Store;
 use futures_util::StreamExt;
 use tauri::{AppHandle, Emitter};
@@ -12,6 +13,8 @@ use crate::error::{AppError, CmdResult};
 pub const APPEAL_CHANGED: &str = "appeal-changed";
 /// Sent when the event stream broke and screens should reload what they show.
 pub const EVENTS_RESYNC: &str = "events-resync";
+/// The PBX's queue changed.
+pub const QUEUE_CHANGED: &str = "queue-changed";
 
 /// A logged-in session.
 pub struct Session {
@@ -61,13 +64,16 @@ impl AppState {
 
 async fn forward_events(app: AppHandle, store: Store) {
     loop {
-        match store.appeal_events().await {
+        match store.changes().await {
             Ok(stream) => {
                 let mut stream = Box::pin(stream);
                 while let Some(e) = stream.next().await {
                     match e {
-                        Ok(e) => {
+                        Ok(Change::Appeal(e)) => {
                             let _ = app.emit(APPEAL_CHANGED, e);
+                        }
+                        Ok(Change::Queue) => {
+                            let _ = app.emit(QUEUE_CHANGED, ());
                         }
                         // The listener reconnects by itself; what happened meanwhile is unknown.
                         Err(_) => {

@@ -29,6 +29,15 @@ pub const POLL_EVERY: Duration = Duration::from_secs(10);
 /// a transaction that was rolled back (the server ends transactions idle for a minute).
 pub const HOLE_PATIENCE: Duration = Duration::from_secs(90);
 
+/// What a listener hears.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// An appeal changed.
+    Appeal(AppealEvent),
+    /// The PBX's queue changed: read it again (`Store::queue_state`).
+    Queue,
+}
+
 /// An appeal changed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -143,16 +152,28 @@ async fn read(pool: &PgPool, cursor: &mut Cursor) -> Result<Read> {
 }
 
 impl Store {
-    /// A stream of change events, on a connection of its own. An `Err` means that changes
-    /// may have been missed (the server could not be reached, or was away longer than it
-    /// keeps changes): screens reload what they show. The stream ends when dropped.
+    /// The appeals' changes alone (see [`Store::changes`]).
     pub async fn appeal_events(&self) -> Result<impl Stream<Item = Result<AppealEvent>> + Send + 'static> {
+        use futures_util::StreamExt;
+        Ok(self.changes().await?.filter_map(|c| async move {
+            match c {
+                Ok(Change::Appeal(e)) => Some(Ok(e)),
+                Ok(Change::Queue) => None,
+                Err(e) => Some(Err(e)),
+            }
+        }))
+    }
+
+    /// A stream of changes, on a connection of its own. An `Err` means that changes may have
+    /// been missed (the server could not be reached, or was away longer than it keeps
+    /// changes): screens reload what they show. The stream ends when dropped.
+    pub async fn changes(&self) -> Result<impl Stream<Item = Result<Change>> + Send + 'static> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen(CHANNEL).await?;
+        listener.listen_all([CHANNEL, crate::pbx::QUEUE_CHANNEL]).await?;
         let head: i64 = sqlx::query_scalar("select dialog_changes_head()")
             .fetch_one(&self.pool)
             .await?;
-        let (tx, rx) = tokio::sync::mpsc::channel::<Result<AppealEvent>>(1024);
+        let (tx, rx) = tokio::sync::mpsc::channel::<Result<Change>>(1024);
         let pool = self.pool.clone();
         tokio::spawn(async move {
             let mut cursor = Cursor::at(head);
@@ -160,6 +181,12 @@ impl Store {
             loop {
                 let woke = tokio::time::timeout(POLL_EVERY, listener.try_recv()).await;
                 match woke {
+                    Ok(Ok(Some(n))) if n.channel() == crate::pbx::QUEUE_CHANNEL => {
+                        if tx.send(Ok(Change::Queue)).await.is_err() {
+                            return;
+                        }
+                        continue;
+                    }
                     // A notification, or the poll: read below.
                     Ok(Ok(Some(_))) | Err(_) => {}
                     // The listening connection broke; the next try_recv reconnects. What came
@@ -179,7 +206,7 @@ impl Store {
                     Ok(Read::Events(events)) => {
                         lost = false;
                         for e in events {
-                            if tx.send(Ok(e)).await.is_err() {
+                            if tx.send(Ok(Change::Appeal(e))).await.is_err() {
                                 return;
                             }
                         }

@@ -44,4 +44,8 @@ executorId: string | null,
 /**
  * e.g. `audio/ogg; codecs=opus`.
  */
-recordingCodec: string | null, };
+recordingCodec: string | null, 
+/**
+ * The SIP Call-ID of our leg: the PBX's record of the call names it too.
+ */
+sipCallId: string | null, };

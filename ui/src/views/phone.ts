@@ -10,6 +10,7 @@ import type { Executor } from "../generated/Executor";
 import type { AppContext } from "../lib/app";
 import { h, replace } from "../lib/h";
 import { t } from "../lib/i18n";
+import { ANSWER_DEADLINE, minutes, watchQueue, type Queue } from "../lib/queue";
 import { active, onPhone, phone, ringing, talkBar, talkSeconds } from "../lib/phone";
 import { openExecutor } from "./contacts";
 import { openPhoneSettings } from "./phoneSettings";
@@ -48,10 +49,29 @@ export function mountPhone(ctx: AppContext, line: HTMLElement, waiting: HTMLElem
             ? t.header.lineOff
             : t.header.lineDown;
     replace(line, h("span", { class: "line-icon" }, t.phone.callIcon), " ", text);
-    waiting.textContent = `${t.header.waiting}: ${s.waiting}`;
-    waiting.dataset.count = String(s.waiting);
-    waiting.classList.toggle("has-calls", s.waiting > 0);
+    ringingHere = s.waiting;
+    showWaiting();
   };
+  // The header's «в очереди»: the PBX's queue as its bridge reports it; where there is none,
+  // the calls ringing at this phone.
+  let ringingHere = 0;
+  let pbx: Queue | null = null;
+  const showWaiting = () => {
+    const n = pbx ? pbx.waiting : ringingHere;
+    const late = !!pbx && (pbx.longestWait ?? 0) >= ANSWER_DEADLINE;
+    waiting.textContent = pbx
+      ? `${t.header.waiting}: ${n}${pbx.longestWait != null && n > 0 ? ` · ${t.header.longest} ${minutes(pbx.longestWait)}` : ""}`
+      : `${t.header.ringing}: ${n}`;
+    waiting.title = pbx ? t.header.waitingTitle(pbx.agents, pbx.talking) : t.header.ringingTitle;
+    waiting.dataset.count = String(n);
+    waiting.dataset.source = pbx ? "pbx" : "phone";
+    waiting.classList.toggle("has-calls", n > 0);
+    waiting.classList.toggle("late", late);
+  };
+  const stopQueue = ctx.me.role === "manager" ? () => {} : watchQueue((q) => {
+    pbx = q;
+    showWaiting();
+  });
 
   const answer = async (c: PhoneCall) => {
     try {
@@ -174,6 +194,7 @@ export function mountPhone(ctx: AppContext, line: HTMLElement, waiting: HTMLElem
     },
     unmount() {
       unsubscribe();
+      stopQueue();
       window.clearInterval(tick);
       strip.remove();
       document.body.classList.remove("in-call");

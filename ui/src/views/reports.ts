@@ -4,10 +4,12 @@
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
 import { organizations } from "../api/directory";
 import { buildReport, cancelReport, dashboard, exportReport, reportKinds } from "../api/reports";
+import type { Dashboard } from "../generated/Dashboard";
 import type { Report } from "../generated/Report";
 import type { ReportKind } from "../generated/ReportKind";
 import type { AppContext } from "../lib/app";
 import { h, replace, throttle } from "../lib/h";
+import { ANSWER_DEADLINE, minutes, watchQueue, type Queue } from "../lib/queue";
 import { t, typeLabel } from "../lib/i18n";
 
 const SVG = "http://www.w3.org/2000/svg";
@@ -129,9 +131,14 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
   });
   cancel.addEventListener("click", () => void cancelReport());
 
+  let last: Dashboard | null = null;
   const loadDash = async () => {
     if (!supervisor) return;
-    const d = await dashboard().catch(() => null);
+    last = (await dashboard().catch(() => null)) ?? last;
+    render();
+  };
+  const render = () => {
+    const d = last;
     if (!d) return;
     const today = d.todayByType.reduce((s, x) => s + x.count, 0);
     const tile = (id: string, label: string, value: number | string, extra?: string) =>
@@ -142,11 +149,23 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
       tile("dash-overdue", t.dashboard.overdue, d.overdueNow),
       tile("dash-unnotified", t.dashboard.unnotified, d.notNotified),
       tile("dash-live", t.dashboard.live, d.live),
-      // Across the center: every workstation reports its line (phone_lines).
-      tile("dash-waiting", t.dashboard.waiting, d.callsWaiting),
+      // The PBX's queue as its bridge reports it; without one, the calls ringing at the
+      // workstations (each reports its line).
+      queue
+        ? tile("dash-waiting", t.dashboard.waiting, queue.waiting, queue.longestWait != null && queue.waiting > 0 ? `${t.dashboard.longest} ${minutes(queue.longestWait)}` : undefined)
+        : tile("dash-waiting", t.dashboard.ringing, d.callsWaiting),
+      queue ? tile("dash-agents", t.dashboard.agents, queue.agents, t.dashboard.talking(queue.talking)) : null,
       tile("dash-operators", t.dashboard.operators, d.operatorsOnLine, t.dashboard.talking(d.operatorsTalking)),
     );
+    dash.querySelector("#dash-waiting")?.classList.toggle("late", (queue?.longestWait ?? 0) >= ANSWER_DEADLINE && (queue?.waiting ?? 0) > 0);
   };
+  let queue: Queue | null = null;
+  const stopQueue = supervisor
+    ? watchQueue((q) => {
+        queue = q;
+        render();
+      })
+    : () => {};
   void loadDash();
   const refresh = throttle(() => void loadDash(), 700);
   const unlisten = [onAppealChanged(() => refresh()), onResync(() => refresh())];
@@ -154,6 +173,7 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
   const poll = supervisor ? window.setInterval(() => void loadDash(), 5000) : 0;
   return () => {
     window.clearInterval(poll);
+    stopQueue();
     void cancelReport();
     unlisten.forEach((p) => void p.then((f) => f()));
   };
