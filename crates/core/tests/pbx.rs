@@ -136,11 +136,12 @@ async fn only_an_active_pbx_service_writes_what_the_pbx_saw(pool: PgPool) -> Tes
         .await;
     assert_eq!(sqlstate(r), "42501");
     // Switched off, it cannot even connect.
-    sqlx::query("select dialog_set_service_active('mailsvc_x', false)")
+    sqlx::query("select dialog_set_service_active($1, false)")
+        .bind(&mail_login)
         .execute(city.owner.pool())
         .await?;
     assert!(
-        Service::connect(&options_for(city.owner.pool(), "mailsvc_x", PASSWORD), Duty::Mail)
+        Service::connect(&options_for(city.owner.pool(), &mail_login, PASSWORD), Duty::Mail)
             .await
             .is_err()
     );
