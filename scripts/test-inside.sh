@@ -23,6 +23,8 @@ if [ -z "${DATABASE_URL:-}" ]; then
     echo "== private PostgreSQL on 127.0.0.1:$port"
     pg_env=$(scripts/pg-cluster.sh start "$pgdir/cluster" "$port" --fast)
     eval "$pg_env"
+    # The end-to-end tests stop and start this server to show what the app does meanwhile.
+    export DIALOG_TEST_PG_DIR=$pgdir/cluster DIALOG_TEST_PG_PORT=$port
 fi
 
 rigdir=$(mktemp -d /tmp/dialog-test-rig.XXXXXX)

@@ -186,6 +186,30 @@ describe("the operator's shift", () => {
     assert.equal(sql("select status || '|' || appeal_type from appeals where identifier = '+79997654321'"), "отработано|справка");
   });
 
+  it("keeps a card through a restart of the server and saves it once, by itself", { skip: !process.env.DIALOG_TEST_PG_DIR && "the database server is not the test run's own" }, async () => {
+    const pgDir = process.env.DIALOG_TEST_PG_DIR;
+    await s.keys(Key.F2);
+    const ident = await s.waitFor("#card-identifier");
+    await s.keys("8 999 111-22-33" + Key.Tab + "Перезапускова Вера");
+    await s.exec("document.querySelector('[id^=kind-]').focus()");
+    await s.keys("начислен");
+    await s.waitFor(".suggestions li", { text: "Вопрос о начислениях и тарифах" });
+    await s.keys(Key.Enter);
+    execFileSync("scripts/pg-cluster.sh", ["stop", pgDir]);
+    try {
+      await s.keys(Key.Control + "s" + Key.Null);
+      // The operator is told what happens, and the card with what is typed stays.
+      await s.waitFor("#card-error", { text: "сохранится сама", timeout: 40000 });
+      assert.equal(await s.prop(ident, "value"), "8 999 111-22-33");
+      await s.screenshot(join(screens, "card-server-away.png"));
+    } finally {
+      execFileSync("scripts/pg-cluster.sh", ["start", pgDir, process.env.DIALOG_TEST_PG_PORT, "--fast"]);
+    }
+    await s.waitGone("#card", 60000);
+    await s.waitFor(".toast", { text: "Зарегистрировано" });
+    assert.equal(sql("select count(*) from appeals where identifier = '+79991112233'"), "1", "saved once");
+  });
+
   it("finds it by quick search", async () => {
     await s.keys(Key.F3);
     const search = await s.waitFor("#registry-search");

@@ -308,10 +308,10 @@ impl Store {
             })?
             .map_err(|e| ConnectError::classify(e, &pg, &opts.login))?;
         let _ = probe.close().await;
-        // Two connections a person (and one more for live changes): two hundred operators fit
-        // in a default server's connections with room to spare.
+        // Two connections a person, and one more that listens for live changes (the listener
+        // takes its connection from the pool).
         let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
+            .max_connections(POOL_SIZE + 1)
             .acquire_timeout(CONNECT_TIMEOUT)
             .connect_with(pg.clone())
             .await

@@ -179,6 +179,10 @@ impl Store {
             let mut cursor = Cursor::at(head);
             let mut lost = false;
             loop {
+                // Nobody listens any more (the session ended), or the person logged out.
+                if tx.is_closed() || pool.is_closed() {
+                    return;
+                }
                 let woke = tokio::time::timeout(POLL_EVERY, listener.try_recv()).await;
                 match woke {
                     Ok(Ok(Some(n))) if n.channel() == crate::pbx::QUEUE_CHANNEL => {
