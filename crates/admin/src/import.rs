@@ -182,6 +182,7 @@ pub async fn import_text(conn: &mut PgConnection, what: Directory, text: &str) -
                     keywords: list(&r.keywords),
                     source: r.source.clone(),
                     active: true,
+                    needs_address: false,
                 };
                 upsert::kind(conn, &k)
                     .await

@@ -37,6 +37,7 @@ fn kind(name: &str, localize: Option<i32>, resolve: i32) -> AppealKind {
         keywords: vec![],
         source: String::new(),
         active: true,
+        needs_address: false,
     }
 }
 

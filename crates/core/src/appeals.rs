@@ -169,6 +169,11 @@ pub struct Appeal {
     pub updated_at: DateTime<Utc>,
     pub updated_by: String,
     pub version: i32,
+    /// It needs an address (by its type; the database's rule).
+    pub needs_address: bool,
+    /// The statuses this person may move it to now (the database's rules; the card offers
+    /// exactly these).
+    pub next_statuses: Vec<AppealStatus>,
     #[sqlx(skip)]
     pub executors: Vec<AssignedExecutor>,
 }
@@ -221,7 +226,8 @@ const APPEAL_SELECT: &str = r#"
            a.kind_id, k.name as kind_name, a.appeal_type, a.priority, a.status, a.progress, a.comment,
            a.joined_to, a.organization_id, a.localize_deadline_at, a.deadline_at, a.control_at,
            a.notified_at, a.in_work_at, a.done_at, a.closed_at, a.created_by, a.updated_at,
-           a.updated_by, a.version
+           a.updated_by, a.version, dialog_type_needs_address(a.appeal_type) as needs_address,
+           dialog_next_statuses(a) as next_statuses
     from dialog_appeals_by_id($1) a join appeal_kinds k on k.id = a.kind_id
 "#;
 

@@ -70,6 +70,11 @@ pub struct AppealKind {
     pub source: String,
     /// Offered for new appeals.
     pub active: bool,
+    /// Its appeals need an address (the database's `dialog_type_needs_address` of its type;
+    /// read only).
+    #[serde(default)]
+    #[sqlx(default)]
+    pub needs_address: bool,
 }
 
 /// An executor (a plumber, an electrician, a service).
@@ -119,7 +124,8 @@ pub struct Service {
 }
 
 const BUILDING_COLUMNS: &str = "id, organization_id, city, street, house, block, address";
-const KIND_COLUMNS: &str = "id, name, appeal_type, default_priority, localize_minutes, resolve_minutes, deadline_note, keywords, source, active";
+const KIND_COLUMNS: &str = "id, name, appeal_type, default_priority, localize_minutes, resolve_minutes, deadline_note, keywords, source, active, \
+    dialog_type_needs_address(appeal_type) as needs_address";
 const EXECUTOR_COLUMNS: &str = "e.id, e.full_name, e.position, e.phones, e.organization_id, e.active";
 
 /// An organization's phone as stored: `+7…`, or none when left empty.

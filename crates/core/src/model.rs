@@ -168,3 +168,52 @@ mod tests {
         );
     }
 }
+
+/// The Russian words of every closed set, for the UI: written next to the generated types
+/// (`ui/src/generated/labels.ts`) by `cargo test -p dialog-core --features ts export_bindings`,
+/// so that the words shown are the ones the database stores, and live statuses are the same
+/// set everywhere.
+#[cfg(all(test, feature = "ts"))]
+mod labels {
+    use super::*;
+
+    fn record<T: Serialize + Copy>(name: &str, ty: &str, all: &[T], label: impl Fn(T) -> &'static str) -> String {
+        let mut s = format!("export const {name}: Record<{ty}, string> = {{\n");
+        for v in all {
+            let key = serde_json::to_string(v).unwrap_or_default();
+            s.push_str(&format!("  {}: {:?},\n", key.trim_matches('"'), label(*v)));
+        }
+        s.push_str("};\n");
+        s
+    }
+
+    #[test]
+    fn export_bindings_labels() -> std::io::Result<()> {
+        let dir = std::env::var("TS_RS_EXPORT_DIR").unwrap_or_else(|_| "bindings".into());
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").join(dir);
+        let live: Vec<String> = AppealStatus::LIVE
+            .iter()
+            .map(|s| serde_json::to_string(s).unwrap_or_default())
+            .collect();
+        let text = format!(
+            "// The Russian words of Dialog's closed sets, as the database stores them. Generated from\n\
+             // crates/core/src/model.rs by `cargo test -p dialog-core --features ts export_bindings`.\n\
+             import type {{ AppealStatus }} from \"./AppealStatus\";\n\
+             import type {{ AppealType }} from \"./AppealType\";\n\
+             import type {{ CallDirection }} from \"./CallDirection\";\n\
+             import type {{ Channel }} from \"./Channel\";\n\
+             import type {{ Priority }} from \"./Priority\";\n\
+             import type {{ StaffRole }} from \"./StaffRole\";\n\n{}\n{}\n{}\n{}\n{}\n{}\n\
+             /** Statuses of appeals that still need someone to act. */\n\
+             export const LIVE_STATUSES: readonly AppealStatus[] = [{}];\n",
+            record("statusLabel", "AppealStatus", AppealStatus::ALL, AppealStatus::label),
+            record("typeLabel", "AppealType", AppealType::ALL, AppealType::label),
+            record("priorityLabel", "Priority", Priority::ALL, Priority::label),
+            record("channelLabel", "Channel", Channel::ALL, Channel::label),
+            record("roleLabel", "StaffRole", StaffRole::ALL, StaffRole::title),
+            record("directionLabel", "CallDirection", CallDirection::ALL, CallDirection::label),
+            live.join(", ")
+        );
+        std::fs::write(root.join("labels.ts"), text)
+    }
+}

@@ -427,3 +427,62 @@ async fn every_change_is_announced(pool: PgPool) -> TestResult {
     assert!(seen.iter().any(|(op, v)| op == "update" && *v == Some(a.version)));
     Ok(())
 }
+
+/// The card offers the statuses the appeal carries (`next_statuses`): for every status, type
+/// and role, each one offered is taken by the database and each one not offered is refused by
+/// its status rules.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn the_card_offers_exactly_the_steps_the_database_takes(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let (sup, _) = person(&city, StaffRole::Supervisor, None).await?;
+    let mut tried = 0;
+    for (kind, building) in [(city.leak, Some(city.lenina_10)), (city.tariffs, Some(city.lenina_10))] {
+        let mut c = card("+79123456789", building, kind);
+        if kind == city.leak {
+            c.reasons[0].executor_ids = vec![city.plumber];
+        }
+        let a = op.create_appeals(&c).await?.remove(0);
+        if kind == city.leak {
+            // The data every step may need: an executor, and a call the PBX carried to them.
+            pbx_call(&city, "2001", city.plumber_phone).await?;
+        }
+        for from in AppealStatus::ALL {
+            for (who, store) in [("operator", &op), ("supervisor", &sup)] {
+                for to in AppealStatus::ALL.iter().filter(|t| *t != from) {
+                    // Put the appeal in `from` as the owner would (rules off), and read it as
+                    // the person.
+                    let mut owner = city.owner.pool().acquire().await?;
+                    sqlx::query("set session_replication_role = replica").execute(&mut *owner).await?;
+                    sqlx::query("update appeals set status = $2, version = version + 1 where id = $1")
+                        .bind(a.id)
+                        .bind(from)
+                        .execute(&mut *owner)
+                        .await?;
+                    sqlx::query("set session_replication_role = origin").execute(&mut *owner).await?;
+                    drop(owner);
+                    let now = store.appeal(a.id).await?;
+                    let offered = now.next_statuses.contains(to);
+                    let r = store.change_status(a.id, now.version, *to).await;
+                    let refused_by_status_rules = matches!(
+                        r,
+                        Err(Error::Rule {
+                            rule: Rule::Transition | Rule::SupervisorOnly,
+                            ..
+                        })
+                    );
+                    // Not offered: refused by the status rules. Offered: taken — where the
+                    // appeal has what the step needs (the accident has its executor and call; the
+                    // inquiry has no executor, and says so).
+                    assert_eq!(!offered, refused_by_status_rules, "{who}: {from:?} → {to:?}: {r:?}");
+                    if kind == city.leak {
+                        assert_eq!(offered, r.is_ok(), "{who}: {from:?} → {to:?} offered: {offered}, database: {r:?}");
+                    }
+                    tried += 1;
+                }
+            }
+        }
+    }
+    assert_eq!(tried, 2 * 6 * 2 * 5);
+    Ok(())
+}

@@ -87,6 +87,7 @@ async fn fixture(pool: PgPool) -> anyhow::Result<Fixture> {
             keywords: vec!["засор".into()],
             source: String::new(),
             active: true,
+            needs_address: false,
         },
     )
     .await?;

@@ -8,4 +8,13 @@ import type { Priority } from "./Priority";
 /**
  * An appeal as its card shows it.
  */
-export type Appeal = { id: string, number: string, receivedAt: string, registeredAt: string, channel: Channel, identifier: string, applicantName: string, contacts: string, buildingId: string | null, address: string, apartment: string, entrance: string, floor: string, addressNote: string, kindId: string, kindName: string, appealType: AppealType, priority: Priority, status: AppealStatus, progress: number, comment: string, joinedTo: string | null, organizationId: string | null, localizeDeadlineAt: string | null, deadlineAt: string | null, controlAt: string | null, notifiedAt: string | null, inWorkAt: string | null, doneAt: string | null, closedAt: string | null, createdBy: string, updatedAt: string, updatedBy: string, version: number, executors: Array<AssignedExecutor>, };
+export type Appeal = { id: string, number: string, receivedAt: string, registeredAt: string, channel: Channel, identifier: string, applicantName: string, contacts: string, buildingId: string | null, address: string, apartment: string, entrance: string, floor: string, addressNote: string, kindId: string, kindName: string, appealType: AppealType, priority: Priority, status: AppealStatus, progress: number, comment: string, joinedTo: string | null, organizationId: string | null, localizeDeadlineAt: string | null, deadlineAt: string | null, controlAt: string | null, notifiedAt: string | null, inWorkAt: string | null, doneAt: string | null, closedAt: string | null, createdBy: string, updatedAt: string, updatedBy: string, version: number, 
+/**
+ * It needs an address (by its type; the database's rule).
+ */
+needsAddress: boolean, 
+/**
+ * The statuses this person may move it to now (the database's rules; the card offers
+ * exactly these).
+ */
+nextStatuses: Array<AppealStatus>, executors: Array<AssignedExecutor>, };

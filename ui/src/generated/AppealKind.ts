@@ -45,4 +45,9 @@ source: string,
 /**
  * Offered for new appeals.
  */
-active: boolean, };
+active: boolean, 
+/**
+ * Its appeals need an address (the database's `dialog_type_needs_address` of its type;
+ * read only).
+ */
+needsAddress: boolean, };

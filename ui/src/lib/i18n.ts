@@ -1,46 +1,6 @@
 // Every label of the UI, in one place, so that another language can be added.
-import type { AppealStatus } from "../generated/AppealStatus";
-import type { AppealType } from "../generated/AppealType";
-import type { Channel } from "../generated/Channel";
-import type { Priority } from "../generated/Priority";
-import type { StaffRole } from "../generated/StaffRole";
-
-export const statusLabel: Record<AppealStatus, string> = {
-  new: "новый",
-  assigned: "назначено",
-  inWork: "в работе",
-  done: "отработано",
-  closed: "закрыто",
-  cancelled: "отменено",
-};
-
-export const typeLabel: Record<AppealType, string> = {
-  accident: "авария",
-  complaint: "жалоба",
-  inquiry: "справка",
-  request: "заявка",
-};
-
-export const priorityLabel: Record<Priority, string> = {
-  low: "низкий",
-  medium: "средний",
-  critical: "критический",
-};
-
-export const channelLabel: Record<Channel, string> = {
-  phone: "телефон",
-  email: "e-mail",
-  letter: "письмо",
-  website: "сайт",
-  walkIn: "личный приём",
-};
-
-export const roleLabel: Record<StaffRole, string> = {
-  operator: "диспетчер",
-  supervisor: "старший диспетчер",
-  manager: "представитель УК",
-  admin: "администратор",
-};
+// The closed sets' words are the database's, generated from the Rust enums.
+export { channelLabel, directionLabel, priorityLabel, roleLabel, statusLabel, typeLabel } from "../generated/labels";
 
 export const t = {
   appName: "Диалог",

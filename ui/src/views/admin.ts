@@ -297,7 +297,7 @@ function kindForm(k: AppealKind | null, save: (k: AppealKind) => Promise<unknown
     h("button", { class: "primary", onclick: () => void save({
       id: k?.id ?? uuidv7(), name: name.value, appealType: type.value as AppealType, defaultPriority: prio.value as Priority,
       localizeMinutes: num(loc), resolveMinutes: num(res), deadlineNote: note.value,
-      keywords: kw.value.split(";").map((s) => s.trim()).filter(Boolean), source: k?.source ?? "", active: active.checked,
+      keywords: kw.value.split(";").map((s) => s.trim()).filter(Boolean), source: k?.source ?? "", active: active.checked, needsAddress: k?.needsAddress ?? false,
     }) }, "Сохранить"),
   );
 }

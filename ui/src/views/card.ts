@@ -7,13 +7,11 @@ import { phoneLinkCall } from "../api/phone";
 import type { Appeal } from "../generated/Appeal";
 import type { AppealKind } from "../generated/AppealKind";
 import type { AppealStatus } from "../generated/AppealStatus";
-import type { AppealType } from "../generated/AppealType";
 import type { Building } from "../generated/Building";
 import type { Channel } from "../generated/Channel";
 import type { Executor } from "../generated/Executor";
 import type { Priority } from "../generated/Priority";
 import type { RegistryRow } from "../generated/RegistryRow";
-import type { StaffRole } from "../generated/StaffRole";
 import type { AppContext, CardPrefill, CardTab } from "../lib/app";
 import { autocomplete } from "../lib/autocomplete";
 import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
@@ -25,23 +23,6 @@ import { live } from "./registry";
 
 const CHANNELS: Channel[] = ["phone", "email", "letter", "website", "walkIn"];
 const PRIORITIES: Priority[] = ["low", "medium", "critical"];
-/** The statuses an appeal may move to from `from`, as the database's rules allow them, so the
- * list offers no step it would refuse: `from` itself first; closing and reopening are the
- * supervisor's. */
-export function nextStatuses(from: AppealStatus, type: AppealType, role: StaffRole): AppealStatus[] {
-  const next: Record<AppealStatus, AppealStatus[]> = {
-    new: type === "inquiry" ? ["assigned", "done", "cancelled"] : ["assigned", "cancelled"],
-    assigned: ["new", "inWork", "cancelled"],
-    inWork: ["assigned", "done"],
-    done: ["inWork", "closed"],
-    closed: ["inWork"],
-    cancelled: ["new"],
-  };
-  const supervisor = role === "supervisor" || role === "admin";
-  const mayLeave = supervisor || (from !== "closed" && from !== "cancelled");
-  return [from, ...(mayLeave ? next[from].filter((to) => supervisor || to !== "closed") : [])];
-}
-
 interface ReasonBlock {
   id: string;
   el: HTMLElement;
@@ -250,7 +231,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
     // An existing appeal offers the steps its status may take; a new card may register an
     // inquiry answered during the call as done at once.
     status = appeal
-      ? select("card-status", nextStatuses(appeal.status, appeal.appealType, ctx.me.role), statusLabel, appeal.status)
+      ? select("card-status", [appeal.status, ...appeal.nextStatuses], statusLabel, appeal.status)
       : select("card-status", ["new", "done"] as AppealStatus[], statusLabel, "new");
     status.title = appeal ? "" : t.card.statusNewHint;
 
@@ -576,6 +557,7 @@ function reasonBlock(
       keywords: [],
       source: "",
       active: true,
+      needsAddress: appeal.needsAddress,
     };
     kindInput.set(kind);
     if (appeal.buildingId) {
@@ -594,7 +576,7 @@ function reasonBlock(
     if (appeal.joinedTo) void refreshJoin();
   }
   block.validate = () => {
-    const needsAddress = kind ? kind.appealType === "accident" || kind.appealType === "request" : false;
+    const needsAddress = kind?.needsAddress ?? false;
     const badKind = kind === null;
     const badAddress = needsAddress && building === null;
     mark(kindField, badKind);

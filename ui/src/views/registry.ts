@@ -12,6 +12,7 @@ import type { RegistryRow } from "../generated/RegistryRow";
 import type { Sort } from "../generated/Sort";
 import type { AppContext } from "../lib/app";
 import { debounce, fmtDateTime, h, replace, throttle, uuidv7 } from "../lib/h";
+import { LIVE_STATUSES } from "../generated/labels";
 import { openExecutor } from "./contacts";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 import { callButton, dialable, onCallSaved } from "../lib/phone";
@@ -35,7 +36,7 @@ export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["pri
 
 /** Not yet done, closed or cancelled: its deadline still runs. */
 export function live(status: AppealStatus): boolean {
-  return status === "new" || status === "assigned" || status === "inWork";
+  return LIVE_STATUSES.includes(status);
 }
 
 export function rowCells(r: RegistryRow): HTMLElement[] {

@@ -61,6 +61,7 @@ fn kind(
         keywords: kw.iter().map(|s| s.to_string()).collect(),
         source: String::new(),
         active: true,
+        needs_address: false,
     }
 }
 
