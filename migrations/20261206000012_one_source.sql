@@ -93,3 +93,27 @@ grant execute on function dialog_step_exists(appeal_status, appeal_status, appea
     dialog_step_is_supervisors(appeal_status, appeal_status), dialog_next_statuses(appeals),
     dialog_is_live(appeal_status), dialog_type_needs_address(appeal_type)
     to dialog_operator, dialog_manager;
+
+-- History says which kind and which appeal, not only their ids.
+create function dialog_history_names(v jsonb) returns jsonb
+language sql stable security definer set search_path = public, pg_temp
+return case when v is null then null else v || jsonb_strip_nulls(jsonb_build_object(
+    'kind', (select k.name from appeal_kinds k where k.id::text = v ->> 'kind_id'),
+    'joined', (select a.number from appeals a where a.id::text = v ->> 'joined_to')
+)) end;
+revoke all on function dialog_history_names(jsonb) from public;
+
+create or replace function dialog_appeal_history(p_appeal uuid)
+returns table (at timestamptz, actor text, actor_name text, action text, before jsonb, after jsonb, comment text)
+language plpgsql stable security definer set search_path = public, pg_temp
+as $$
+begin
+    if not exists (select 1 from dialog_appeals_by_id(array[p_appeal])) then
+        return;
+    end if;
+    return query
+        select h.at, h.actor, s.full_name, h.action, dialog_history_names(h.before), dialog_history_names(h.after), h.comment
+        from appeal_history h left join staff s on s.login = h.actor
+        where h.appeal_id = p_appeal order by h.id;
+end
+$$;

@@ -197,6 +197,10 @@ pub struct HistoryEntry {
     pub after: Option<serde_json::Value>,
     /// The comment's text.
     pub comment: Option<String>,
+    /// What happened, in words (the card, the history tooltip and the printed card all say it
+    /// so: [`crate::history::describe`]).
+    #[sqlx(default)]
+    pub text: String,
 }
 
 /// The applicant's identifier as stored: E.164 phone or lower-case e-mail.
@@ -490,12 +494,16 @@ impl Store {
 
     /// The appeal's history, oldest first.
     pub async fn history(&self, id: Uuid) -> Result<Vec<HistoryEntry>> {
-        Ok(sqlx::query_as(
+        let mut h: Vec<HistoryEntry> = sqlx::query_as(
             "select at, actor, actor_name, action, before, after, comment from dialog_appeal_history($1)",
         )
         .bind(id)
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        for e in &mut h {
+            e.text = crate::history::describe(e);
+        }
+        Ok(h)
     }
 }
 

@@ -13,6 +13,7 @@ pub mod directory;
 pub mod error;
 pub mod events;
 pub mod files;
+pub mod history;
 pub mod model;
 pub mod pbx;
 pub mod people;

@@ -211,7 +211,12 @@ mod labels {
             record("priorityLabel", "Priority", Priority::ALL, Priority::label),
             record("channelLabel", "Channel", Channel::ALL, Channel::label),
             record("roleLabel", "StaffRole", StaffRole::ALL, StaffRole::title),
-            record("directionLabel", "CallDirection", CallDirection::ALL, CallDirection::label),
+            record(
+                "directionLabel",
+                "CallDirection",
+                CallDirection::ALL,
+                CallDirection::label
+            ),
             live.join(", ")
         );
         std::fs::write(root.join("labels.ts"), text)

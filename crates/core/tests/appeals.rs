@@ -453,13 +453,17 @@ async fn the_card_offers_exactly_the_steps_the_database_takes(pool: PgPool) -> T
                     // Put the appeal in `from` as the owner would (rules off), and read it as
                     // the person.
                     let mut owner = city.owner.pool().acquire().await?;
-                    sqlx::query("set session_replication_role = replica").execute(&mut *owner).await?;
+                    sqlx::query("set session_replication_role = replica")
+                        .execute(&mut *owner)
+                        .await?;
                     sqlx::query("update appeals set status = $2, version = version + 1 where id = $1")
                         .bind(a.id)
                         .bind(from)
                         .execute(&mut *owner)
                         .await?;
-                    sqlx::query("set session_replication_role = origin").execute(&mut *owner).await?;
+                    sqlx::query("set session_replication_role = origin")
+                        .execute(&mut *owner)
+                        .await?;
                     drop(owner);
                     let now = store.appeal(a.id).await?;
                     let offered = now.next_statuses.contains(to);
@@ -476,7 +480,11 @@ async fn the_card_offers_exactly_the_steps_the_database_takes(pool: PgPool) -> T
                     // inquiry has no executor, and says so).
                     assert_eq!(!offered, refused_by_status_rules, "{who}: {from:?} → {to:?}: {r:?}");
                     if kind == city.leak {
-                        assert_eq!(offered, r.is_ok(), "{who}: {from:?} → {to:?} offered: {offered}, database: {r:?}");
+                        assert_eq!(
+                            offered,
+                            r.is_ok(),
+                            "{who}: {from:?} → {to:?} offered: {offered}, database: {r:?}"
+                        );
                     }
                     tried += 1;
                 }

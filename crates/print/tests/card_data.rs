@@ -49,6 +49,8 @@ fn appeal() -> Appeal {
         updated_at: utc(26, 11, 10),
         updated_by: "ivanova".into(),
         version: 3,
+        needs_address: true,
+        next_statuses: Vec::new(),
         executors: vec![AssignedExecutor {
             executor_id: Uuid::nil(),
             full_name: "Ёжиков Пётр Семёнович".into(),
@@ -68,6 +70,7 @@ fn entry(m: u32, action: &str, before: Option<serde_json::Value>, after: Option<
         before,
         after,
         comment: None,
+        text: String::new(),
     }
 }
 
@@ -115,7 +118,7 @@ fn times_are_the_centers_wall_clock_and_fields_read_like_words() {
     assert_eq!(
         what,
         [
-            "зарегистрировано, статус «новый»",
+            "зарегистрировано",
             "назначен исполнитель Ёжиков Пётр Семёнович",
             "статус «назначено» → «в работе»",
         ],

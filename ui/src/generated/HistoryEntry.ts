@@ -32,4 +32,9 @@ after: JsonValue | null,
 /**
  * The comment's text.
  */
-comment: string | null, };
+comment: string | null, 
+/**
+ * What happened, in words (the card, the history tooltip and the printed card all say it
+ * so: [`crate::history::describe`]).
+ */
+text: string, };

@@ -675,7 +675,7 @@ function renderTabs(
         const text = h("textarea", { id: "comment-new", rows: 2, placeholder: t.card.commentPlaceholder });
         replace(
           body,
-          h("ol", { class: "history" }, ...entries.map((e) => h("li", null, h("span", { class: "muted" }, `${fmtDateTime(e.at)} ${e.actorName ?? e.actor}: `), describe(e.action, e.before, e.after, e.comment)))),
+          h("ol", { class: "history" }, ...entries.map((e) => h("li", null, h("span", { class: "muted" }, `${fmtDateTime(e.at)} ${e.actorName ?? e.actor}: `), e.text))),
           text,
           h("button", { id: "comment-add", onclick: async () => {
             try {
@@ -762,27 +762,3 @@ function renderTabs(
 const UNAVAILABLE = ["connectionLost", "serverFull", "serverRestarting", "busy", "unreachable"];
 const RETRY_MS = 5000;
 
-const actionLabel: Record<string, string> = {
-  created: "создано",
-  changed: "изменено",
-  status: "статус",
-  comment: "комментарий",
-  assigned: "назначен исполнитель",
-  unassigned: "снят исполнитель",
-  joined: "присоединено",
-  unjoined: "отсоединено",
-  attachment: "прикреплён файл",
-  call: "звонок",
-};
-
-function describe(action: string, before: unknown, after: unknown, comment: string | null): string {
-  const a = (after ?? {}) as Record<string, unknown>;
-  const b = (before ?? {}) as Record<string, unknown>;
-  if (action === "comment") return `${actionLabel[action]}: ${comment ?? ""}`;
-  if (action === "status") return `${actionLabel[action]}: ${String(b.status ?? "")} → ${String(a.status ?? "")}`;
-  if (action === "assigned" || action === "unassigned") return `${actionLabel[action]}: ${String(a.executor ?? b.executor ?? "")}`;
-  if (action === "attachment") return `${actionLabel[action]}: ${String(a.file_name ?? "")}`;
-  if (action === "call") return `${String(a.direction ?? "")} ${actionLabel[action]}: ${String(a.number ?? "")}`;
-  if (action === "changed") return `${actionLabel[action]}: ${Object.keys(a).join(", ")}`;
-  return actionLabel[action] ?? action;
-}

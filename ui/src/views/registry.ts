@@ -320,11 +320,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
         if (tipFor !== id) return;
         const lines = hist
           .filter((x) => x.action === "status" || x.action === "created" || x.action === "assigned")
-          .map((x) => {
-            const a = (x.after ?? {}) as Record<string, string>;
-            const what = x.action === "created" ? "зарегистрировано" : x.action === "assigned" ? `назначен ${a.executor ?? ""}` : `статус «${a.status ?? ""}»`;
-            return `${fmtDateTime(x.at)} — ${what} (${x.actorName ?? x.actor})`;
-          });
+          .map((x) => `${fmtDateTime(x.at)} — ${x.text} (${x.actorName ?? x.actor})`);
         tip.textContent = lines.join("\n") || "изменений статуса не было";
       },
       (err: CommandError) => {

@@ -172,34 +172,22 @@ pub fn format_phone(s: &str) -> String {
     }
 }
 
-/// A history entry in words, or `None` for entries the card leaves out.
+/// A history entry in words (the app's own wording), or `None` for entries the printed card
+/// leaves out: what the executor needs is who registered, assigned, called and moved it.
 fn history_words(h: &HistoryEntry) -> Option<String> {
-    let field = |v: &Option<serde_json::Value>, key: &str| {
-        v.as_ref()
-            .and_then(|v| v.get(key))
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_owned()
-    };
-    let words = match h.action.as_str() {
-        "created" => match field(&h.after, "status") {
-            s if s.is_empty() => "зарегистрировано".to_owned(),
-            s => format!("зарегистрировано, статус «{s}»"),
-        },
-        "status" => format!(
-            "статус «{}» → «{}»",
-            field(&h.before, "status"),
-            field(&h.after, "status")
-        ),
-        "assigned" => format!("назначен исполнитель {}", field(&h.after, "executor")),
-        "unassigned" => format!("снят исполнитель {}", field(&h.before, "executor")),
-        "joined" => "объединено с более ранним обращением".to_owned(),
-        "unjoined" => "объединение снято".to_owned(),
-        "call" => format!("{} звонок {}", field(&h.after, "direction"), field(&h.after, "number")),
-        "comment" => format!("комментарий: {}", h.comment.as_deref().unwrap_or("").trim()),
-        _ => return None,
-    };
-    Some(words)
+    const PRINTED: &[&str] = &[
+        "created",
+        "status",
+        "assigned",
+        "unassigned",
+        "joined",
+        "unjoined",
+        "call",
+        "comment",
+    ];
+    PRINTED
+        .contains(&h.action.as_str())
+        .then(|| dialog_core::history::describe(h))
 }
 
 #[cfg(test)]
