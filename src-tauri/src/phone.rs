@@ -386,14 +386,9 @@ impl PhoneHub {
             .get(&r.id)
             .cloned()
             .unwrap_or_default();
-        let number = |n: &str| {
-            let clean: String = n.chars().filter(|c| c.is_ascii_digit() || "+*#".contains(*c)).collect();
-            if clean.len() >= 2 {
-                clean
-            } else {
-                "00".to_owned()
-            }
-        };
+        // An anonymous or unreadable caller is stored as "00": the database takes only what
+        // may be dialled.
+        let number = |n: &str| dialog_sip::number::dialable(n).unwrap_or_else(|| "00".to_owned());
         let (from, to) = match r.direction {
             Direction::Incoming => (number(&r.remote), number(&r.local)),
             Direction::Outgoing => (number(&r.local), number(&r.remote)),

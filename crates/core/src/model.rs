@@ -205,7 +205,9 @@ mod labels {
              import type {{ Priority }} from \"./Priority\";\n\
              import type {{ StaffRole }} from \"./StaffRole\";\n\n{}\n{}\n{}\n{}\n{}\n{}\n\
              /** Statuses of appeals that still need someone to act. */\n\
-             export const LIVE_STATUSES: readonly AppealStatus[] = [{}];\n",
+             export const LIVE_STATUSES: readonly AppealStatus[] = [{}];\n\n\
+             /** What may be dialled (spaces, brackets and dashes aside). */\n\
+             export const DIALABLE = new RegExp({:?});\n",
             record("statusLabel", "AppealStatus", AppealStatus::ALL, AppealStatus::label),
             record("typeLabel", "AppealType", AppealType::ALL, AppealType::label),
             record("priorityLabel", "Priority", Priority::ALL, Priority::label),
@@ -217,7 +219,8 @@ mod labels {
                 CallDirection::ALL,
                 CallDirection::label
             ),
-            live.join(", ")
+            live.join(", "),
+            dialog_sip::number::DIALABLE_PATTERN
         );
         std::fs::write(root.join("labels.ts"), text)
     }

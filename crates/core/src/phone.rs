@@ -57,7 +57,8 @@ pub fn normalize_phone(input: &str) -> Option<String> {
     let international = trimmed.starts_with('+');
     let digits: String = trimmed.chars().filter(char::is_ascii_digit).collect();
     let e164 = match (international, digits.len(), digits.as_bytes().first()) {
-        (true, 8..=15, Some(b'1'..=b'9')) => digits,
+        // E.164: 7 to 15 digits, as the database's `dialog_is_phone` takes them.
+        (true, 7..=15, Some(b'1'..=b'9')) => digits,
         (false, 11, Some(b'8' | b'7')) => format!("7{}", &digits[1..]),
         (false, 10, Some(b'3' | b'4' | b'8' | b'9')) => format!("7{digits}"),
         _ => return None,

@@ -158,3 +158,16 @@ async fn recordings_registry_stops_at_the_limit_newest_first(pool: PgPool) -> Te
     assert!(shown.windows(2).all(|w| w[0].started_at >= w[1].started_at));
     Ok(())
 }
+
+/// The database takes exactly the numbers the app and the phone may dial (one rule:
+/// `dialog_sip::number`).
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn the_database_stores_what_may_be_dialled(pool: PgPool) -> TestResult {
+    let def: String =
+        sqlx::query_scalar("select pg_get_constraintdef(oid) from pg_constraint where conname = 'calls_numbers_check'")
+            .fetch_one(&pool)
+            .await?;
+    let pattern = dialog_sip::number::DIALABLE_PATTERN;
+    assert_eq!(def.matches(&format!("'{pattern}'")).count(), 2, "{def}");
+    Ok(())
+}

@@ -558,15 +558,11 @@ impl Actor {
     }
 
     async fn call(&mut self, number: String) -> Result<Uuid, PhoneError> {
-        let ok = !number.is_empty()
-            && (number.starts_with("sip:")
-                || number
-                    .chars()
-                    .enumerate()
-                    .all(|(i, c)| c.is_ascii_digit() || "*#".contains(c) || (i == 0 && c == '+')));
-        if !ok {
-            return Err(PhoneError::BadNumber);
-        }
+        let number = if number.starts_with("sip:") {
+            number
+        } else {
+            dialog_sip::number::dialable(&number).ok_or(PhoneError::BadNumber)?
+        };
         if !matches!(self.ua.registration(), RegistrationState::Registered { .. }) {
             return Err(PhoneError::NotRegistered);
         }

@@ -36,5 +36,6 @@
 
 pub mod auth;
 pub mod msg;
+pub mod number;
 pub mod sdp;
 pub mod ua;

@@ -51,3 +51,6 @@ export const directionLabel: Record<CallDirection, string> = {
 
 /** Statuses of appeals that still need someone to act. */
 export const LIVE_STATUSES: readonly AppealStatus[] = ["new", "assigned", "inWork"];
+
+/** What may be dialled (spaces, brackets and dashes aside). */
+export const DIALABLE = new RegExp("^\\+?[0-9*#]{2,20}$");

@@ -2,6 +2,7 @@
 // the header, the call panels, the card's регламент bar and the call buttons.
 import type { CommandError } from "../api/core";
 import { onCallStored, onPhoneState, phoneCall, phoneStatus, type PhoneCall, type PhoneStatus } from "../api/phone";
+import { DIALABLE } from "../generated/labels";
 import { h } from "./h";
 import { t } from "./i18n";
 
@@ -101,9 +102,9 @@ export function talkBar(labelId?: string): { el: HTMLElement; bar: HTMLElement; 
   };
 }
 
-/** Whether a number can be dialled: digits, maybe a leading +, * and #. */
+/** Whether a number can be dialled: digits, maybe a leading +, * and # (the rule of dialog-sip). */
 export function dialable(number: string | null | undefined): boolean {
-  return !!number && /^\+?[0-9*#]{2,20}$/.test(number.replace(/[\s()-]/g, ""));
+  return !!number && DIALABLE.test(number.replace(/[\s()-]/g, ""));
 }
 
 /** Places a call; a failure is shown, never thrown. */
