@@ -347,7 +347,7 @@ impl PhoneHub {
         });
     }
 
-    /// Looks up new incoming calls' numbers among the executors (manual Рис. 25).
+    /// Looks up new incoming calls' numbers among the executors.
     async fn note_new_calls(&self, app: &AppHandle, s: &PhoneStatus) {
         let fresh: Vec<(Uuid, String)> = {
             let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());

@@ -217,7 +217,7 @@ describe("the operator's shift", () => {
     await s.type(search, number);
     await s.waitCount("#registry-rows tr", 1);
     await s.waitFor("#registry-rows tr", { text: number });
-    // Resting the pointer on ℹ shows the appeal's history (Рис. 8).
+    // Resting the pointer on ℹ shows the appeal's history.
     await s.exec("document.querySelector('#registry-rows tr:first-child .icon.history').dispatchEvent(new MouseEvent('mouseover', { bubbles: true }))");
     await s.waitFor("#history-tip:not(.hidden)", { text: "зарегистрировано (Смирнова Елена Викторовна)" });
     await s.clear(search);
@@ -227,7 +227,7 @@ describe("the operator's shift", () => {
     // Clearing the search brings the whole registry back.
     await s.click(await s.find("#registry-clear"));
     await s.waitFor("#registry-rows tr:nth-child(30)");
-    // The type buttons hide their types (manual §5): жалоба, справка, заявка pressed — аварии only.
+    // The type buttons hide their types (the operator manual, «Как сделать…»): жалоба, справка, заявка pressed — аварии only.
     for (const ty of ["complaint", "inquiry", "request"]) await s.click(await s.find(`.toggle.type-${ty}`));
     const accidents = Math.min(50, Number(sql("select count(*) from appeals where appeal_type = 'авария'")));
     await s.waitGone("#registry-rows .type-badge:not(.type-accident)");

@@ -440,7 +440,7 @@ impl Store {
         .await?)
     }
 
-    /// Appeals assigned to or in the work of an executor, oldest first (manual Рис. 25, 33).
+    /// Appeals assigned to or in the work of an executor, oldest first.
     pub async fn executor_appeals(&self, executor_id: Uuid) -> Result<Vec<RegistryRow>> {
         let f = RegistryFilter {
             executor_ids: vec![executor_id],

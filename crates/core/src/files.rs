@@ -131,7 +131,7 @@ pub struct Call {
     pub recording_size: Option<i32>,
 }
 
-/// What the recordings registry is filtered by (manual Рис. 45).
+/// What the recordings registry is filtered by.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase", default)]

@@ -68,7 +68,7 @@ db_enum!(
 );
 
 db_enum!(
-    /// Where an appeal is in its life (DESIGN.md "Statuses").
+    /// Where an appeal is in its life (docs/architecture.md, «Statuses»).
     AppealStatus, "appeal_status" {
         /// Registered, nobody assigned yet.
         New = "новый",

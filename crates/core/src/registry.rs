@@ -81,7 +81,7 @@ pub struct Cursor {
     pub id: Uuid,
 }
 
-/// One row of the registry (manual Рис. 7).
+/// One row of the registry.
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
 #[serde(rename_all = "camelCase")]

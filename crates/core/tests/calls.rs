@@ -1,4 +1,4 @@
-//! The recordings registry (manual Рис. 45) against the real database: every filter, the
+//! The recordings registry against the real database: every filter, the
 //! order, and a manager seeing only their organization's calls.
 
 mod common;

@@ -2,7 +2,7 @@
 import type { CallDirection } from "./CallDirection";
 
 /**
- * What the recordings registry is filtered by (manual Рис. 45).
+ * What the recordings registry is filtered by.
  */
 export type CallFilter = { 
 /**

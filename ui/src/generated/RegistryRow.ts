@@ -5,7 +5,7 @@ import type { Channel } from "./Channel";
 import type { Priority } from "./Priority";
 
 /**
- * One row of the registry (manual Рис. 7).
+ * One row of the registry.
  */
 export type RegistryRow = { id: string, number: string, receivedAt: string, channel: Channel, identifier: string, applicantName: string, contacts: string, address: string, kindName: string, appealType: AppealType, priority: Priority, status: AppealStatus, progress: number, comment: string, controlAt: string | null, 
 /**

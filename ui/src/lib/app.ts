@@ -21,7 +21,7 @@ export interface CardPrefill {
   tab?: CardTab;
 }
 
-/** The tabs of the card (manual §4). */
+/** The tabs of the card (the operator manual, «Карточка обращения»). */
 export type CardTab = "problems" | "calls" | "history" | "files" | "services" | "schedule";
 
 export interface AppContext {

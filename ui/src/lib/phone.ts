@@ -84,7 +84,7 @@ export function fmtDuration(seconds: number): string {
   return s >= 3600 ? `${Math.floor(s / 3600)}:${p(Math.floor(s / 60) % 60)}:${p(s % 60)}` : `${Math.floor(s / 60)}:${p(s % 60)}`;
 }
 
-/** The регламент bar (manual §4): fills over three minutes, orange after one, red after two. */
+/** The регламент bar (the operator manual, «Карточка обращения»): fills over three minutes, orange after one, red after two. */
 export function talkBar(labelId?: string): { el: HTMLElement; bar: HTMLElement; label: HTMLElement; set(seconds: number): void } {
   const bar = h("div", { class: "talk-bar", title: t.phone.talkTime }, h("div", { class: "talk-fill" }));
   const label = h("span", { class: "talk-time", id: labelId }, "0:00");

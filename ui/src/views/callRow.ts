@@ -1,4 +1,4 @@
-// One call in the card's «звонки» tab (manual Рис. 23, 42, 52): which way, the numbers, when
+// One call in the card's «звонки» tab: which way, the numbers, when
 // and how long, who took it, and its recording.
 import { people } from "../api/admin";
 import type { Appeal } from "../generated/Appeal";
@@ -21,7 +21,7 @@ function operatorName(login: string): Promise<string> {
   return operatorNames.then((m) => m.get(login) ?? login);
 }
 
-/** One call of the «звонки» tab (manual Рис. 23, 42): direction, numbers, times, operator, play. */
+/** One call of the «звонки» tab: direction, numbers, times, operator, play. */
 export async function callRow(c: Call, appeal: Appeal): Promise<HTMLElement> {
   const talk = callSeconds(c);
   const executor = appeal.executors.find((e) => e.executorId === c.executorId);

@@ -1,4 +1,4 @@
-// The appeal card (manual §4, §5): general part, one or more reasons, required fields in red,
+// The appeal card (the operator manual, «Карточка обращения», «Как сделать…»): general part, one or more reasons, required fields in red,
 // the join suggestion, and the tabs проблемы, звонки, история, файлы, услуги, расписание.
 import * as api from "../api/appeals";
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
@@ -65,7 +65,7 @@ function field(label: string, control: HTMLElement, extra?: string): HTMLElement
   return h("label", { class: `field ${extra ?? ""}` }, h("span", null, label), control);
 }
 
-/** Marks a field red (Рис. 11) until it is filled. */
+/** Marks a field red until it is filled. */
 function mark(el: HTMLElement, bad: boolean) {
   el.classList.toggle("invalid", bad);
   el.setAttribute("aria-invalid", String(bad));
@@ -191,7 +191,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
       callApplicant.dataset.number = identifier.value.trim();
       syncCallButton(callApplicant);
     });
-    // The регламент (manual §4): the talk time of the call that opened the card, else the
+    // The регламент (the operator manual, «Карточка обращения»): the talk time of the call that opened the card, else the
     // time since the card was opened; it stops when the call ends.
     const meter = talkBar("card-talk-time");
     const opened = Date.now();
@@ -476,7 +476,7 @@ function reasonBlock(
           ` ${e.fullName}`,
           h("small", null, ` ${e.position} ${e.phones.join(", ")}`),
         ),
-        // The ☎ of an assigned executor (manual Рис. 19, 29): the call about this appeal
+        // The ☎ of an assigned executor: the call about this appeal
         // that lets it move to «в работе».
         assigned.has(e.id) && appeal
           ? e.phones.map((p) => callButton({ number: p, appealId: appeal.id, executorId: e.id, class: "call-executor" }))

@@ -1,4 +1,4 @@
-// Contacts (manual §5 «Как позвонить исполнителю», Рис. 31–33): executors with their phones
+// Contacts (the operator manual, «Как сделать…», «Как позвонить исполнителю»): executors with their phones
 // and the number of appeals in their work; a click opens those appeals, several of which can
 // be marked done at once.
 import { changeStatusMany } from "../api/appeals";
@@ -10,7 +10,7 @@ import { fmtDateTime, h, replace } from "../lib/h";
 import { statusLabel, t } from "../lib/i18n";
 import { callButton } from "../lib/phone";
 
-/** An executor's phones, each with its ☎ button (manual Рис. 31, 33). */
+/** An executor's phones, each with its ☎ button. */
 export function executorPhones(e: Pick<Executor, "id" | "phones">, appealId?: string | null): HTMLElement[] {
   return e.phones.map((p) =>
     h("span", { class: "phone" }, p, " ", callButton({ number: p, executorId: e.id, appealId, class: "call-executor" })),

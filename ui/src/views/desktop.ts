@@ -1,4 +1,4 @@
-// The desktop (manual §2, Рис. 4): the person's saved filter templates and the shared ones,
+// The desktop (the operator manual, «Рабочий стол пользователя»): the person's saved filter templates and the shared ones,
 // each with its live count; a click opens the registry with that filter.
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
 import { deleteTemplate, registryPage, templates } from "../api/registry";

@@ -1,4 +1,4 @@
-// Login (manual §1, §6): server address, login, password; each failure in plain words.
+// Login (the operator manual, «Подключение», «Что делать, если…»): server address, login, password; each failure in plain words.
 import { defaultServer, login, savedPassword, serverCertificate, trustCertificate } from "../api/session";
 import type { CommandError } from "../api/core";
 import type { Person } from "../generated/Person";
@@ -70,7 +70,7 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
       submit.textContent = t.login.submit;
     }
   });
-  // «Подключение не защищено» (manual §6), done right: show the server's certificate
+  // «Подключение не защищено» (the operator manual, «Что делать, если…»), done right: show the server's certificate
   // fingerprint, let the person compare it with the administrator's, trust that one only.
   const offerTrust = () => {
     const check = h("button", { type: "button", id: "cert-check" }, "Проверить сертификат сервера");

@@ -1,4 +1,4 @@
-// The phone in the shell (manual §2, §5.1.1, Рис. 12, 25): the line indicator and the number
+// The phone in the shell (the operator manual, «Рабочий стол пользователя», «Создание обращения с использованием IP-телефонии»): the line indicator and the number
 // of calls waiting in the header; a strip over every screen, the card included, with the
 // ringing calls (answer / reject) and the calls in progress (регламент, hold, keypad, hang up).
 // Answering opens a new card with the number filled in, or, for an executor's number, that
@@ -203,7 +203,7 @@ export function mountPhone(ctx: AppContext, line: HTMLElement, waiting: HTMLElem
   };
 }
 
-/** An incoming call from an executor (Рис. 25): their appeals in work, several closable at once. */
+/** An incoming call from an executor: their appeals in work, several closable at once. */
 async function executorCalling(ctx: AppContext, c: PhoneCall) {
   document.getElementById("executor-call")?.remove();
   const box = h("div", { class: "executor-appeals" });

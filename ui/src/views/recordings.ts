@@ -1,4 +1,4 @@
-// The recordings registry (manual §5 «Как прослушать аудиозаписи», Рис. 44–45): calls by
+// The recordings registry (the operator manual, «Как сделать…», «Как прослушать аудиозаписи»): calls by
 // date, number, operator and direction, newest first, each playable; a call about an appeal
 // opens its card.
 import { calls } from "../api/appeals";

@@ -1,4 +1,4 @@
-// The registry (manual §3, Рис. 5–8): type toggles, quick filters, quick search, the advanced
+// The registry (the operator manual, «Реестр обращений граждан»): type toggles, quick filters, quick search, the advanced
 // filter, endless scrolling over keyset pages, live updates from other operators.
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
 import { appealCalls, appealHistory, joinedGroup, printCards } from "../api/appeals";
@@ -297,7 +297,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       ctx.openCard(tr.dataset.id);
     }
   });
-  // The history tooltip (Рис. 8): registration, assignments and status changes, read when the
+  // The history tooltip: registration, assignments and status changes, read when the
   // pointer rests on the row's ℹ.
   const tip = h("div", { class: "history-tip hidden", id: "history-tip", role: "tooltip" });
   el.appendChild(tip);
@@ -353,7 +353,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
   }
   printPicked.addEventListener("click", () => void print([...picked]));
 
-  /** The ♪ icon (manual Рис. 43): the appeal's first recorded conversation. */
+  /** The ♪ icon: the appeal's first recorded conversation. */
   async function playFirst(id: string) {
     try {
       const first = (await appealCalls(id)).find((c) => c.recordingCodec);
