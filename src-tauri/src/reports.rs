@@ -1,7 +1,8 @@
 //! Reports and the supervisor's dashboard. A report being built can be cancelled: the
 //! running query is then cancelled on the server too.
 
-use dialog_core::reports::{Dashboard, Report, ReportKindTitle, ReportRequest};
+use dialog_core::dashboard::Dashboard;
+use dialog_core::reports::{Report, ReportKindTitle, ReportRequest};
 use dialog_print::{report_csv, report_pdf, ReportData};
 use tauri::{AppHandle, State};
 use tokio::sync::oneshot;

@@ -8,6 +8,7 @@
 pub mod appeals;
 pub mod certificate;
 pub mod connect;
+pub mod dashboard;
 pub mod desk;
 pub mod directory;
 pub mod error;
