@@ -203,14 +203,12 @@ pub struct HistoryEntry {
     pub text: String,
 }
 
-/// The applicant's identifier as stored: E.164 phone or lower-case e-mail.
+/// The applicant's identifier as stored: E.164 phone, lower-case e-mail, or nothing (which
+/// the database takes only for a letter or a visit that names the applicant and an address).
 pub fn normalize_identifier(input: &str) -> Result<String> {
     let t = input.trim();
     if t.is_empty() {
-        return Err(Error::invalid(
-            "identifier",
-            "Укажите идентификатор заявителя: телефон или e-mail",
-        ));
+        return Ok(String::new());
     }
     if let Some(p) = normalize_phone(t) {
         return Ok(p);
@@ -521,13 +519,8 @@ mod tests {
             normalize_identifier(" Ivan@Mail.RU ").ok().as_deref(),
             Some("ivan@mail.ru")
         );
-        assert!(matches!(
-            normalize_identifier("  "),
-            Err(Error::Invalid {
-                field: "identifier",
-                ..
-            })
-        ));
+        // Nothing is for the database to judge by the channel.
+        assert_eq!(normalize_identifier("  ").ok().as_deref(), Some(""));
         assert!(matches!(
             normalize_identifier("кв 5"),
             Err(Error::Invalid {
