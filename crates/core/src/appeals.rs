@@ -38,6 +38,8 @@ pub struct Reason {
     pub executor_ids: Vec<Uuid>,
     /// An earlier live appeal of the same kind at the same building to join.
     pub join_to: Option<Uuid>,
+    /// Photos and documents attached before the first save: stored with the appeal.
+    pub attachments: Vec<crate::files::NewFile>,
 }
 
 /// A new card: the applicant once, and one or more reasons.
@@ -309,6 +311,9 @@ impl Store {
             .bind(new.status)
             .execute(&mut *tx)
             .await?;
+            for f in &r.attachments {
+                crate::files::attach(&mut tx, f.id, r.id, &f.file_name, &f.mime, &f.bytes()?).await?;
+            }
             ids.push(r.id);
         }
         let out = fetch_appeals(&mut tx, &ids).await?;

@@ -80,7 +80,10 @@ async fn bad_cards_are_refused_whole(pool: PgPool) -> TestResult {
         Err(Error::Invalid {
             field: "identifier",
             message,
-        }) => assert!(message.contains("телефон (+7…) или адрес электронной почты"), "{message}"),
+        }) => assert!(
+            message.contains("телефон (+7…) или адрес электронной почты"),
+            "{message}"
+        ),
         other => panic!("{other:?}"),
     }
     // An accident without an address: the second reason is bad, so the first is not saved either.
@@ -534,5 +537,43 @@ async fn a_letter_may_come_without_a_phone_or_an_e_mail(pool: PgPool) -> TestRes
         }) => assert!(message.contains("письмо или личный приём"), "{message}"),
         other => panic!("{other:?}"),
     }
+    Ok(())
+}
+
+/// Photos attached to a new card are stored with its appeal in the same save: all or nothing,
+/// once however often the save is retried.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn files_come_with_the_first_save(pool: PgPool) -> TestResult {
+    use base64::Engine;
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let photo = dialog_core::files::NewFile {
+        id: Uuid::now_v7(),
+        file_name: "протечка.jpg".into(),
+        mime: "image/jpeg".into(),
+        base64: base64::engine::general_purpose::STANDARD.encode(b"\xff\xd8\xff\xe0 JFIF leak"),
+    };
+    let mut new = card("+79123456789", Some(city.lenina_10), city.leak);
+    new.reasons[0].attachments = vec![photo.clone()];
+    // A second reason that cannot be saved takes the first, and its photo, with it.
+    let mut bad = new.clone();
+    bad.reasons.push(Reason {
+        id: Uuid::now_v7(),
+        kind_id: Some(city.leak),
+        ..Default::default()
+    });
+    assert!(op.create_appeals(&bad).await.is_err());
+    let stored: i64 = sqlx::query_scalar("select count(*) from attachments")
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(stored, 0);
+    let a = op.create_appeals(&new).await?.remove(0);
+    op.create_appeals(&new).await?;
+    let files = op.attachments(a.id).await?;
+    assert_eq!(
+        files.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>(),
+        ["протечка.jpg"]
+    );
+    assert_eq!(op.attachment_content(files[0].id).await?, b"\xff\xd8\xff\xe0 JFIF leak");
     Ok(())
 }

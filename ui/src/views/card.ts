@@ -275,6 +275,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
               kindId: r.kind()?.id ?? null,
               executorIds: [...r.executors],
               joinTo: r.joinTo,
+              attachments: [],
               ...r.values(),
             })),
           });
