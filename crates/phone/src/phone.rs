@@ -259,6 +259,10 @@ enum Command {
         id: Uuid,
         reply: oneshot::Sender<Option<crate::media::MediaStats>>,
     },
+    MediaFailure {
+        id: Uuid,
+        reply: oneshot::Sender<Option<crate::media::MediaFailure>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -374,6 +378,15 @@ impl Phone {
     /// The media figures of a call in progress.
     pub async fn stats(&self, id: Uuid) -> Option<crate::media::MediaStats> {
         self.ask(|reply| Command::Stats { id, reply }).await.ok().flatten()
+    }
+
+    /// Why a call in progress has no audio: the first of ICE, DTLS, SRTP and RTP that did not
+    /// work; `None` when audio arrives (or there is no such call).
+    pub async fn media_failure(&self, id: Uuid) -> Option<crate::media::MediaFailure> {
+        self.ask(|reply| Command::MediaFailure { id, reply })
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Hangs up every call, unregisters and closes the connection (waits at most ~2 s).
@@ -552,6 +565,13 @@ impl Actor {
             }
             Command::Stats { id, reply } => {
                 let _ = reply.send(self.calls.get(&id).and_then(|s| s.media.as_ref()).map(|m| m.stats()));
+            }
+            Command::MediaFailure { id, reply } => {
+                let failure = match self.calls.get(&id).and_then(|s| s.media.clone()) {
+                    Some(media) => media.failure().await,
+                    None => None,
+                };
+                let _ = reply.send(failure);
             }
             Command::Shutdown { .. } => {}
         }

@@ -1,8 +1,9 @@
 //! The phone against a real Asterisk (`scripts/asterisk.sh`), configured exactly as
 //! `docs/telephony.md` tells administrators: registration, calls to an echo and a tone,
 //! calls from Asterisk, the queue, hold both ways, DTMF read by the dial plan, wss, a restart
-//! of Asterisk, hang-up from either side, session timers and qualify pings, PCMU and PCMA.
-//! Audio is checked in what each side hears.
+//! of Asterisk, hang-up from either side, session timers and qualify pings, PCMU and PCMA;
+//! and the test call, which names the stage that failed. Audio is checked in what each side
+//! hears.
 
 mod common;
 
@@ -10,8 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::Asterisk;
-use dialog_phone::media::{tone_level, CaptureHandle, CaptureSink, Codec, ToneSource, SAMPLE_RATE};
+use dialog_phone::media::{tone_level, CaptureHandle, CaptureSink, Codec, SdpFilter, ToneSource, SAMPLE_RATE};
 use dialog_phone::phone::{AudioPair, CallRecord, CallState, Direction, LineState, Phone, PhoneConfig};
+use dialog_phone::probe::{self, ProbeOptions, Stage};
 use tokio::sync::mpsc::UnboundedReceiver;
 use uuid::Uuid;
 
@@ -393,4 +395,61 @@ async fn a_call_outlives_session_timers_and_qualify_pings() {
     ours.phone.hangup(id).await.expect("hung up");
     record(&mut ours).await;
     ours.phone.shutdown().await;
+}
+
+fn probe_options(number: &str) -> ProbeOptions {
+    ProbeOptions {
+        call: Some(number.to_owned()),
+        play: None,
+        record: None,
+        seconds: 2,
+        wait: WAIT,
+    }
+}
+
+#[tokio::test]
+async fn the_test_call_passes_against_the_echo() {
+    let Some(pbx) = Asterisk::from_env() else { return };
+    let _pbx = pbx.exclusive().await;
+    let (config, _) = config(&pbx, &pbx.wss, "2003", &[Codec::Pcmu, Codec::Pcma], OUR_TONE);
+    let report = probe::run(config, &probe_options("600")).await;
+    assert_eq!(report.failed, None, "{}", report.message);
+    assert!(report.registered && report.answered && report.audio_back, "{report:?}");
+    assert_eq!(report.message, "звонок принят, звук идёт в обе стороны");
+}
+
+#[tokio::test]
+async fn the_test_call_names_a_dtls_fingerprint_that_does_not_match() {
+    let Some(pbx) = Asterisk::from_env() else { return };
+    let _pbx = pbx.exclusive().await;
+    let (mut config, _) = config(&pbx, &pbx.ws, "2003", &[Codec::Pcmu], OUR_TONE);
+    // As if something between the phone and Asterisk rewrote its SDP: one hex digit of the
+    // fingerprint changed, so Asterisk's real certificate no longer matches it.
+    config.media.remote_sdp_filter = Some(SdpFilter(Arc::new(|sdp: &str| {
+        sdp.lines()
+            .map(|l| match l.strip_prefix("a=fingerprint:SHA-256 ") {
+                Some(v) => {
+                    let flipped = if v.starts_with('0') { "1" } else { "0" };
+                    format!("a=fingerprint:SHA-256 {flipped}{}\r\n", &v[1..])
+                }
+                None => format!("{l}\r\n"),
+            })
+            .collect()
+    })));
+    let report = probe::run(config, &probe_options("601")).await;
+    assert!(report.registered && report.answered, "{report:?}");
+    assert!(!report.audio_back, "no audio without DTLS");
+    assert_eq!(
+        report.failed,
+        Some(Stage::DtlsFingerprint { hash: "SHA-256".into() }),
+        "{}",
+        report.message
+    );
+    assert!(
+        report
+            .message
+            .starts_with("DTLS: отпечаток сертификата: сертификат DTLS, который предъявила АТС, не совпадает"),
+        "{}",
+        report.message
+    );
 }
