@@ -25,8 +25,8 @@
 #
 # Run Asterisk inside the tests' network namespace (scripts/in-netns.sh): `start` gives lo the
 # address 192.0.2.1/32 when it has none (Asterisk never offers 127.0.0.0/8 ICE candidates, so
-# without another address no audio flows) and Asterisk listens there: ws://192.0.2.1:8088/ws,
-# wss://192.0.2.1:8089/ws (certificate from DIR/ca.pem), RTP 10000-20000. It refuses to start
+# without another address no audio flows) and Asterisk listens there: ws://192.0.2.1:8188/ws,
+# wss://192.0.2.1:8189/ws (certificate from DIR/keys/ca.pem), RTP 10000-20000. It refuses to start
 # when an interface other than lo has an address (DIALOG_RIG_ALLOW_HOST_NETWORK=1 overrides).
 #
 # Logs: DIR/asterisk.log (console), DIR/log/messages, DIR/log/full (with every SIP message).
@@ -44,9 +44,9 @@ CACHE=${DIALOG_ASTERISK_CACHE:-/var/tmp/dialog-asterisk}
 RECIPE=1
 
 ADDRESS=192.0.2.1
-WS_PORT=8088
-WSS_PORT=8089
-AMI_PORT=5038
+# The guide's 8088 and 8089 plus 100: Kamailio's rig has 8088..8090 (on 127.0.0.1).
+WS_PORT=8188
+WSS_PORT=8189
 
 log() { echo "asterisk: $*" >&2; }
 die() {
@@ -187,13 +187,13 @@ is_running() {
 	stat=${stat##*) }
 	[ "${stat%% *}" != Z ] || return 1
 	comm=$(cat "/proc/$pid/comm" 2>/dev/null) || return 1
-	# right after the spawn the child may still be this script, or setsid, before its exec
-	[ "$comm" = asterisk ] || [ "$comm" = setsid ] || [ "$comm" = "$(basename "$SELF")" ]
+	# right after the spawn the child may still be this script's shell, or setsid, before its exec
+	case $comm in asterisk | setsid | bash | "$(basename "$SELF")") ;; *) return 1 ;; esac
 }
 
 rx() { "$(asterisk_bin)" -C "$(conf)" -rx "$1"; }
 
-listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
+listening() { [ -n "$(ss -Hltn "src $ADDRESS:$1" 2>/dev/null)" ]; }
 
 # ---------------------------------------------------------------- rendering
 
@@ -253,7 +253,8 @@ render_all() {
 	for f in "$TPL"/*.conf; do
 		render "$f" "$DIR/etc/$(basename "$f")" \
 			"DIR=$DIR" "MODULES=$(module_dir)" "DATA=$data" "SBIN=$(dirname "$bin")" \
-			"ADDRESS=$ADDRESS" "KEYS=$DIR/keys" "PASSWORD_2001=pw2001"
+			"ADDRESS=$ADDRESS" "WS_PORT=$WS_PORT" "WSS_PORT=$WSS_PORT" "KEYS=$DIR/keys" \
+			"PASSWORD_2001=pw2001"
 	done
 }
 
@@ -305,8 +306,7 @@ start_asterisk() {
 	t0=$(now_ms)
 	is_running && return
 	for p in "$WS_PORT" "$WSS_PORT"; do
-		# Kamailio's rig listens on 127.0.0.1 with the same port numbers; ours is $ADDRESS.
-		[ -z "$(ss -Hltn "src $ADDRESS:$p" 2>/dev/null)" ] || die "$ADDRESS:$p is taken (another Asterisk in this namespace?)"
+		! listening "$p" || die "$ADDRESS:$p is taken (another Asterisk in this namespace?)"
 	done
 	rm -f "$DIR/run/asterisk.ctl" "$DIR/run/asterisk.pid"
 	echo "===== $(date '+%F %T') start" >>"$DIR/asterisk.log"

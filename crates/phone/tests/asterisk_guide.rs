@@ -9,8 +9,10 @@ const BEGIN: &str = "; ---- docs/telephony.md: begin ----\n";
 const END: &str = "; ---- docs/telephony.md: end ----";
 
 /// What the guide writes where the tests' templates have a placeholder.
-const GUIDE_VALUES: [(&str, &str); 3] = [
+const GUIDE_VALUES: [(&str, &str); 5] = [
     ("@ADDRESS@", "0.0.0.0"),
+    ("@WS_PORT@", "8088"),
+    ("@WSS_PORT@", "8089"),
     ("@KEYS@", "/etc/asterisk/keys"),
     ("@PASSWORD_2001@", "choose-a-long-password"),
 ];
