@@ -13,6 +13,7 @@ use dialog_core::model::CallDirection;
 use dialog_core::phone::LineReport;
 use dialog_phone::media::{devices, AudioSink, AudioSource, DeviceSink, DeviceSource, NullSink, SilenceSource};
 use dialog_phone::phone::{AudioPair, CallRecord, CallState, Direction, LineState, Phone, PhoneConfig, PhoneStatus};
+use dialog_phone::probe::{self, Stage};
 use serde::{Deserialize, Serialize};
 use tauri::{AppHandle, Emitter, Manager, State};
 use tokio::sync::Mutex as AsyncMutex;
@@ -606,7 +607,8 @@ pub async fn phone_devices() -> CmdResult<AudioDevices> {
     })
 }
 
-/// Calls a number for a few seconds and says whether it was answered and audio came back.
+/// Calls a number for a few seconds and says whether it was answered and audio came back;
+/// when not, which stage failed (ICE, DTLS, SRTP, RTP) and what to do.
 #[tauri::command]
 pub async fn phone_test_call(hub: State<'_, PhoneHub>, number: String) -> CmdResult<TestCallResult> {
     let phone = hub.phone().await?;
@@ -621,37 +623,20 @@ pub async fn phone_test_call(hub: State<'_, PhoneHub>, number: String) -> CmdRes
             })
         }
     };
-    let talking = phone
-        .wait_for(Duration::from_secs(20), |s| {
-            s.calls.iter().any(|c| c.id == id && c.state == CallState::Talking) || !s.calls.iter().any(|c| c.id == id)
-        })
-        .await
-        .map(|s| s.calls.iter().any(|c| c.id == id && c.state == CallState::Talking))
-        .unwrap_or(false);
-    if !talking {
-        let _ = phone.hangup(id).await;
-        return Ok(TestCallResult {
-            answered: false,
-            audio_back: false,
-            setup_ms: None,
-            message: format!("{number} не ответил"),
-        });
-    }
-    tokio::time::sleep(Duration::from_secs(3)).await;
-    let stats = phone.stats(id).await;
-    let _ = phone.hangup(id).await;
-    let setup = stats
-        .as_ref()
-        .and_then(|s| s.first_audio_at.map(|t| t.saturating_duration_since(s.started_at)));
-    let audio_back = setup.is_some();
+    let check = probe::check_call(&phone, id, Duration::from_secs(3), Duration::from_secs(20)).await;
+    let message = if !check.answered {
+        format!("{number} не ответил: {}", Stage::Answer.advice())
+    } else if let Some(failure) = check.failure {
+        let stage = Stage::from(failure);
+        tracing::warn!(stage = stage.name(), "the test call has no audio");
+        format!("{number} ответил, но звук не пришёл. {}", stage.explain())
+    } else {
+        format!("связь есть: {number} ответил, звук идёт в обе стороны")
+    };
     Ok(TestCallResult {
-        answered: true,
-        audio_back,
-        setup_ms: setup.map(|d| d.as_millis() as u64),
-        message: if audio_back {
-            format!("связь есть: {number} ответил, звук идёт в обе стороны")
-        } else {
-            format!("{number} ответил, но звук не пришёл: проверьте сеть до АТС (ICE, UDP-порты RTP)")
-        },
+        answered: check.answered,
+        audio_back: check.audio_arrived,
+        setup_ms: check.setup.map(|d| d.as_millis() as u64),
+        message,
     })
 }

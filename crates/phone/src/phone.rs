@@ -259,6 +259,10 @@ enum Command {
         id: Uuid,
         reply: oneshot::Sender<Option<crate::media::MediaStats>>,
     },
+    MediaFailure {
+        id: Uuid,
+        reply: oneshot::Sender<Option<crate::media::MediaFailure>>,
+    },
     Shutdown {
         reply: oneshot::Sender<()>,
     },
@@ -272,27 +276,14 @@ pub struct Phone {
 }
 
 impl Phone {
-    /// Starts the phone: connects, registers and keeps the line up until [`Phone::shutdown`].
-    /// Finished calls arrive on the returned channel.
+    /// Starts the phone: connects, registers and keeps the line up until [`Phone::shutdown`]
+    /// (or until the last handle is dropped). Finished calls arrive on the returned channel.
+    ///
+    /// The phone runs on a thread of its own with a single-threaded runtime: its signalling,
+    /// its calls' media clocks and the WebRTC stack's many small tasks wake each other there
+    /// without crossing threads, which costs noticeably less CPU per call than spreading them
+    /// over the caller's worker threads.
     pub fn start(config: PhoneConfig) -> Result<(Self, mpsc::UnboundedReceiver<CallRecord>), PhoneError> {
-        let (transport, transport_events) = Transport::start(TransportConfig {
-            url: config.server.clone(),
-            ca_file: config.ca_file.clone(),
-        })
-        .map_err(|e| PhoneError::Config(e.to_string()))?;
-        let ua = UserAgent::new(
-            UaConfig {
-                aor_user: config.extension.clone(),
-                domain: config.domain(),
-                auth_user: config.auth_user.clone(),
-                password: config.password.clone(),
-                display_name: config.display_name.clone(),
-                secure: config.server.starts_with("wss://"),
-                register_expires: config.register_expires,
-                user_agent: format!("Dialog/{}", env!("CARGO_PKG_VERSION")),
-            },
-            Instant::now(),
-        );
         let (status_tx, status) = watch::channel(PhoneStatus {
             line: LineState::Connecting,
             message: format!("подключение к {}", config.server),
@@ -301,18 +292,64 @@ impl Phone {
         });
         let (commands, commands_rx) = mpsc::unbounded_channel();
         let (records_tx, records) = mpsc::unbounded_channel();
-        let actor = Actor {
-            config,
-            ua,
-            transport: Some(transport),
-            status: status_tx,
-            records: records_tx,
-            calls: HashMap::new(),
-            by_ua: HashMap::new(),
-            order: Vec::new(),
-        };
-        tokio::spawn(actor.run(transport_events, commands_rx));
-        Ok((Self { commands, status }, records))
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name(format!("phone-{}", config.extension))
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(rt) => rt,
+                    Err(e) => {
+                        let _ = started_tx.send(Err(PhoneError::Config(format!("телефон не запустился: {e}"))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let transport = Transport::start(TransportConfig {
+                        url: config.server.clone(),
+                        ca_file: config.ca_file.clone(),
+                    });
+                    let (transport, transport_events) = match transport {
+                        Ok(t) => t,
+                        Err(e) => {
+                            let _ = started_tx.send(Err(PhoneError::Config(e.to_string())));
+                            return;
+                        }
+                    };
+                    let _ = started_tx.send(Ok(()));
+                    let ua = UserAgent::new(
+                        UaConfig {
+                            aor_user: config.extension.clone(),
+                            domain: config.domain(),
+                            auth_user: config.auth_user.clone(),
+                            password: config.password.clone(),
+                            display_name: config.display_name.clone(),
+                            secure: config.server.starts_with("wss://"),
+                            register_expires: config.register_expires,
+                            user_agent: format!("Dialog/{}", env!("CARGO_PKG_VERSION")),
+                        },
+                        Instant::now(),
+                    );
+                    let actor = Actor {
+                        config,
+                        ua,
+                        transport: Some(transport),
+                        status: status_tx,
+                        records: records_tx,
+                        calls: HashMap::new(),
+                        by_ua: HashMap::new(),
+                        order: Vec::new(),
+                    };
+                    actor.run(transport_events, commands_rx).await;
+                });
+            });
+        if let Err(e) = thread {
+            return Err(PhoneError::Config(format!("телефон не запустился: {e}")));
+        }
+        match started_rx.recv() {
+            Ok(Ok(())) => Ok((Self { commands, status }, records)),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(PhoneError::Config("телефон не запустился".into())),
+        }
     }
 
     /// The phone's state now; `.changed().await` on the receiver to follow it.
@@ -374,6 +411,15 @@ impl Phone {
     /// The media figures of a call in progress.
     pub async fn stats(&self, id: Uuid) -> Option<crate::media::MediaStats> {
         self.ask(|reply| Command::Stats { id, reply }).await.ok().flatten()
+    }
+
+    /// Why a call in progress has no audio: the first of ICE, DTLS, SRTP and RTP that did not
+    /// work; `None` when audio arrives (or there is no such call).
+    pub async fn media_failure(&self, id: Uuid) -> Option<crate::media::MediaFailure> {
+        self.ask(|reply| Command::MediaFailure { id, reply })
+            .await
+            .ok()
+            .flatten()
     }
 
     /// Hangs up every call, unregisters and closes the connection (waits at most ~2 s).
@@ -552,6 +598,13 @@ impl Actor {
             }
             Command::Stats { id, reply } => {
                 let _ = reply.send(self.calls.get(&id).and_then(|s| s.media.as_ref()).map(|m| m.stats()));
+            }
+            Command::MediaFailure { id, reply } => {
+                let failure = match self.calls.get(&id).and_then(|s| s.media.clone()) {
+                    Some(media) => media.failure().await,
+                    None => None,
+                };
+                let _ = reply.send(failure);
             }
             Command::Shutdown { .. } => {}
         }
