@@ -25,8 +25,9 @@
 #
 # Run Asterisk inside the tests' network namespace (scripts/in-netns.sh): `start` gives lo the
 # address 192.0.2.1/32 when it has none (Asterisk never offers 127.0.0.0/8 ICE candidates, so
-# without another address no audio flows) and Asterisk listens there: ws://192.0.2.1:8188/ws,
-# wss://192.0.2.1:8189/ws (certificate from DIR/keys/ca.pem), RTP 10000-20000. It refuses to start
+# without another address no audio flows). Its HTTP server binds every address, as the guide's
+# 0.0.0.0: the phone reaches it at ws://127.0.0.1:8188/ws (Dialog speaks ws:// only to this
+# computer) and wss://192.0.2.1:8189/ws (certificate from DIR/keys/ca.pem); RTP 10000-20000. It refuses to start
 # when an interface other than lo has an address (DIALOG_RIG_ALLOW_HOST_NETWORK=1 overrides).
 #
 # Logs: DIR/asterisk.log (console), DIR/log/messages, DIR/log/full (with every SIP message).
@@ -193,7 +194,8 @@ is_running() {
 
 rx() { "$(asterisk_bin)" -C "$(conf)" -rx "$1"; }
 
-listening() { [ -n "$(ss -Hltn "src $ADDRESS:$1" 2>/dev/null)" ]; }
+# The HTTP server binds every address of the namespace, as the guide's 0.0.0.0.
+listening() { [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]; }
 
 # ---------------------------------------------------------------- rendering
 
@@ -253,7 +255,7 @@ render_all() {
 	for f in "$TPL"/*.conf; do
 		render "$f" "$DIR/etc/$(basename "$f")" \
 			"DIR=$DIR" "MODULES=$(module_dir)" "DATA=$data" "SBIN=$(dirname "$bin")" \
-			"ADDRESS=$ADDRESS" "WS_PORT=$WS_PORT" "WSS_PORT=$WSS_PORT" "KEYS=$DIR/keys" \
+			"ADDRESS=0.0.0.0" "WS_PORT=$WS_PORT" "WSS_PORT=$WSS_PORT" "KEYS=$DIR/keys" \
 			"PASSWORD_2001=pw2001"
 	done
 }
@@ -288,7 +290,7 @@ print_env() {
 	local -a vars=(
 		"DIALOG_ASTERISK_DIR=$DIR"
 		"DIALOG_ASTERISK_CTL=$SELF"
-		"DIALOG_ASTERISK_WS=ws://$ADDRESS:$WS_PORT/ws"
+		"DIALOG_ASTERISK_WS=ws://127.0.0.1:$WS_PORT/ws"
 		"DIALOG_ASTERISK_WSS=wss://$ADDRESS:$WSS_PORT/ws"
 		"DIALOG_ASTERISK_CA=$DIR/keys/ca.pem"
 		"DIALOG_ASTERISK_ADDRESS=$ADDRESS"
@@ -306,7 +308,7 @@ start_asterisk() {
 	t0=$(now_ms)
 	is_running && return
 	for p in "$WS_PORT" "$WSS_PORT"; do
-		! listening "$p" || die "$ADDRESS:$p is taken (another Asterisk in this namespace?)"
+		! listening "$p" || die "port $p is taken (another Asterisk in this namespace?)"
 	done
 	rm -f "$DIR/run/asterisk.ctl" "$DIR/run/asterisk.pid"
 	echo "===== $(date '+%F %T') start" >>"$DIR/asterisk.log"

@@ -3,7 +3,7 @@
 //!
 //! `scripts/asterisk.sh start DIR` runs it in the tests' network namespace and exports
 //! `DIALOG_ASTERISK_*`; [`Asterisk::from_env`] reads them. What it serves:
-//! - `ws://192.0.2.1:8188/ws`, `wss://192.0.2.1:8189/ws` (certificate from [`Asterisk::ca`]);
+//! - `ws://127.0.0.1:8188/ws`, `wss://192.0.2.1:8189/ws` (certificate from [`Asterisk::ca`]);
 //! - operators 2001..=2010, password `pw<extension>` (2001..2003 are the members of the queue
 //!   `dispatch`; 2009 hears holds as re-INVITEs; 2010 has 90 s session timers and 2 s qualify);
 //! - numbers: 600 echo, 601 a 1000 Hz tone, 602 reads four DTMF keys (1400 Hz for "1234",
@@ -21,7 +21,7 @@ use tokio::time::Instant;
 /// The running Asterisk, from the variables `scripts/asterisk.sh start` prints.
 #[derive(Debug, Clone)]
 pub struct Asterisk {
-    /// `DIALOG_ASTERISK_WS`: ws://192.0.2.1:8188/ws.
+    /// `DIALOG_ASTERISK_WS`: ws://127.0.0.1:8188/ws.
     pub ws: String,
     /// `DIALOG_ASTERISK_WSS`: wss://192.0.2.1:8189/ws.
     pub wss: String,
