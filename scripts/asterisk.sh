@@ -47,6 +47,8 @@ RECIPE=1
 ADDRESS=192.0.2.1
 # The guide's 8088 and 8089 plus 100: Kamailio's rig has 8088..8090 (on 127.0.0.1).
 WS_PORT=8188
+# The PBX bridge's AMI account (manager.conf), on 127.0.0.1:5038.
+AMI_SECRET=ami-test-secret
 WSS_PORT=8189
 
 log() { echo "asterisk: $*" >&2; }
@@ -256,7 +258,7 @@ render_all() {
 		render "$f" "$DIR/etc/$(basename "$f")" \
 			"DIR=$DIR" "MODULES=$(module_dir)" "DATA=$data" "SBIN=$(dirname "$bin")" \
 			"ADDRESS=0.0.0.0" "WS_PORT=$WS_PORT" "WSS_PORT=$WSS_PORT" "KEYS=$DIR/keys" \
-			"PASSWORD_2001=pw2001"
+			"PASSWORD_2001=pw2001" "AMI_SECRET=$AMI_SECRET"
 	done
 }
 
@@ -291,6 +293,9 @@ print_env() {
 		"DIALOG_ASTERISK_DIR=$DIR"
 		"DIALOG_ASTERISK_CTL=$SELF"
 		"DIALOG_ASTERISK_WS=ws://127.0.0.1:$WS_PORT/ws"
+		"DIALOG_ASTERISK_AMI=127.0.0.1:5038"
+		"DIALOG_ASTERISK_AMI_USER=dialog"
+		"DIALOG_ASTERISK_AMI_SECRET=$AMI_SECRET"
 		"DIALOG_ASTERISK_WSS=wss://$ADDRESS:$WSS_PORT/ws"
 		"DIALOG_ASTERISK_CA=$DIR/keys/ca.pem"
 		"DIALOG_ASTERISK_ADDRESS=$ADDRESS"

@@ -414,7 +414,7 @@ impl PhoneHub {
             executor_id: links.executor_id,
             recording,
             recording_codec: codec,
-            sip_call_id: None,
+            sip_call_id: r.sip_call_id.clone(),
         };
         let Ok(store) = app.state::<AppState>().store().await else {
             tracing::error!(call = %r.id, "a call ended after logout; it is not stored");

@@ -200,6 +200,8 @@ pub struct CallRecord {
     pub recording: Option<Recording>,
     /// INVITE sent (or answer given) until the first audio arrived.
     pub setup: Option<Duration>,
+    /// Its SIP Call-ID: the PBX's record of the same call names it.
+    pub sip_call_id: Option<String>,
 }
 
 /// What went wrong with a command.
@@ -430,6 +432,8 @@ impl Phone {
 
 struct Slot {
     ua: UaCallId,
+    /// Its SIP Call-ID, kept from when it was placed or came in.
+    sip_call_id: Option<String>,
     info: CallInfo,
     media: Option<Arc<MediaSession>>,
     offer: Option<String>,
@@ -627,6 +631,7 @@ impl Actor {
         let ua = self.ua.invite(Instant::now(), &number, offer);
         let id = Uuid::now_v7();
         self.insert(Slot {
+            sip_call_id: None,
             ua,
             info: CallInfo {
                 id,
@@ -651,8 +656,9 @@ impl Actor {
         Ok(id)
     }
 
-    fn insert(&mut self, slot: Slot) {
+    fn insert(&mut self, mut slot: Slot) {
         let id = slot.info.id;
+        slot.sip_call_id = self.ua.sip_call_id(slot.ua).map(str::to_owned);
         self.by_ua.insert(slot.ua, id);
         self.calls.insert(id, slot);
         self.order.push(id);
@@ -770,6 +776,7 @@ impl Actor {
                 sdp_offer,
             } => {
                 self.insert(Slot {
+                    sip_call_id: None,
                     ua: call,
                     info: CallInfo {
                         id: Uuid::now_v7(),
@@ -918,6 +925,7 @@ impl Actor {
             end,
             recording,
             setup,
+            sip_call_id: slot.sip_call_id,
         });
     }
 

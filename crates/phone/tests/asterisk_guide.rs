@@ -9,12 +9,13 @@ const BEGIN: &str = "; ---- docs/telephony.md: begin ----\n";
 const END: &str = "; ---- docs/telephony.md: end ----";
 
 /// What the guide writes where the tests' templates have a placeholder.
-const GUIDE_VALUES: [(&str, &str); 5] = [
+const GUIDE_VALUES: [(&str, &str); 6] = [
     ("@ADDRESS@", "0.0.0.0"),
     ("@WS_PORT@", "8088"),
     ("@WSS_PORT@", "8089"),
     ("@KEYS@", "/etc/asterisk/keys"),
     ("@PASSWORD_2001@", "choose-a-long-password"),
+    ("@AMI_SECRET@", "choose-another-long-secret"),
 ];
 
 fn root() -> PathBuf {
