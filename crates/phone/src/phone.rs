@@ -33,6 +33,9 @@ where
     }
 }
 
+/// Names an incoming caller by number: see [`PhoneConfig::identify`].
+pub type Identify = Arc<dyn Fn(&str) -> CallContext + Send + Sync>;
+
 /// Everything the phone needs to go on the line.
 #[derive(Clone)]
 pub struct PhoneConfig {
@@ -56,6 +59,10 @@ pub struct PhoneConfig {
     pub audio: Arc<dyn AudioFactory>,
     /// The registration lifetime asked for, in seconds.
     pub register_expires: u32,
+    /// Names an incoming caller before the call is first shown (say, an executor found by
+    /// number in a directory held in memory). It must answer at once: it runs on the phone's
+    /// own thread, between the INVITE and the ringing on the screen.
+    pub identify: Option<Identify>,
 }
 
 impl std::fmt::Debug for PhoneConfig {
@@ -83,6 +90,7 @@ impl PhoneConfig {
             media: MediaOptions::default(),
             audio,
             register_expires: 600,
+            identify: None,
         }
     }
 
@@ -138,6 +146,18 @@ pub enum CallState {
     Held,
 }
 
+/// What a call is about: given when it is placed, found when it comes in, linked while it lasts.
+/// It travels with the call to its [`CallRecord`], so the record is stored with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CallContext {
+    /// The appeal the call is about.
+    pub appeal_id: Option<Uuid>,
+    /// The executor called, or the executor calling.
+    pub executor_id: Option<Uuid>,
+    /// The executor's name, for the call bar.
+    pub executor_name: Option<String>,
+}
+
 /// One call in progress.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CallInfo {
@@ -155,6 +175,8 @@ pub struct CallInfo {
     pub started_at: SystemTime,
     /// When it was answered.
     pub answered_at: Option<SystemTime>,
+    /// What it is about.
+    pub context: CallContext,
 }
 
 /// The phone's state.
@@ -202,6 +224,8 @@ pub struct CallRecord {
     pub setup: Option<Duration>,
     /// Its SIP Call-ID: the PBX's record of the same call names it.
     pub sip_call_id: Option<String>,
+    /// What it was about when it ended.
+    pub context: CallContext,
 }
 
 /// What went wrong with a command.
@@ -233,7 +257,13 @@ pub enum PhoneError {
 enum Command {
     Call {
         number: String,
+        context: CallContext,
         reply: oneshot::Sender<Result<Uuid, PhoneError>>,
+    },
+    Link {
+        id: Uuid,
+        appeal_id: Uuid,
+        reply: oneshot::Sender<Result<(), PhoneError>>,
     },
     Answer {
         id: Uuid,
@@ -381,8 +411,20 @@ impl Phone {
 
     /// Calls a number (or an extension); returns the call's identity once the INVITE is sent.
     pub async fn call(&self, number: &str) -> Result<Uuid, PhoneError> {
+        self.call_about(number, CallContext::default()).await
+    }
+
+    /// Calls a number about something: the context is on the call from its first state on, and
+    /// on its record when it ends.
+    pub async fn call_about(&self, number: &str, context: CallContext) -> Result<Uuid, PhoneError> {
         let number = number.trim().to_owned();
-        self.ask(|reply| Command::Call { number, reply }).await?
+        self.ask(|reply| Command::Call { number, context, reply }).await?
+    }
+
+    /// Links a call in progress to an appeal; its record will carry the link.
+    /// [`PhoneError::NoSuchCall`] when the call has ended: its record has gone out without it.
+    pub async fn link(&self, id: Uuid, appeal_id: Uuid) -> Result<(), PhoneError> {
+        self.ask(|reply| Command::Link { id, appeal_id, reply }).await?
     }
 
     /// Answers a ringing incoming call.
@@ -558,8 +600,15 @@ impl Actor {
 
     async fn command(&mut self, cmd: Command) {
         match cmd {
-            Command::Call { number, reply } => {
-                let _ = reply.send(self.call(number).await);
+            Command::Call { number, context, reply } => {
+                let _ = reply.send(self.call(number, context).await);
+            }
+            Command::Link { id, appeal_id, reply } => {
+                let r = self.slot(id).map(|slot| slot.info.context.appeal_id = Some(appeal_id));
+                if r.is_ok() {
+                    self.publish_calls();
+                }
+                let _ = reply.send(r);
             }
             Command::Answer { id, reply } => {
                 let _ = reply.send(self.answer(id).await);
@@ -614,7 +663,7 @@ impl Actor {
         }
     }
 
-    async fn call(&mut self, number: String) -> Result<Uuid, PhoneError> {
+    async fn call(&mut self, number: String, context: CallContext) -> Result<Uuid, PhoneError> {
         let number = if number.starts_with("sip:") {
             number
         } else {
@@ -646,6 +695,7 @@ impl Actor {
                 state: CallState::Dialing,
                 started_at: SystemTime::now(),
                 answered_at: None,
+                context,
             },
             media: Some(media),
             offer: None,
@@ -775,6 +825,12 @@ impl Actor {
                 from_display,
                 sdp_offer,
             } => {
+                let context = self
+                    .config
+                    .identify
+                    .as_ref()
+                    .map(|identify| identify(&from_user))
+                    .unwrap_or_default();
                 self.insert(Slot {
                     sip_call_id: None,
                     ua: call,
@@ -786,6 +842,7 @@ impl Actor {
                         state: CallState::Ringing,
                         started_at: SystemTime::now(),
                         answered_at: None,
+                        context,
                     },
                     media: None,
                     offer: sdp_offer,
@@ -926,6 +983,7 @@ impl Actor {
             recording,
             setup,
             sip_call_id: slot.sip_call_id,
+            context: slot.info.context,
         });
     }
 

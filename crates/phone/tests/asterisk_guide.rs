@@ -95,7 +95,14 @@ fn the_guide_gives_the_configuration_the_tests_run_against() {
     checked.sort();
     assert_eq!(
         checked,
-        ["extensions.conf", "http.conf", "manager.conf", "pjsip.conf", "queues.conf", "rtp.conf"],
+        [
+            "extensions.conf",
+            "http.conf",
+            "manager.conf",
+            "pjsip.conf",
+            "queues.conf",
+            "rtp.conf"
+        ],
         "every file the guide gives is tested"
     );
 }
