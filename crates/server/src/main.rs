@@ -8,6 +8,7 @@
 mod config;
 mod once;
 mod pbx;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,8 +59,9 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs one duty until it fails.
 async fn start(duty: &str, cfg: config::Config) -> anyhow::Result<()> {
-    match (duty, cfg.pbx) {
-        ("pbx", Some(section)) => pbx::run(cfg.database, section).await,
+    match (duty, cfg.web, cfg.pbx) {
+        ("web", Some(section), _) => web::run(cfg.database, section).await,
+        ("pbx", _, Some(section)) => pbx::run(cfg.database, section).await,
         _ => anyhow::bail!("служба {duty} в этой сборке dialog-server отсутствует"),
     }
 }
