@@ -1,5 +1,6 @@
 // The app shell: login, then the header (name, phone line, calls waiting), navigation, the
 // current view, the appeal card over it, and the keyboard shortcuts.
+import { inBrowser, onSignedOut } from "./api/core";
 import { logout, me as currentPerson } from "./api/session";
 import type { Person } from "./generated/Person";
 import type { AppContext, Route } from "./lib/app";
@@ -85,6 +86,10 @@ function startShell(me: Person) {
   const exit = h("button", { class: "link", id: "logout" }, t.nav.logout);
   const line = h("button", { class: "line down", id: "line-state", type: "button", title: t.header.lineOff }, t.header.lineOff);
   const waiting = h("span", { class: "waiting", id: "calls-waiting", title: t.header.waitingTitle, dataset: { count: "0" } }, `${t.header.waiting}: 0`);
+  // A browser has no phone: a note stands where the line and the calls waiting would be.
+  const phoneArea = inBrowser
+    ? [h("span", { class: "no-phone", id: "phone-absent", title: t.web.phoneAbsentHint }, t.web.phoneAbsent)]
+    : [line, h("button", { class: "icon", id: "phone-settings-open", title: t.header.settings, onclick: () => openPhoneSettings(ctx) }, "⚙"), waiting];
   exit.addEventListener("click", () => confirmLogout());
   const header = h(
     "header",
@@ -95,9 +100,7 @@ function startShell(me: Person) {
       h("span", { class: "avatar", title: me.login }, me.fullName.split(" ").slice(0, 2).map((w) => w[0]).join("")),
       h("div", null, h("div", { id: "me-name", class: "me-name" }, me.fullName), h("div", { class: "muted" }, roleLabel[me.role], " · ", exit)),
     ),
-    line,
-    h("button", { class: "icon", id: "phone-settings-open", title: t.header.settings, onclick: () => openPhoneSettings(ctx) }, "⚙"),
-    waiting,
+    ...phoneArea,
     h(
       "nav",
       { class: "main-nav" },
@@ -115,13 +118,15 @@ function startShell(me: Person) {
     ),
   );
   app.replaceChildren(h("div", { class: "shell" }, header, main));
-  const phoneUi: PhoneUi = mountPhone(ctx, line, waiting);
+  const phoneUi: PhoneUi = inBrowser ? { answerFirst() {}, hangUp() {}, unmount() {} } : mountPhone(ctx, line, waiting);
   let stopEvents: (() => void) | null = null;
   let stopped = false;
-  void startPhone((message) => toast(message, "error")).then((stop) => {
-    if (stopped) stop();
-    else stopEvents = stop;
-  });
+  if (!inBrowser) {
+    void startPhone((message) => toast(message, "error")).then((stop) => {
+      if (stopped) stop();
+      else stopEvents = stop;
+    });
+  }
   stopShell = () => {
     stopped = true;
     stopEvents?.();
@@ -172,6 +177,15 @@ function startShell(me: Person) {
     }
   };
   ctx.navigate({ name: "registry" });
+}
+
+if (inBrowser) {
+  document.body.classList.add("web");
+  // The session ended on the server (it expired, or the connections were lost).
+  onSignedOut(() => {
+    document.getElementById("card")?.remove();
+    startLogin(t.web.sessionEnded);
+  });
 }
 
 void currentPerson()

@@ -1,6 +1,6 @@
 // The phone's state as the shell reports it ("phone-state" events), shared by every screen:
 // the header, the call panels, the card's регламент bar and the call buttons.
-import type { CommandError } from "../api/core";
+import { inBrowser, type CommandError } from "../api/core";
 import { onCallStored, onPhoneState, phoneCall, phoneStatus, type PhoneCall, type PhoneStatus } from "../api/phone";
 import { DIALABLE } from "../generated/labels";
 import { h } from "./h";
@@ -119,6 +119,11 @@ export async function dial(number: string, appealId?: string | null, executorId?
 
 /** Brings one call button in line with the line state and its number. */
 export function syncCallButton(b: HTMLButtonElement) {
+  // A browser has no phone: its call buttons stay hidden.
+  if (inBrowser) {
+    b.hidden = true;
+    return;
+  }
   const number = b.dataset.number ?? "";
   const up = status.line === "registered";
   b.disabled = !up || !dialable(number);

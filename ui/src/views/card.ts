@@ -1,7 +1,7 @@
 // The appeal card (the operator manual, «Карточка обращения», «Как сделать…»): general part, one or more reasons, required fields in red,
 // the join suggestion, and the tabs проблемы, звонки, история, файлы, услуги, расписание.
 import * as api from "../api/appeals";
-import { onAppealChanged, onResync, type CommandError } from "../api/core";
+import { inBrowser, onAppealChanged, onResync, type CommandError } from "../api/core";
 import { executorsFor, prices, schedule, searchBuildings, searchKinds } from "../api/directory";
 import { phoneLinkCall } from "../api/phone";
 import type { Appeal } from "../generated/Appeal";
@@ -487,7 +487,9 @@ function reasonBlock(
         // The ☎ of an assigned executor: the call about this appeal
         // that lets it move to «в работе».
         assigned.has(e.id) && appeal
-          ? e.phones.map((p) => callButton({ number: p, appealId: appeal.id, executorId: e.id, class: "call-executor" }))
+          ? inBrowser
+            ? h("small", { class: "no-phone", title: t.web.phoneAbsentHint }, ` ${t.web.callFromApp}`)
+            : e.phones.map((p) => callButton({ number: p, appealId: appeal.id, executorId: e.id, class: "call-executor" }))
           : null,
       )),
     );
@@ -722,7 +724,7 @@ function renderTabs(
             const row = h("div", { class: "file" }, open, h("span", { class: "muted" }, ` ${fmtDateTime(f.uploadedAt)} `), keep);
             keep.addEventListener("click", async () => {
               try {
-                const saved = await api.saveAttachment(f.id, f.fileName);
+                const saved = await api.saveAttachment(appeal.id, f.id, f.fileName);
                 if (saved.opened) ctx.toast(`${t.card.fileSaved}: ${saved.path}`);
                 else ctx.toast(`${t.card.fileSaved}: ${saved.path}. ${t.card.fileNotOpened}: ${saved.notOpened}`, "error");
               } catch (err) {
