@@ -2,7 +2,7 @@
 # The test run proper, called by scripts/test.sh inside a network namespace with only
 # loopback (scripts/in-netns.sh), after everything is built: a private PostgreSQL cluster
 # (unless DATABASE_URL is given), the telephony rig, Asterisk, all Rust tests, the end-to-end
-# tests of the desktop app. Stops what it started.
+# tests of the desktop app and of the web. Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -49,3 +49,5 @@ else
 fi
 echo "== end-to-end tests of the desktop app"
 tests/e2e/run.sh
+echo "== end-to-end tests of the web in a browser"
+tests/web/run.sh
