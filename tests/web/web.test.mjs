@@ -263,6 +263,24 @@ describe("sessions", () => {
     await thief.context().close();
   });
 
+  it("a third sign-in of one person ends their oldest session, within their 8 connections", async () => {
+    const pages = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await newPage(browser);
+      await signIn(page, "operator3");
+      pages.push(page);
+    }
+    const alive = [];
+    for (const p of pages) alive.push(await p.evaluate(async () => (await fetch("/api/session")).status));
+    assert.deepEqual(alive, [401, 200, 200]);
+    assert.ok(Number(sql("select count(*) from pg_stat_activity where usename = 'operator3'")) <= 6);
+    // The page of the ended session goes back to the login screen at its next request.
+    await pages[0].click("#nav-desktop");
+    await pages[0].waitForSelector("#login-form");
+    assert.match(await pages[0].textContent("#login-form"), /Сеанс завершён/);
+    for (const p of pages) await p.context().close();
+  });
+
   it("failed sign-ins make the next ones wait", async () => {
     const page = await newPage(browser);
     const tries = [];

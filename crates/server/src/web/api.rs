@@ -42,8 +42,13 @@ pub async fn handle(web: Arc<Web>, peer: SocketAddr, req: Request<Incoming>) -> 
     let started = Instant::now();
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let resp = route(&web, peer, req).await;
-    tracing::debug!(%method, %path, status = resp.status().as_u16(), ms = started.elapsed().as_secs_f64() * 1e3, "request");
+    let mut resp = route(&web, peer, req).await;
+    let ms = started.elapsed().as_secs_f64() * 1e3;
+    // How long the server took, for the browser's developer tools and scripts/bench-web.sh.
+    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={ms:.1}")) {
+        resp.headers_mut().insert("server-timing", v);
+    }
+    tracing::debug!(%method, %path, status = resp.status().as_u16(), ms, "request");
     Ok(resp)
 }
 
@@ -247,6 +252,16 @@ async fn login(web: &Web, peer: SocketAddr, req: Request<Incoming>) -> Resp {
             };
             error(status, kind, e.to_string())
         }
+        Err(SignInError::TooMany) => error(
+            StatusCode::CONFLICT,
+            "tooManySessions",
+            "У вас уже открыто слишком много сеансов «Диалога» на других компьютерах и в других браузерах — выйдите из одного из них и войдите снова",
+        ),
+        Err(SignInError::Full) => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "serverFull",
+            "Сервер базы данных сейчас не принимает новых подключений — повторите вход через минуту; если не получится, сообщите администратору",
+        ),
         Err(SignInError::Store(e)) => {
             let b = dialog_core::ErrorBody::from(&e);
             json(http::status_of(&b), &b)

@@ -185,3 +185,39 @@ async fn serve(web: Arc<Web>, listener: tokio::net::TcpListener, tls: tokio_rust
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn section(text: &str) -> anyhow::Result<WebConfig> {
+        let table: toml::Table = toml::from_str(text)?;
+        let cfg: WebConfig = table.try_into()?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    #[test]
+    fn a_web_section_needs_little_and_refuses_what_would_not_work() -> anyhow::Result<()> {
+        let cfg = section("ui_dir = \"/usr/share/dialog/ui\"")?;
+        assert_eq!(cfg.listen, default_listen());
+        assert_eq!(
+            (
+                cfg.idle_minutes,
+                cfg.session_hours,
+                cfg.connections,
+                cfg.sessions_per_person
+            ),
+            (30, 12, 2, 2)
+        );
+        let e = |text: &str| section(text).err().map(|e| format!("{e:#}")).unwrap_or_default();
+        assert!(e("ui_dir = \"x\"\nconnections = 5").contains("допустимо 1 или 2"));
+        assert!(e("ui_dir = \"x\"\ncert_file = \"/etc/dialog/web.pem\"").contains("и cert_file, и key_file"));
+        assert!(!e("ui_dir = \"x\"\nlisten = \"all of them\"").is_empty());
+        assert!(
+            !e("ui_dir = \"x\"\nport = 443").is_empty(),
+            "an unknown setting is an error, not ignored"
+        );
+        Ok(())
+    }
+}

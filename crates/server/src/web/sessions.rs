@@ -16,6 +16,7 @@ use dialog_core::{ConnectError, Person, Store};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::postgres::PgPoolOptions;
+use sqlx::{Connection, PgConnection};
 use subtle::ConstantTimeEq;
 use uuid::Uuid;
 
@@ -93,6 +94,7 @@ impl Session {
 
     /// Ends the session's live changes and closes its connections.
     async fn close(&self) {
+        tracing::debug!(login = %self.person.login, "closing a session");
         self.events.stop().await;
         self.reports.cancel().await;
         if let Ok(mut kept) = self.recording.lock() {
@@ -135,6 +137,10 @@ pub enum SignInError {
     Connect(ConnectError),
     /// The database refused for another reason.
     Store(dialog_core::Error),
+    /// The person's connections are all taken elsewhere (their desktop app, other browsers).
+    TooMany,
+    /// The database accepts no more connections now.
+    Full,
 }
 
 impl Sessions {
@@ -161,20 +167,13 @@ impl Sessions {
         let opts = db.options(login.trim(), password);
         // One connection more than for commands: the live changes' listener holds it.
         let opened = self.connections + 1;
-        let store = match open(&opts, opened).await {
-            // The database's own limit of connections for the person: this instance's oldest
-            // session of theirs makes room (the password was right: the limit is checked after it).
-            Err(e) if is_role_full(&e) && self.oldest_of(&opts.login).is_some() => {
-                if let Some(old) = self.oldest_of(&opts.login) {
-                    self.end_session(&old).await;
-                }
-                open(&opts, opened).await
-            }
-            other => other,
-        }
-        .map_err(|e| SignInError::Connect(ConnectError::of(e, &opts)))?;
+        self.make_room(&opts, opened).await?;
+        let pool = open(&opts, opened).await.map_err(|e| match e {
+            sqlx::Error::PoolTimedOut => SignInError::Full,
+            e => SignInError::Connect(ConnectError::of(e, &opts)),
+        })?;
         drop(opts);
-        let store = Store::from_pool(store).await.map_err(SignInError::Store)?;
+        let store = Store::from_pool(pool).await.map_err(SignInError::Store)?;
         let Some(person) = store.me().cloned() else {
             store.pool().close().await;
             return Err(SignInError::Connect(ConnectError::NotAPerson(login.trim().to_owned())));
@@ -252,6 +251,59 @@ impl Sessions {
         }
     }
 
+    /// Checks the password on one connection and makes room for `needed` more within the
+    /// person's limit of connections (the database's): this instance's oldest sessions of
+    /// theirs end when the new one would not fit otherwise. The database checks the limit
+    /// after the password, so nobody ends a session without knowing it.
+    async fn make_room(&self, opts: &dialog_core::ConnectOptions, needed: u32) -> Result<(), SignInError> {
+        let pg = opts.pg_options();
+        let connect = || async {
+            tokio::time::timeout(Duration::from_secs(10), PgConnection::connect_with(&pg))
+                .await
+                .unwrap_or(Err(sqlx::Error::PoolTimedOut))
+        };
+        let mut probe = loop {
+            match connect().await {
+                Ok(c) => break c,
+                Err(e) if is_role_full(&e) => match self.oldest_of(&opts.login) {
+                    Some(old) => self.end_session(&old).await,
+                    None => return Err(SignInError::TooMany),
+                },
+                Err(e)
+                    if e.as_database_error()
+                        .and_then(|d| d.code())
+                        .is_some_and(|c| c == "53300") =>
+                {
+                    return Err(SignInError::Full)
+                }
+                Err(sqlx::Error::PoolTimedOut) => return Err(SignInError::Full),
+                Err(e) => return Err(SignInError::Connect(ConnectError::of(e, opts))),
+            }
+        };
+        let (used, limit): (i64, i32) = sqlx::query_as(
+            "select (select count(*) from pg_stat_activity where usename = session_user), \
+                    (select rolconnlimit from pg_roles where rolname = session_user)",
+        )
+        .fetch_one(&mut probe)
+        .await
+        .map_err(|e| SignInError::Store(e.into()))?;
+        let _ = probe.close().await;
+        tracing::debug!(login = %opts.login, used, limit, needed, "room for a session");
+        if limit < 0 {
+            return Ok(());
+        }
+        // The probe itself is gone now.
+        let mut short = i64::from(needed) - (i64::from(limit) - (used - 1));
+        while short > 0 {
+            let Some(old) = self.oldest_of(&opts.login) else {
+                return Err(SignInError::TooMany);
+            };
+            self.end_session(&old).await;
+            short -= i64::from(old.opened);
+        }
+        Ok(())
+    }
+
     fn oldest_of(&self, login: &str) -> Option<Arc<Session>> {
         let table = self.table.lock().ok()?;
         table
@@ -294,7 +346,8 @@ async fn open(opts: &dialog_core::ConnectOptions, n: u32) -> Result<sqlx::PgPool
         .min_connections(0)
         .idle_timeout(None)
         .max_lifetime(None)
-        .acquire_timeout(Duration::from_secs(10))
+        // Connections the database refused for want of room are retried meanwhile.
+        .acquire_timeout(Duration::from_secs(5))
         .connect_with(pg.clone())
         .await?;
     let held = futures_util::future::try_join_all((0..n).map(|_| pool.acquire())).await;
@@ -309,10 +362,11 @@ async fn open(opts: &dialog_core::ConnectOptions, n: u32) -> Result<sqlx::PgPool
     Ok(pool)
 }
 
+/// The person's own limit of connections is reached (not the whole server's: the same code
+/// says "too many clients").
 fn is_role_full(e: &sqlx::Error) -> bool {
     e.as_database_error()
-        .and_then(|d| d.code())
-        .is_some_and(|c| c == "53300")
+        .is_some_and(|d| d.code().is_some_and(|c| c == "53300") && d.message().contains("role"))
 }
 
 /// Ends dead sessions every few seconds, for ever.
