@@ -214,6 +214,26 @@ describe("a supervisor's dashboard", () => {
   });
 });
 
+describe("a supervisor at home", () => {
+  it("works appeals as in the app: closes one that was done", async () => {
+    const page = await newPage(browser);
+    await signIn(page, "starshiy");
+    const [id, number] = sql("select id, number from appeals where status = 'отработано' order by received_at desc limit 1").split("|");
+    await page.fill("#registry-search", number);
+    await page.waitForFunction((n) => document.querySelectorAll("#registry-rows tr").length === 1 && document.querySelector("#registry-rows")?.textContent?.includes(n), number);
+    await page.click("#registry-rows tr:first-child td.c-reason");
+    await page.waitForSelector("#card-status option[value=closed]", { state: "attached" });
+    await page.selectOption("#card-status", "closed");
+    await shot(page, "supervisor-card");
+    await page.click("#card-save");
+    await page.waitForSelector("#card", { state: "detached" });
+    assert.equal(sql(`select status from appeals where id = '${id}'`), "закрыто");
+    // The history says who closed it: the supervisor, as themselves.
+    assert.equal(sql(`select actor from appeal_history where appeal_id = '${id}' order by at desc limit 1`), "starshiy");
+    await page.context().close();
+  });
+});
+
 describe("sessions", () => {
   /** Every command the UI calls (its one seam, `call(...)`), and the web's own requests. */
   const commands = () => {
