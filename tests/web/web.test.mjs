@@ -124,6 +124,24 @@ describe("a manager on a laptop", () => {
     await shot(page, "manager-recording");
   });
 
+  it("finds the same call in «Записи» and plays it there", async () => {
+    const callId = await page.getAttribute("#card-calls .call[data-id]", "data-id");
+    await page.keyboard.press("Escape");
+    await page.waitForSelector("#card", { state: "detached" });
+    await page.click("#nav-recordings");
+    await page.fill("#rec-number", "5555");
+    await page.waitForSelector(`#recordings-rows tr[data-id="${callId}"] button.play`);
+    await page.click(`#recordings-rows tr[data-id="${callId}"] button.play`);
+    await page.waitForFunction(() => {
+      const a = document.querySelector("#recording-player audio");
+      return a && a.duration > 11 && a.currentTime > 0.2;
+    }, null, { timeout: 15000 });
+    await shot(page, "manager-recordings");
+    // Back to the appeal's card for what follows.
+    await page.click(`#recordings-rows tr[data-id="${callId}"] .open-appeal`);
+    await page.waitForSelector("#card-print");
+  });
+
   it("downloads the card as PDF", async () => {
     const [download] = await Promise.all([page.waitForEvent("download"), page.click("#card-print")]);
     assert.equal(download.suggestedFilename(), `Обращение ${number}.pdf`);
