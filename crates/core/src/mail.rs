@@ -149,7 +149,10 @@ pub fn letter_key(message_id: Option<&str>, header: &[u8]) -> String {
         Some(m) => format!("id:{}", m.chars().take(990).collect::<String>()),
         None => {
             let digest = Sha256::digest(header);
-            format!("sha256:{}", digest.iter().map(|b| format!("{b:02x}")).collect::<String>())
+            format!(
+                "sha256:{}",
+                digest.iter().map(|b| format!("{b:02x}")).collect::<String>()
+            )
         }
     }
 }

@@ -105,7 +105,10 @@ async fn a_letter_handed_over_again_changes_nothing(pool: PgPool) -> TestResult 
     let l = letter(7, "Тариф на отопление", "Прошу пояснить");
     let first = mail.take_letter(&l, None).await?;
     let again = mail.take_letter(&l, None).await?;
-    assert_eq!((again.id, &again.outcome, again.fresh), (first.id, &first.outcome, false));
+    assert_eq!(
+        (again.id, &again.outcome, again.fresh),
+        (first.id, &first.outcome, false)
+    );
     // The mailbox rebuilt (a new UIDVALIDITY): the same letter by its Message-ID.
     let mut rebuilt = l.clone();
     rebuilt.uidvalidity += 1;
@@ -137,16 +140,31 @@ async fn replies_become_comments_by_number_and_by_thread(pool: PgPool) -> TestRe
         content: vec![0xff, 0xd8, 0xff, 0xe0],
     });
     let t = mail.take_letter(&by_number, None).await?;
-    assert_eq!(t.outcome, Outcome::Comment { id, number: number.clone() });
+    assert_eq!(
+        t.outcome,
+        Outcome::Comment {
+            id,
+            number: number.clone()
+        }
+    );
     // By the thread: In-Reply-To names the first letter.
     let mut by_thread = letter(3, "Re: Квитанция", "Спасибо, жду ответа");
     by_thread.references = vec!["unknown@elsewhere".into(), first.message_id.clone().unwrap_or_default()];
     let t = mail.take_letter(&by_thread, None).await?;
-    assert_eq!(t.outcome, Outcome::Comment { id, number: number.clone() });
+    assert_eq!(
+        t.outcome,
+        Outcome::Comment {
+            id,
+            number: number.clone()
+        }
+    );
     // …and a reply to that reply still finds the appeal.
     let mut deeper = letter(4, "Re: Re: Квитанция", "Ещё одно");
     deeper.references = vec![by_thread.message_id.clone().unwrap_or_default()];
-    assert_eq!(mail.take_letter(&deeper, None).await?.outcome, Outcome::Comment { id, number });
+    assert_eq!(
+        mail.take_letter(&deeper, None).await?.outcome,
+        Outcome::Comment { id, number }
+    );
     let comments: Vec<String> = op
         .history(id)
         .await?
@@ -176,10 +194,15 @@ async fn letters_that_cannot_be_appeals_wait_in_the_list_with_the_reason(pool: P
     nobody.sender = String::new();
     assert!(reason(mail.take_letter(&nobody, None).await?).contains("нет адреса отправителя"));
     // An accident needs an address, which a letter does not give…
-    let r = reason(mail.take_letter(&letter(2, "Нет горячей воды", "Третий день"), None).await?);
+    let r = reason(
+        mail.take_letter(&letter(2, "Нет горячей воды", "Третий день"), None)
+            .await?,
+    );
     assert!(r.contains("«Нет горячей воды»") && r.contains("нужен адрес"), "{r}");
-    assert!(reason(mail.take_letter(&letter(3, "Здравствуйте", "Помогите"), None).await?)
-        .contains("не удалось определить вид"));
+    assert!(
+        reason(mail.take_letter(&letter(3, "Здравствуйте", "Помогите"), None).await?)
+            .contains("не удалось определить вид")
+    );
     // …and a file over 25 MiB is more than the database takes.
     let mut big = letter(4, "Квитанция", "Видео протечки");
     big.files.push(LetterFile {
@@ -193,20 +216,40 @@ async fn letters_that_cannot_be_appeals_wait_in_the_list_with_the_reason(pool: P
     reason(mail.take_letter(&unreadable, None).await?);
     // With a kind for written appeals, the accident becomes an appeal that says what it looks like.
     written_kind(&city).await?;
-    let t = mail.take_letter(&letter(6, "Нет горячей воды", "Третий день"), Some("Письменное обращение")).await?;
-    let Outcome::Appeal { id, .. } = t.outcome else { panic!("an appeal") };
+    let t = mail
+        .take_letter(
+            &letter(6, "Нет горячей воды", "Третий день"),
+            Some("Письменное обращение"),
+        )
+        .await?;
+    let Outcome::Appeal { id, .. } = t.outcome else {
+        panic!("an appeal")
+    };
     let a = op.appeal(id).await?;
     assert_eq!(a.kind_name, "Письменное обращение");
-    assert!(a.comment.starts_with("Похоже на вид «Нет горячей воды»"), "{}", a.comment);
+    assert!(
+        a.comment.starts_with("Похоже на вид «Нет горячей воды»"),
+        "{}",
+        a.comment
+    );
     assert!(mail.mail_default_kind_problem("Письменное обращение").await?.is_none());
-    assert!(mail.mail_default_kind_problem("Нет такого").await?.is_some_and(|p| p.contains("нет в справочнике")));
-    assert!(mail.mail_default_kind_problem("Нет горячей воды").await?.is_some_and(|p| p.contains("нужен адрес")));
+    assert!(mail
+        .mail_default_kind_problem("Нет такого")
+        .await?
+        .is_some_and(|p| p.contains("нет в справочнике")));
+    assert!(mail
+        .mail_default_kind_problem("Нет горячей воды")
+        .await?
+        .is_some_and(|p| p.contains("нужен адрес")));
 
     let list = op.mail_letters(false).await?;
     assert_eq!(list.len(), 5);
     assert_eq!(sup.mail_letters(false).await?.len(), 5);
     assert!(matches!(mgr.mail_letters(false).await, Err(Error::Forbidden(_))));
-    let big_entry = list.iter().find(|l| l.body == "Видео протечки").expect("the big letter is listed");
+    let big_entry = list
+        .iter()
+        .find(|l| l.body == "Видео протечки")
+        .expect("the big letter is listed");
     assert_eq!(big_entry.attachments[0]["name"], "видео.mp4");
     assert!(big_entry.has_raw, "the letter itself is kept");
     assert_eq!(op.mail_letter_raw(big_entry.id).await?.as_deref(), Some(&big.raw[..]));
@@ -240,19 +283,32 @@ async fn an_operator_registers_an_appeal_from_a_letter_once(pool: PgPool) -> Tes
     let id = op.register_from_letter(&r).await?;
     assert_eq!(op.register_from_letter(&r).await?, id, "a retry registers nothing more");
     let a = op.appeal(id).await?;
-    assert_eq!((a.channel, a.identifier.as_str(), a.created_by.as_str()), (Channel::Email, "+79175551234", login.as_str()));
+    assert_eq!(
+        (a.channel, a.identifier.as_str(), a.created_by.as_str()),
+        (Channel::Email, "+79175551234", login.as_str())
+    );
     let files = op.attachments(id).await?;
     assert_eq!(files.len(), 1);
-    assert_eq!((files[0].file_name.as_str(), files[0].mime.as_str()), ("письмо.eml", "message/rfc822"));
+    assert_eq!(
+        (files[0].file_name.as_str(), files[0].mime.as_str()),
+        ("письмо.eml", "message/rfc822")
+    );
     assert!(op.mail_letters(false).await?.is_empty());
     let done = op.mail_letters(true).await?;
-    assert_eq!((done[0].appeal_number.as_deref(), done[0].resolved_by.as_deref()), (Some(a.number.as_str()), Some(login.as_str())));
+    assert_eq!(
+        (done[0].appeal_number.as_deref(), done[0].resolved_by.as_deref()),
+        (Some(a.number.as_str()), Some(login.as_str()))
+    );
     // Another operator, late, is told.
-    let other = LetterAppeal { appeal_id: Uuid::now_v7(), ..r };
+    let other = LetterAppeal {
+        appeal_id: Uuid::now_v7(),
+        ..r
+    };
     assert!(op.register_from_letter(&other).await.is_err());
     assert_eq!(count(&city, "select count(*) from appeals").await?, 1);
     // Advertising is put aside.
-    mail.take_letter(&letter(2, "Скидки на окна", "Только сегодня"), None).await?;
+    mail.take_letter(&letter(2, "Скидки на окна", "Только сегодня"), None)
+        .await?;
     let ad = op.mail_letters(false).await?.remove(0);
     op.dismiss_letter(ad.id).await?;
     assert!(op.mail_letters(false).await?.is_empty());
@@ -268,15 +324,30 @@ async fn only_the_mail_service_takes_letters(pool: PgPool) -> TestResult {
     let take = "select * from dialog_mail_take(gen_random_uuid(), gen_random_uuid(), 'x', 1, 1, 'k', null, '{}', \
                 'a@b.ru', '', 'Квитанция', '', now(), 1, '[]', null, null)";
     assert_eq!(sqlstate(sqlx::query(take).execute(&mut psql).await), "42501");
-    assert_eq!(sqlstate(sqlx::query(take).execute(city.pbx.pool()).await), "42501", "nor the PBX bridge");
-    assert_eq!(sqlstate(sqlx::query("select * from mail_messages").execute(&mut psql).await), "42501");
+    assert_eq!(
+        sqlstate(sqlx::query(take).execute(city.pbx.pool()).await),
+        "42501",
+        "nor the PBX bridge"
+    );
+    assert_eq!(
+        sqlstate(sqlx::query("select * from mail_messages").execute(&mut psql).await),
+        "42501"
+    );
     // The mail service only calls its functions: no table of its own to write.
-    let insert = "insert into mail_messages (id, mailbox, uidvalidity, uid, message_key, received_at, outcome, reason) \
+    let insert =
+        "insert into mail_messages (id, mailbox, uidvalidity, uid, message_key, received_at, outcome, reason) \
                   values (gen_random_uuid(), 'x', 1, 1, 'k', now(), 'unmatched', 'r')";
     assert_eq!(sqlstate(sqlx::query(insert).execute(mail.pool()).await), "42501");
-    assert_eq!(sqlstate(sqlx::query("select * from appeals").execute(mail.pool()).await), "42501");
     assert_eq!(
-        sqlstate(sqlx::query("select * from dialog_mail_letters(false, 10)").execute(mail.pool()).await),
+        sqlstate(sqlx::query("select * from appeals").execute(mail.pool()).await),
+        "42501"
+    );
+    assert_eq!(
+        sqlstate(
+            sqlx::query("select * from dialog_mail_letters(false, 10)")
+                .execute(mail.pool())
+                .await
+        ),
         "42501",
         "the list is the staff's"
     );
