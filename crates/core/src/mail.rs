@@ -184,9 +184,9 @@ fn refusal_of(e: &sqlx::Error) -> String {
 fn refused(e: &sqlx::Error) -> bool {
     e.as_database_error().is_some_and(|d| {
         let code = d.code().map(|c| c.into_owned()).unwrap_or_default();
-        // Not a lost connection, a restart, a full server or a lock held elsewhere.
-        !(code.starts_with("08") || code.starts_with("57") || code.starts_with("53") || code == "55P03")
-            && !code.starts_with("40")
+        // Not a lost connection, a restart, a full server, a lock held elsewhere or a
+        // cancelled transaction: those pass, the letter waits.
+        !["08", "57", "53", "40", "55P03"].iter().any(|p| code.starts_with(p))
     })
 }
 
