@@ -325,6 +325,7 @@ pub struct MailLetter {
     #[cfg_attr(feature = "ts", ts(type = "Array<{ name: string, mime: string, size: number }>"))]
     pub attachments: serde_json::Value,
     /// Its size in the mailbox, bytes.
+    #[cfg_attr(feature = "ts", ts(type = "number"))]
     pub size: i64,
     /// Whether the letter itself was kept (it can be downloaded, and goes with the appeal).
     pub has_raw: bool,
