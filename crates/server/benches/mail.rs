@@ -36,19 +36,28 @@ async fn main() -> anyhow::Result<()> {
     let url = std::env::var("DATABASE_URL").map_err(|_| anyhow::anyhow!("DATABASE_URL (a superuser) is needed"))?;
     let db = format!("dialog_mail_bench_{}", std::process::id());
     let mut admin = sqlx::PgConnection::connect(&url).await?;
-    sqlx::query(&format!("create database {db} template template0 encoding 'UTF8' locale 'C.UTF-8'"))
-        .execute(&mut admin)
-        .await?;
+    sqlx::query(&format!(
+        "create database {db} template template0 encoding 'UTF8' locale 'C.UTF-8'"
+    ))
+    .execute(&mut admin)
+    .await?;
     let base = url.rsplit_once('/').map(|(b, _)| b).unwrap_or(&url);
-    let pool = PgPoolOptions::new().max_connections(4).connect(&format!("{base}/{db}")).await?;
+    let pool = PgPoolOptions::new()
+        .max_connections(4)
+        .connect(&format!("{base}/{db}"))
+        .await?;
     let r = run(pool.clone(), letters, probes).await;
     pool.close().await;
-    sqlx::query(&format!("drop database {db} with (force)")).execute(&mut admin).await?;
+    sqlx::query(&format!("drop database {db} with (force)"))
+        .execute(&mut admin)
+        .await?;
     r
 }
 
 async fn run(pool: sqlx::PgPool, letters: usize, probes: usize) -> anyhow::Result<()> {
-    sqlx::query("create extension if not exists pg_trgm").execute(&pool).await?;
+    sqlx::query("create extension if not exists pg_trgm")
+        .execute(&pool)
+        .await?;
     dialog_core::MIGRATOR.run(&pool).await?;
     let center = center(pool).await?;
     let imap = Imap::start()?;
@@ -62,7 +71,13 @@ async fn run(pool: sqlx::PgPool, letters: usize, probes: usize) -> anyhow::Resul
     eprintln!("delivering {letters} letters…");
     for i in 0..letters {
         let text = format!("Здравствуйте! Прошу пояснить начисления по квитанции за ноябрь, лицевой счёт {i:08}.");
-        imap.deliver(&plain(&format!("bulk{i}@example.ru"), &format!("resident{i}@example.ru"), &b_word("Вопрос по квитанции"), &text, ""))?;
+        imap.deliver(&plain(
+            &format!("bulk{i}@example.ru"),
+            &format!("resident{i}@example.ru"),
+            &b_word("Вопрос по квитанции"),
+            &text,
+            "",
+        ))?;
     }
     let server = Server::start(&center, &cfg)?;
     server.wait_log("reading a letter", Duration::from_secs(120)).await?;
@@ -106,7 +121,13 @@ async fn run(pool: sqlx::PgPool, letters: usize, probes: usize) -> anyhow::Resul
     for i in 0..probes {
         // The mailbox idles between letters, as a center's does.
         tokio::time::sleep(Duration::from_millis(200)).await;
-        let letter = plain(&format!("probe{i}@example.ru"), "probe@example.ru", &b_word("Тариф на отопление"), "Проверка", "");
+        let letter = plain(
+            &format!("probe{i}@example.ru"),
+            "probe@example.ru",
+            &b_word("Тариф на отопление"),
+            "Проверка",
+            "",
+        );
         let (tx, rx) = tokio::sync::oneshot::channel();
         let dir = imap.dir.clone();
         let sent = Instant::now();

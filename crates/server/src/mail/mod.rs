@@ -233,3 +233,28 @@ impl Intake {
         mailbox.mark_seen(meta.uid).await
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mail_section_has_defaults_and_refuses_unknown_keys() {
+        let t: toml::Table =
+            toml::from_str("imap = \"imap.example.ru:993\"\nuser = \"dispatch@example.ru\"\nlogin = \"dialog_mail\"\n")
+                .expect("toml");
+        let c: MailConfig = t.try_into().expect("a minimal section");
+        assert_eq!(
+            (c.mailbox.as_str(), c.poll_seconds, c.max_message_mb),
+            ("INBOX", 30, 50)
+        );
+        assert!(c.default_kind.is_none() && c.ca_file.is_none());
+        let t: toml::Table =
+            toml::from_str("imap = \"x:993\"\nuser = \"u\"\nlogin = \"l\"\npassword = \"in the file\"\n")
+                .expect("toml");
+        assert!(
+            t.try_into::<MailConfig>().is_err(),
+            "a password is never written into the file itself"
+        );
+    }
+}
