@@ -66,6 +66,16 @@ pub struct Meta {
     pub received_at: Option<DateTime<Utc>>,
 }
 
+/// What reading a letter gave.
+pub enum Read {
+    /// The letter (or its header).
+    Letter(Vec<u8>),
+    /// It is gone from the mailbox (deleted meanwhile).
+    Gone,
+    /// The server would not give it, in its words.
+    Refused(String),
+}
+
 /// One logged-in connection with the mailbox selected.
 pub struct Mailbox {
     session: Session,
@@ -162,15 +172,14 @@ impl Mailbox {
         Ok(out)
     }
 
-    /// The whole letter (`header_only`: its header), without marking it seen; `None` when it
-    /// is gone from the mailbox.
-    pub async fn read(&mut self, uid: u32, header_only: bool) -> anyhow::Result<Option<Vec<u8>>> {
+    /// The whole letter (`header_only`: its header), without marking it seen.
+    pub async fn read(&mut self, uid: u32, header_only: bool) -> anyhow::Result<Read> {
         let what = if header_only {
             "BODY.PEEK[HEADER]"
         } else {
             "BODY.PEEK[]"
         };
-        let fetched: Vec<_> = timeout(FETCH, async {
+        let fetched = timeout(FETCH, async {
             self.session
                 .uid_fetch(uid.to_string(), format!("(UID {what})"))
                 .await?
@@ -178,11 +187,21 @@ impl Mailbox {
                 .await
         })
         .await
-        .map_err(|_| anyhow!("почтовый сервер не отдал письмо UID {uid} за {} с", FETCH.as_secs()))??;
+        .map_err(|_| anyhow!("почтовый сервер не отдал письмо UID {uid} за {} с", FETCH.as_secs()))?;
+        let fetched = match fetched {
+            Ok(f) => f,
+            // The server refuses this one letter (a damaged file in its storage): the letter
+            // is listed rather than tried for ever.
+            Err(async_imap::error::Error::No(why) | async_imap::error::Error::Bad(why)) => {
+                return Ok(Read::Refused(why))
+            }
+            Err(e) => return Err(e.into()),
+        };
         Ok(fetched
             .into_iter()
             .find(|f| f.uid == Some(uid))
-            .and_then(|f| if header_only { f.header() } else { f.body() }.map(<[u8]>::to_vec)))
+            .and_then(|f| if header_only { f.header() } else { f.body() }.map(<[u8]>::to_vec))
+            .map_or(Read::Gone, Read::Letter))
     }
 
     /// Marks a letter seen (after the database took it).

@@ -22,16 +22,13 @@ pub struct Place {
 }
 
 /// The reason for a letter that cannot be read.
-const UNREADABLE: &str = "Письмо повреждено: в нём нет ни отправителя, ни темы, ни даты, разобрать его не удалось. Оно осталось в почтовом ящике; прочитайте его там и зарегистрируйте обращение вручную";
+pub const UNREADABLE: &str = "Письмо повреждено: в нём нет ни отправителя, ни темы, ни даты, разобрать его не удалось. Оно осталось в почтовом ящике; прочитайте его там и зарегистрируйте обращение вручную";
 
 /// Turns a whole letter into a [`Letter`].
-pub fn read(raw: Vec<u8>, place: &Place) -> Letter {
-    let parsed = MessageParser::default().parse(&raw[..]).filter(|m| readable(m));
+pub fn read(raw: &[u8], place: &Place) -> Letter {
+    let parsed = MessageParser::default().parse(raw).filter(|m| readable(m));
     let Some(m) = parsed else {
-        let mut l = empty(place, letter_key(None, &raw));
-        l.refusal = Some(UNREADABLE.into());
-        l.raw = raw;
-        return l;
+        return unread(raw, place, UNREADABLE.into());
     };
     let mut l = headers_of(&m, place);
     let text = m.body_text(0).map(|t| tidy(&t)).unwrap_or_default();
@@ -61,8 +58,7 @@ pub fn read(raw: Vec<u8>, place: &Place) -> Letter {
     }
     l.text = text;
     l.files = files;
-    drop(m);
-    l.raw = raw;
+    l.raw = raw.to_vec();
     l
 }
 
@@ -73,6 +69,23 @@ pub fn read_header(header: &[u8], place: &Place, refusal: String) -> Letter {
         None => empty(place, letter_key(None, header)),
     };
     l.refusal = Some(refusal);
+    l
+}
+
+/// A letter that could not be read at all: listed with `refusal`, kept as it came (if it
+/// came), and known by its bytes or, without them, by its place in the mailbox.
+pub fn unread(raw: &[u8], place: &Place, refusal: String) -> Letter {
+    let key = if raw.is_empty() {
+        letter_key(
+            None,
+            format!("{}/{}/{}", place.mailbox, place.uidvalidity, place.uid).as_bytes(),
+        )
+    } else {
+        letter_key(None, raw)
+    };
+    let mut l = empty(place, key);
+    l.refusal = Some(refusal);
+    l.raw = raw.to_vec();
     l
 }
 
@@ -186,7 +199,7 @@ mod tests {
     #[test]
     fn cyrillic_subjects_in_both_encodings_and_html_only_letters_read_as_text() {
         let b = read(
-            b"From: =?UTF-8?B?0JjQstCw0L3QvtCy?= <ivanov@example.ru>\r\nSubject: =?UTF-8?B?0J3QtdGCINCz0L7RgNGP0YfQtdC5INCy0L7QtNGL?=\r\nMessage-ID: <a@b>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82</p><p>\xd0\xba\xd0\xb2. 5</p></body></html>\r\n".to_vec(),
+            b"From: =?UTF-8?B?0JjQstCw0L3QvtCy?= <ivanov@example.ru>\r\nSubject: =?UTF-8?B?0J3QtdGCINCz0L7RgNGP0YfQtdC5INCy0L7QtNGL?=\r\nMessage-ID: <a@b>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<html><body><p>\xd0\x9f\xd1\x80\xd0\xb8\xd0\xb2\xd0\xb5\xd1\x82</p><p>\xd0\xba\xd0\xb2. 5</p></body></html>\r\n",
             &place(),
         );
         assert_eq!(b.subject, "Нет горячей воды");
@@ -201,7 +214,7 @@ mod tests {
         );
         assert_eq!(b.message_key, "id:a@b");
         let q = read(
-            b"From: a@b.ru\r\nSubject: =?koi8-r?Q?=F4=C1=D2=C9=C6?=\r\nIn-Reply-To: <x@y>\r\nReferences: <w@y> <x@y>\r\n\r\ntext\r\n".to_vec(),
+            b"From: a@b.ru\r\nSubject: =?koi8-r?Q?=F4=C1=D2=C9=C6?=\r\nIn-Reply-To: <x@y>\r\nReferences: <w@y> <x@y>\r\n\r\ntext\r\n",
             &place(),
         );
         assert_eq!(q.subject, "Тариф");
@@ -215,7 +228,7 @@ mod tests {
     #[test]
     fn garbage_is_refused_but_kept() {
         let garbage = b"\x00\x01\x02 not a letter\r\n\r\nat all".to_vec();
-        let l = read(garbage.clone(), &place());
+        let l = read(&garbage, &place());
         assert!(l.refusal.as_deref().is_some_and(|r| r.contains("повреждено")));
         assert_eq!(l.raw, garbage, "kept for the operator to download");
     }

@@ -200,22 +200,31 @@ impl Intake {
         let limit = self.cfg.max_message_mb.saturating_mul(1 << 20);
         let too_big = meta.size > limit;
         tracing::info!(uid = meta.uid, size = meta.size, "reading a letter");
-        let Some(raw) = mailbox.read(meta.uid, too_big).await? else {
-            tracing::info!(uid = meta.uid, "the letter is gone from the mailbox");
-            return Ok(());
-        };
-        let l = if too_big {
-            letter::read_header(
-                &raw,
-                &place,
-                format!(
-                    "Письмо размером {} МБ больше предела в {} МБ (max_message_mb в настройках dialog-server): оно осталось в почтовом ящике, прочитайте его там и зарегистрируйте обращение вручную",
-                    meta.size.div_ceil(1 << 20),
-                    self.cfg.max_message_mb
-                ),
+        let limit_reason = || {
+            format!(
+                "Письмо размером {} МБ больше предела в {} МБ (max_message_mb в настройках dialog-server): оно осталось в почтовом ящике, прочитайте его там и зарегистрируйте обращение вручную",
+                meta.size.div_ceil(1 << 20),
+                self.cfg.max_message_mb
             )
-        } else {
-            letter::read(raw, &place)
+        };
+        let l = match mailbox.read(meta.uid, too_big).await? {
+            imap::Read::Gone => {
+                tracing::info!(uid = meta.uid, "the letter is gone from the mailbox");
+                return Ok(());
+            }
+            imap::Read::Refused(why) => letter::unread(
+                b"",
+                &place,
+                format!("Почтовый сервер не отдал письмо («{}»): оно осталось в почтовом ящике, прочитайте его там и зарегистрируйте обращение вручную", why.trim()),
+            ),
+            imap::Read::Letter(raw) if too_big => letter::read_header(&raw, &place, limit_reason()),
+            imap::Read::Letter(raw) => {
+                // A letter that breaks the reader must not stop the intake: it is listed.
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| letter::read(&raw, &place))).unwrap_or_else(|_| {
+                    tracing::error!(uid = meta.uid, "the letter could not be read");
+                    letter::unread(&raw, &place, letter::UNREADABLE.into())
+                })
+            }
         };
         let taken = service.take_letter(&l, self.cfg.default_kind.as_deref()).await?;
         match &taken.outcome {
