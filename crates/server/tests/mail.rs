@@ -79,7 +79,7 @@ async fn every_kind_of_letter_ends_once_and_appears_in_an_open_registry(pool: Pg
     }
     let center = center(pool).await?;
     let imap = Imap::start()?;
-    let server = Server::start(&center, &config(&imap))?;
+    let mut server = Server::start(&center, &config(&imap))?;
     server.wait_log("the mailbox is open", MINUTE).await?;
     let op = operator(&center).await?;
     let mut changes = Box::pin(op.changes().await?);
@@ -150,7 +150,7 @@ async fn every_kind_of_letter_ends_once_and_appears_in_an_open_registry(pool: Pg
         ],
         false,
     ))?;
-    center.wait_letters(5, MINUTE).await?;
+    server.wait_letters(&center, 5, MINUTE).await?;
 
     // Replies: by the number in the subject, and by the thread.
     imap.deliver(&plain(
@@ -179,7 +179,7 @@ async fn every_kind_of_letter_ends_once_and_appears_in_an_open_registry(pool: Pg
         "Без обратного адреса",
         "",
     ))?;
-    center.wait_letters(9, MINUTE).await?;
+    server.wait_letters(&center, 9, MINUTE).await?;
 
     let html_comment = appeal_of(&center, "html@example.ru").await?.3;
     assert!(
@@ -244,8 +244,8 @@ async fn every_kind_of_letter_ends_once_and_appears_in_an_open_registry(pool: Pg
     // every letter is recognised, nothing is taken twice.
     drop(server);
     imap.rebuild()?;
-    let server = Server::start(&center, &config(&imap))?;
-    center.wait_letters(18, MINUTE).await?;
+    let mut server = Server::start(&center, &config(&imap))?;
+    server.wait_letters(&center, 18, MINUTE).await?;
     assert_eq!(
         center
             .count("select count(*) from mail_messages where outcome = 'duplicate'")
@@ -304,8 +304,8 @@ async fn a_30_mb_letter_becomes_an_appeal_and_bigger_ones_wait_in_the_list(pool:
     assert!(over.len() > 32 * 1024 * 1024);
     imap.deliver(&over)?;
     drop(over);
-    let server = Server::start(&center, &config(&imap))?;
-    center.wait_letters(3, 3 * MINUTE).await?;
+    let mut server = Server::start(&center, &config(&imap))?;
+    server.wait_letters(&center, 3, 3 * MINUTE).await?;
     let size: i32 = sqlx::query_scalar(
         "select t.size from attachments t join mail_messages m on m.appeal_id = t.appeal_id where m.message_id = '30mb@example.ru'",
     )
@@ -340,7 +340,7 @@ async fn the_imap_server_killed_mid_letter_loses_and_doubles_nothing(pool: PgPoo
     }
     // A slow link (4 MB/s) so that Dovecot dies while the first letter is on the way.
     let link = SlowLink::start(imap.port, 4 * 1024 * 1024).await?;
-    let server = Server::start(
+    let mut server = Server::start(
         &center,
         &ServerConfig {
             imap: format!("127.0.0.1:{}", link.port),
@@ -361,7 +361,7 @@ async fn the_imap_server_killed_mid_letter_loses_and_doubles_nothing(pool: PgPoo
     );
     tokio::time::sleep(Duration::from_secs(2)).await;
     imap.up()?;
-    center.wait_letters(3, 2 * MINUTE).await?;
+    server.wait_letters(&center, 3, 2 * MINUTE).await?;
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(center.count("select count(*) from mail_messages").await?, 3);
     assert_eq!(center.count("select count(*) from appeals").await?, 3);
@@ -428,8 +428,8 @@ async fn dialog_server_killed_mid_letter_takes_it_once_after_restart(pool: PgPoo
     );
     assert_eq!(center.count("select count(*) from mail_messages").await?, 0);
     assert_eq!(imap.seen()?, vec![false], "and it is not marked seen");
-    let server = Server::start(&center, &config(&imap))?;
-    center.wait_letters(1, MINUTE).await?;
+    let mut server = Server::start(&center, &config(&imap))?;
+    server.wait_letters(&center, 1, MINUTE).await?;
     server.wait_log("a letter became an appeal", MINUTE).await?;
     assert_eq!(center.count("select count(*) from appeals").await?, 1);
     assert_eq!(center.count("select count(*) from attachments").await?, 2);

@@ -271,6 +271,30 @@ impl Server {
         }
     }
 
+    /// Waits until the database holds `n` letters; says what dialog-server logged when they do
+    /// not come, and gives up at once when it exited.
+    pub async fn wait_letters(&mut self, center: &Center, n: i64, within: Duration) -> anyhow::Result<()> {
+        let start = Instant::now();
+        loop {
+            let have = center.count("select count(*) from mail_messages").await?;
+            if have >= n {
+                return Ok(());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                anyhow::bail!(
+                    "dialog-server exited ({status}) with {have} of {n} letters taken:\n{}",
+                    self.log_text()
+                );
+            }
+            anyhow::ensure!(
+                start.elapsed() < within,
+                "{have} of {n} letters taken in {within:?}; dialog-server said:\n{}",
+                self.log_text()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     pub fn log_text(&self) -> String {
         self.log.lock().map(|l| l.join("\n")).unwrap_or_default()
     }
