@@ -43,7 +43,7 @@ attachments: Array<{ name: string, mime: string, size: number }>,
 /**
  * Its size in the mailbox, bytes.
  */
-size: bigint, 
+size: number, 
 /**
  * Whether the letter itself was kept (it can be downloaded, and goes with the appeal).
  */
