@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The softphone's benchmark against the telephony rig (crates/phone/benches/calls.rs): call
+# The softphone's benchmarks: against the telephony rig (crates/phone/benches/calls.rs): call
 # setup time (INVITE → first audio, p50/p95/max over 50 calls, Opus and PCMU) and CPU /
-# resident memory per active call side by side with baresip's.
+# resident memory per active call side by side with baresip's; then against a real Asterisk's
+# echo (crates/phone/benches/asterisk.rs): setup time seen from the phone and from Asterisk
+# (INVITE received → first RTP from the phone), and CPU per call, PCMU and PCMA.
 #
-#   scripts/bench-phone.sh
+#   scripts/bench-phone.sh                 both
+#   DIALOG_BENCH_ONLY=rig scripts/bench-phone.sh, DIALOG_BENCH_ONLY=asterisk ...: one of them
 #
 # Builds the benchmark in release outside the namespace (the build needs the network for
 # crates), then in a network namespace with only lo (scripts/in-netns.sh) starts the rig in
@@ -24,35 +27,56 @@ for t in kamailio rtpengine baresip sox unshare ip; do
     }
 done
 
-echo "== building the benchmark (release)" >&2
-# The executable's path, from cargo's JSON messages (the artifact of the bench target).
-bench=$(cargo bench --locked -q -p dialog-phone --bench calls --no-run --message-format=json-render-diagnostics |
-    grep '"kind":\["bench"\]' | grep '"name":"calls"' |
-    sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1) || true
-if [ -z "$bench" ] || [ ! -x "$bench" ]; then
-    echo "bench-phone: could not find the built benchmark executable" >&2
+only=${DIALOG_BENCH_ONLY:-}
+echo "== building the benchmarks (release)" >&2
+# The executables' paths, from cargo's JSON messages (the artifacts of the bench targets).
+built=$(cargo bench --locked -q -p dialog-phone --bench calls --bench asterisk --no-run \
+    --message-format=json-render-diagnostics | grep '"kind":\["bench"\]') || true
+executable() {
+    printf '%s\n' "$built" | grep "\"name\":\"$1\"" | sed -n 's/.*"executable":"\([^"]*\)".*/\1/p' | tail -n 1
+}
+bench=$(executable calls)
+bench_asterisk=$(executable asterisk)
+if [ ! -x "$bench" ] || [ ! -x "$bench_asterisk" ]; then
+    echo "bench-phone: could not find the built benchmark executables" >&2
     exit 1
 fi
+[ "$only" = rig ] || scripts/asterisk.sh build >/dev/null
 
 rigdir=$(mktemp -d /tmp/dialog-bench-rig.XXXXXX)
-echo "== rig (--bench) in $rigdir; running $bench" >&2
+astdir=$(mktemp -d /tmp/dialog-bench-asterisk.XXXXXX)
 status=0
 # shellcheck disable=SC2016 # expanded by the inner shell
 scripts/in-netns.sh bash -c '
     set -u
-    rigdir=$1 bench=$2
-    env_lines=$(scripts/sip-rig.sh start "$rigdir" --bench) || {
-        echo "bench-phone: the rig did not start" >&2
-        scripts/sip-rig.sh stop "$rigdir" >/dev/null 2>&1
-        exit 1
-    }
-    eval "$env_lines"
-    trap "scripts/sip-rig.sh stop \"\$rigdir\" >&2" EXIT
-    "$bench" --bench
-' bench-phone "$rigdir" "$bench" || status=$?
+    rigdir=$1 astdir=$2 bench=$3 bench_asterisk=$4 only=$5 status=0
+    if [ "$only" != asterisk ]; then
+        echo "== rig (--bench) in $rigdir; running $bench" >&2
+        env_lines=$(scripts/sip-rig.sh start "$rigdir" --bench) || {
+            echo "bench-phone: the rig did not start" >&2
+            scripts/sip-rig.sh stop "$rigdir" >/dev/null 2>&1
+            exit 1
+        }
+        eval "$env_lines"
+        "$bench" --bench || status=$?
+        scripts/sip-rig.sh stop "$rigdir" >&2
+    fi
+    if [ "$only" != rig ]; then
+        echo "== Asterisk in $astdir; running $bench_asterisk" >&2
+        env_lines=$(scripts/asterisk.sh start "$astdir") || {
+            echo "bench-phone: Asterisk did not start" >&2
+            scripts/asterisk.sh stop "$astdir" >/dev/null 2>&1
+            exit 1
+        }
+        eval "$env_lines"
+        "$bench_asterisk" --bench || status=$?
+        scripts/asterisk.sh stop "$astdir"
+    fi
+    exit "$status"
+' bench-phone "$rigdir" "$astdir" "$bench" "$bench_asterisk" "$only" || status=$?
 if [ "$status" = 0 ]; then
-    rm -rf "$rigdir"
+    rm -rf "$rigdir" "$astdir"
 else
-    echo "bench-phone: failed (exit $status); the rig's logs are kept in $rigdir" >&2
+    echo "bench-phone: failed (exit $status); the logs are kept in $rigdir and $astdir" >&2
 fi
 exit "$status"

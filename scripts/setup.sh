@@ -21,6 +21,13 @@ DIALOG_TEST_PACKAGES=(
     dovecot-imapd
 )
 
+# Building Asterisk for the telephony tests (scripts/asterisk.sh build, once per machine): its
+# -dev packages beside the C toolchain. Not needed with DIALOG_ASTERISK (an installed Asterisk).
+DIALOG_ASTERISK_PACKAGES=(
+    libedit-dev libjansson-dev libxml2-dev libsqlite3-dev uuid-dev libssl-dev libsrtp2-dev
+    libcurl4-openssl-dev bzip2 xz-utils
+)
+
 dialog_missing_packages() {
     local p missing=()
     for p in "$@"; do

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test run proper, called by scripts/test.sh inside a network namespace with only
 # loopback (scripts/in-netns.sh), after everything is built: a private PostgreSQL cluster
-# (unless DATABASE_URL is given), the telephony rig, all Rust tests, the end-to-end tests of
-# the desktop app. Stops what it started.
+# (unless DATABASE_URL is given), the telephony rig, Asterisk, all Rust tests, the end-to-end
+# tests of the desktop app. Stops what it started.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -35,6 +35,13 @@ eval "$(scripts/sip-rig.sh start "$rigdir")"
 export DIALOG_REQUIRE_RIG=1
 # Nor the mail intake's: each starts a Dovecot of its own (scripts/mail-rig.sh).
 export DIALOG_REQUIRE_MAIL_RIG=1
+
+astdir=$(mktemp -d /tmp/dialog-test-asterisk.XXXXXX)
+cleanup+=("scripts/asterisk.sh stop '$astdir' >/dev/null 2>&1; rm -rf '$astdir'")
+echo "== Asterisk, configured as docs/telephony.md says"
+astenv=$(scripts/asterisk.sh start "$astdir")
+eval "$astenv"
+export DIALOG_REQUIRE_ASTERISK=1
 
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then

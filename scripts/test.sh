@@ -6,12 +6,13 @@
 # temporary directory (unless DATABASE_URL is given; the TLS tests then need
 # DIALOG_TEST_PG_CA, the CA of that server); runs all Rust tests and the end-to-end tests of
 # the real app under Xvfb; stops the cluster. The tests run in a private network namespace
-# (scripts/in-netns.sh) with the telephony rig (scripts/sip-rig.sh) in it.
+# (scripts/in-netns.sh) with the telephony rig (scripts/sip-rig.sh) and a real Asterisk
+# (scripts/asterisk.sh: built once into /var/tmp/dialog-asterisk, or DIALOG_ASTERISK) in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
 . scripts/setup.sh
-dialog_setup "${DIALOG_TEST_PACKAGES[@]}"
+dialog_setup "${DIALOG_TEST_PACKAGES[@]}" "${DIALOG_ASTERISK_PACKAGES[@]}"
 
 echo "== generated TypeScript types are current"
 cargo test --locked -q -p dialog-core --features ts export_bindings >/dev/null
@@ -38,6 +39,8 @@ else
     cargo test --workspace --locked --no-run
 fi
 tests/e2e/run.sh prepare
+echo "== Asterisk for the telephony tests (built once, then reused)"
+scripts/asterisk.sh build >/dev/null
 echo "== the README's first command, as root and as a new user"
 tests/first-run.sh
 exec scripts/in-netns.sh scripts/test-inside.sh

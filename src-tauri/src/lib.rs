@@ -6,6 +6,7 @@ pub mod admin;
 pub mod appeals;
 pub mod directory;
 pub mod error;
+pub mod logging;
 pub mod mail;
 pub mod phone;
 pub mod print;
@@ -21,14 +22,13 @@ pub mod webkit;
 pub fn run() {
     #[cfg(target_os = "linux")]
     webkit::install();
-    tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::from_env("DIALOG_LOG"))
-        .with_writer(std::io::stderr)
-        .init();
     let result = tauri::Builder::default()
         .manage(state::AppState::default())
         .manage(phone::PhoneHub::default())
         .setup(|app| {
+            use tauri::Manager;
+            let dir = logging::init(app.path().app_log_dir().ok());
+            tracing::info!(version = env!("CARGO_PKG_VERSION"), log = ?dir, "Dialog started");
             #[cfg(target_os = "linux")]
             webkit::configure(app);
             Ok(())

@@ -988,27 +988,7 @@ async fn desk(tx: &mut Transaction<'static, Postgres>, rng: &mut SmallRng, city:
     )
     .execute(&mut **tx)
     .await?;
-    // Templates of the desktop.
-    let shared = [
-        (
-            "Аварии в работе",
-            serde_json::json!({"types": ["accident"], "statuses": ["new", "assigned", "inWork"]}),
-        ),
-        ("Срок истекает", serde_json::json!({"quick": "deadlineSoon"})),
-        (
-            "Исполнитель не оповещён",
-            serde_json::json!({"quick": "executorNotNotified"}),
-        ),
-    ];
-    for (i, (name, filter)) in shared.iter().enumerate() {
-        sqlx::query("insert into filter_templates (id, owner, name, shared, filter, position) values ($1, 'starshiy', $2, true, $3, $4)")
-            .bind(Uuid::now_v7())
-            .bind(name)
-            .bind(filter)
-            .bind(i as i32)
-            .execute(&mut **tx)
-            .await?;
-    }
+    // A personal template of the desktop (the shared ones come with every center).
     sqlx::query("insert into filter_templates (id, owner, name, shared, filter) values ($1, 'operator1', 'Жалобы за неделю', false, $2)")
         .bind(Uuid::now_v7())
         .bind(serde_json::json!({"types": ["complaint"], "receivedFrom": (Utc::now() - Duration::days(7)).to_rfc3339()}))

@@ -177,11 +177,11 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
         .fetch_one(&pool)
         .await?;
     assert!(a.number > max_before, "{} after {max_before}", a.number);
-    // Templates of the desktop count.
-    let supervisor_templates: i64 = sqlx::query_scalar("select count(*) from filter_templates where shared")
+    // Templates of the desktop count: the center's four, shared, and operator1's own.
+    let shared_templates: i64 = sqlx::query_scalar("select count(*) from filter_templates where shared")
         .fetch_one(&pool)
         .await?;
-    assert_eq!(supervisor_templates, 3);
+    assert_eq!(shared_templates, 4);
     assert!(op.templates().await?.iter().all(|t| t.count > 0));
     Ok(())
 }

@@ -122,3 +122,43 @@ async fn answers_an_incoming_call() {
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{text}{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[tokio::test]
+async fn against_asterisk_audio_comes_back_and_the_webrtc_stack_is_in_the_log() {
+    let Some(pbx) = common::Asterisk::from_env() else {
+        return;
+    };
+    let _pbx = pbx.exclusive().await;
+    let out = Command::new(env!("CARGO_BIN_EXE_dialog-admin"))
+        .args(["phone-test", "--server", &pbx.wss, "--ca"])
+        .arg(&pbx.ca)
+        .args([
+            "--user",
+            "2002",
+            "--password-env",
+            "SIP_PW",
+            "--call",
+            "600",
+            "--seconds",
+            "2",
+        ])
+        .args(["--wait", "15"])
+        .env("SIP_PW", common::Asterisk::password("2002"))
+        // The WebRTC stack logs through `log`: its ICE and DTLS records must reach the log.
+        .env("DIALOG_LOG", "info")
+        .env_remove("DATABASE_URL")
+        .output()
+        .await
+        .expect("dialog-admin runs");
+    let (text, log) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(out.status.success(), "{text}{log}");
+    assert!(text.contains("звук от собеседника: есть"), "{text}");
+    assert!(text.contains("звонок принят, звук идёт в обе стороны"), "{text}");
+    assert!(
+        log.contains("webrtc_ice") && log.contains("Setting new connection state: Connected"),
+        "ICE's own records are in the log:\n{log}"
+    );
+}

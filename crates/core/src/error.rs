@@ -170,7 +170,11 @@ fn constraint_message(name: &str) -> Option<(&'static str, &'static str)> {
     Some(match name {
         "appeals_identifier_check" => (
             "identifier",
-            "Укажите идентификатор заявителя: телефон (+7…) или адрес электронной почты",
+            "Укажите идентификатор заявителя: телефон (+7…) или адрес электронной почты; без них можно только письмо или личный приём",
+        ),
+        "appeals_written_answer_check" => (
+            "contacts",
+            "Без телефона и e-mail укажите ФИО заявителя и почтовый адрес для ответа в поле «Контакты»",
         ),
         "appeals_address_required_check" => (
             "buildingId",

@@ -46,6 +46,32 @@ pub struct NewAttachment {
     pub base64: String,
 }
 
+/// A file attached to a new card before its first save: stored with the appeal, in the same
+/// transaction. Its id comes from the client, so a retried save stores it once.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct NewFile {
+    /// Id (UUID v7, made by the client).
+    pub id: Uuid,
+    /// File name.
+    pub file_name: String,
+    /// MIME type.
+    pub mime: String,
+    /// Content, base64.
+    pub base64: String,
+}
+
+impl NewFile {
+    /// Decodes the content.
+    pub fn bytes(&self) -> Result<Vec<u8>> {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(self.base64.as_bytes())
+            .map_err(|_| Error::invalid("content", "Файл повреждён при передаче — попробуйте ещё раз"))
+    }
+}
+
 /// A file's content as it crosses into the app.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
@@ -184,20 +210,9 @@ impl Store {
         mime: &str,
         content: &[u8],
     ) -> Result<Attachment> {
-        let file_name = safe_file_name(file_name);
-        if file_name.is_empty() {
-            return Err(Error::invalid("fileName", "У файла нет имени"));
-        }
         let id = Uuid::now_v7();
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_add_attachment($1, $2, $3, $4, $5)")
-            .bind(id)
-            .bind(appeal_id)
-            .bind(&file_name)
-            .bind(mime_type(mime))
-            .bind(content)
-            .execute(&mut *tx)
-            .await?;
+        attach(&mut tx, id, appeal_id, file_name, mime, content).await?;
         let a = sqlx::query_as(
             r#"select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from dialog_appeal_files($1)
                where id = $2"#,
@@ -305,6 +320,30 @@ impl Store {
             .await?;
         row.ok_or(Error::NotFound("Запись разговора"))
     }
+}
+
+/// Attaches a file on a connection (inside the caller's transaction).
+pub(crate) async fn attach(
+    conn: &mut sqlx::PgConnection,
+    id: Uuid,
+    appeal_id: Uuid,
+    file_name: &str,
+    mime: &str,
+    content: &[u8],
+) -> Result<()> {
+    let file_name = safe_file_name(file_name);
+    if file_name.is_empty() {
+        return Err(Error::invalid("fileName", "У файла нет имени"));
+    }
+    sqlx::query("select dialog_add_attachment($1, $2, $3, $4, $5)")
+        .bind(id)
+        .bind(appeal_id)
+        .bind(&file_name)
+        .bind(mime_type(mime))
+        .bind(content)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 /// Characters that have no place in a file name: paths, controls, and the direction marks

@@ -6,6 +6,7 @@
 //! this crate gives them types, Russian messages and the queries the screens need.
 
 pub mod appeals;
+pub mod callbook;
 pub mod certificate;
 pub mod connect;
 pub mod dashboard;
@@ -23,6 +24,7 @@ pub mod phone;
 pub mod registry;
 pub mod reports;
 pub mod scram;
+pub mod softphone;
 
 pub use connect::{ConnectError, ConnectOptions, LoginRequest, Person, TlsMode};
 pub use error::{Error, ErrorBody, Result, Rule};

@@ -111,6 +111,12 @@ db_enum!(
     }
 );
 
+impl Channel {
+    /// Channels whose appeals may come without a phone or an e-mail, naming the applicant and
+    /// a postal address instead (the database's `dialog_channel_allows_no_identifier`).
+    pub const WITHOUT_IDENTIFIER: &'static [Channel] = &[Self::Letter, Self::WalkIn];
+}
+
 db_enum!(
     /// What a member of staff does; maps onto the group role `dialog_<role>`.
     StaffRole, "staff_role" {
@@ -207,7 +213,9 @@ mod labels {
              /** Statuses of appeals that still need someone to act. */\n\
              export const LIVE_STATUSES: readonly AppealStatus[] = [{}];\n\n\
              /** What may be dialled (spaces, brackets and dashes aside). */\n\
-             export const DIALABLE = new RegExp({:?});\n",
+             export const DIALABLE = new RegExp({:?});\n\n\
+             /** Channels whose appeals may come without a phone or an e-mail (with a name and an address). */\n\
+             export const CHANNELS_WITHOUT_IDENTIFIER: readonly Channel[] = [{}];\n",
             record("statusLabel", "AppealStatus", AppealStatus::ALL, AppealStatus::label),
             record("typeLabel", "AppealType", AppealType::ALL, AppealType::label),
             record("priorityLabel", "Priority", Priority::ALL, Priority::label),
@@ -220,7 +228,12 @@ mod labels {
                 CallDirection::label
             ),
             live.join(", "),
-            dialog_sip::number::DIALABLE_PATTERN
+            dialog_sip::number::DIALABLE_PATTERN,
+            Channel::WITHOUT_IDENTIFIER
+                .iter()
+                .map(|c| serde_json::to_string(c).unwrap_or_default())
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         std::fs::write(root.join("labels.ts"), text)
     }

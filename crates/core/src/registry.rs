@@ -54,6 +54,10 @@ pub struct RegistryFilter {
     pub building_id: Option<Uuid>,
     /// From this applicant (phone in E.164 or e-mail, as stored).
     pub identifier: Option<String>,
+    /// Registered by the person looking («мои»).
+    pub mine: bool,
+    /// Received since midnight («за сегодня»).
+    pub today: bool,
 }
 
 /// Order of the registry.
@@ -216,9 +220,10 @@ impl Store {
 }
 
 /// The filter as the database's registry functions take it (type `dialog_filter`): bound as
-/// parameters `$1`…`$13` of a statement that starts with [`FILTER_ROW`].
+/// parameters `$1`…`$15` of a statement that starts with [`FILTER_ROW`].
 const FILTER_ROW: &str = "row($1::appeal_type[], $2::appeal_status[], $3::appeal_priority[], $4::uuid[], $5::uuid[], \
-    $6::uuid[], $7::uuid, $8::text, $9::timestamptz, $10::timestamptz, $11::text, $12::text[], $13::uuid[])::dialog_filter";
+    $6::uuid[], $7::uuid, $8::text, $9::timestamptz, $10::timestamptz, $11::text, $12::text[], $13::uuid[], $14::boolean, \
+    $15::boolean)::dialog_filter";
 
 type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
 
@@ -245,6 +250,8 @@ fn bind_filter<'q>(q: Query<'q>, f: &RegistryFilter, text: TextMatch) -> Query<'
         .bind(quick)
         .bind(patterns)
         .bind(buildings)
+        .bind(f.mine)
+        .bind(f.today)
 }
 
 impl Sort {
@@ -279,7 +286,7 @@ impl Store {
             r#"select id, number, received_at, channel, identifier, applicant_name, contacts, address, kind_name,
                       appeal_type, priority, status, progress, comment, control_at, overdue, notified_at,
                       executor_names, executor_ids, attachment_kinds, has_recording, joined_to, joined_count, version
-               from dialog_registry({FILTER_ROW}, $14, $15, $16, $17)"#
+               from dialog_registry({FILTER_ROW}, $16, $17, $18, $19)"#
         );
         let rows: Vec<RegistryRow> = bind_filter(sqlx::query(&sql), f, text)
             .bind(sort.name())
@@ -307,7 +314,7 @@ impl Store {
     /// the whole table.
     pub async fn registry_count(&self, f: &RegistryFilter) -> Result<i64> {
         let text = self.text_match(&f.text).await?;
-        let sql = format!("select dialog_registry_count({FILTER_ROW}, $14)");
+        let sql = format!("select dialog_registry_count({FILTER_ROW}, $16)");
         let row = bind_filter(sqlx::query(&sql), f, text)
             .bind(COUNT_CAP)
             .fetch_one(&self.pool)

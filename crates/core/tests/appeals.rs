@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use common::*;
 use dialog_core::appeals::Reason;
-use dialog_core::model::{AppealStatus, AppealType, Priority, StaffRole};
+use dialog_core::model::{AppealStatus, AppealType, Channel, Priority, StaffRole};
 use dialog_core::{Error, Rule, Store};
 use futures_util::StreamExt;
 use sqlx::PgPool;
@@ -80,7 +80,10 @@ async fn bad_cards_are_refused_whole(pool: PgPool) -> TestResult {
         Err(Error::Invalid {
             field: "identifier",
             message,
-        }) => assert!(message.contains("телефон или e-mail"), "{message}"),
+        }) => assert!(
+            message.contains("телефон (+7…) или адрес электронной почты"),
+            "{message}"
+        ),
         other => panic!("{other:?}"),
     }
     // An accident without an address: the second reason is bad, so the first is not saved either.
@@ -492,5 +495,85 @@ async fn the_card_offers_exactly_the_steps_the_database_takes(pool: PgPool) -> T
         }
     }
     assert_eq!(tried, 2 * 6 * 2 * 5);
+    Ok(())
+}
+
+/// A letter or a visit may leave no phone and no e-mail, but then names the applicant and an
+/// address to answer; a phone call may not.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_letter_may_come_without_a_phone_or_an_e_mail(pool: PgPool) -> TestResult {
+    let city = city(pool.clone()).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    // The app's list of such channels is the database's.
+    for c in Channel::ALL {
+        let allows: bool = sqlx::query_scalar("select dialog_channel_allows_no_identifier($1)")
+            .bind(c)
+            .fetch_one(&pool)
+            .await?;
+        assert_eq!(allows, Channel::WITHOUT_IDENTIFIER.contains(c), "{c:?}");
+    }
+    let mut letter = card("", Some(city.lenina_10), city.leak);
+    letter.channel = Channel::Letter;
+    letter.applicant_name = "Письмова Анна".into();
+    // No address to answer: refused in words, on the field to fill.
+    match op.create_appeals(&letter).await {
+        Err(Error::Invalid {
+            field: "contacts",
+            message,
+        }) => assert!(message.contains("почтовый адрес"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    letter.contacts = "443001, Самара, ул. Ленина, 10, кв. 5".into();
+    let a = op.create_appeals(&letter).await?.remove(0);
+    assert_eq!((a.identifier.as_str(), a.channel), ("", Channel::Letter));
+    // A phone call without a number is not taken.
+    let mut call = letter.clone();
+    call.channel = Channel::Phone;
+    call.reasons[0].id = Uuid::now_v7();
+    match op.create_appeals(&call).await {
+        Err(Error::Invalid {
+            field: "identifier",
+            message,
+        }) => assert!(message.contains("письмо или личный приём"), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    Ok(())
+}
+
+/// Photos attached to a new card are stored with its appeal in the same save: all or nothing,
+/// once however often the save is retried.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn files_come_with_the_first_save(pool: PgPool) -> TestResult {
+    use base64::Engine;
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let photo = dialog_core::files::NewFile {
+        id: Uuid::now_v7(),
+        file_name: "протечка.jpg".into(),
+        mime: "image/jpeg".into(),
+        base64: base64::engine::general_purpose::STANDARD.encode(b"\xff\xd8\xff\xe0 JFIF leak"),
+    };
+    let mut new = card("+79123456789", Some(city.lenina_10), city.leak);
+    new.reasons[0].attachments = vec![photo.clone()];
+    // A second reason that cannot be saved takes the first, and its photo, with it.
+    let mut bad = new.clone();
+    bad.reasons.push(Reason {
+        id: Uuid::now_v7(),
+        kind_id: Some(city.leak),
+        ..Default::default()
+    });
+    assert!(op.create_appeals(&bad).await.is_err());
+    let stored: i64 = sqlx::query_scalar("select count(*) from attachments")
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(stored, 0);
+    let a = op.create_appeals(&new).await?.remove(0);
+    op.create_appeals(&new).await?;
+    let files = op.attachments(a.id).await?;
+    assert_eq!(
+        files.iter().map(|f| f.file_name.as_str()).collect::<Vec<_>>(),
+        ["протечка.jpg"]
+    );
+    assert_eq!(op.attachment_content(files[0].id).await?, b"\xff\xd8\xff\xe0 JFIF leak");
     Ok(())
 }

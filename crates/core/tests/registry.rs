@@ -251,7 +251,13 @@ async fn templates_count_live_and_sharing_is_for_supervisors(pool: PgPool) -> Te
     op.create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
         .await?;
     op.create_appeals(&card("+79123456789", None, city.tariffs)).await?;
-    let t = op.templates().await?;
+    // Beside the center's presets (every desktop has them).
+    let ours = |t: Vec<dialog_core::registry::TemplateCount>| {
+        t.into_iter()
+            .filter(|t| t.template.owner != "dialog")
+            .collect::<Vec<_>>()
+    };
+    let t = ours(op.templates().await?);
     assert_eq!(
         t.iter()
             .map(|t| (t.template.name.as_str(), t.count))
@@ -259,7 +265,7 @@ async fn templates_count_live_and_sharing_is_for_supervisors(pool: PgPool) -> Te
         [("Мои аварии", 1), ("Аварии центра", 1)]
     );
     // Someone else sees only the shared one, and cannot change it.
-    let t = other.templates().await?;
+    let t = ours(other.templates().await?);
     assert_eq!(t.len(), 1);
     let mut hijack = shared.clone();
     hijack.name = "Взломано".into();
@@ -269,7 +275,7 @@ async fn templates_count_live_and_sharing_is_for_supervisors(pool: PgPool) -> Te
         Err(Error::NotFound(_))
     ));
     op.delete_template(mine.id).await?;
-    assert_eq!(op.templates().await?.len(), 1);
+    assert_eq!(ours(op.templates().await?).len(), 1);
     Ok(())
 }
 
@@ -351,5 +357,38 @@ async fn several_reasons_share_one_applicant(pool: PgPool) -> TestResult {
         ..Default::default()
     };
     assert_eq!(op.registry_count(&f).await?, 2);
+    Ok(())
+}
+
+/// A fresh center's desktop has the manual's working filters, shared; «Мои за сегодня» shows
+/// what the person registered today.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_fresh_desktop_has_the_working_filters(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let (other, _) = person(&city, StaffRole::Operator, None).await?;
+    op.create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?;
+    other
+        .create_appeals(&card("+79123456780", Some(city.lenina_10), city.leak))
+        .await?;
+    let desk = op.templates().await?;
+    let names: Vec<&str> = desk.iter().map(|t| t.template.name.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "Аварии в работе",
+            "Срок истекает",
+            "Исполнитель не оповещён",
+            "Мои за сегодня"
+        ]
+    );
+    assert!(desk.iter().all(|t| t.template.shared));
+    let mine = desk
+        .iter()
+        .find(|t| t.template.name == "Мои за сегодня")
+        .map(|t| t.count);
+    assert_eq!(mine, Some(1));
+    assert_eq!(desk[0].count, 2, "both accidents are live");
     Ok(())
 }

@@ -195,6 +195,73 @@ async fn a_crash_of_the_server_loses_and_doubles_no_acknowledged_appeal() -> Tes
     Ok(())
 }
 
+/// Calls that end while the server is down wait on disk and are stored once it is back, each
+/// once, with its recording.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_that_end_while_the_server_is_down_are_stored_when_it_is_back() -> TestResult {
+    let (cluster, url) = Cluster::start()?;
+    let admin: PgConnectOptions = url.parse()?;
+    let mut c = PgConnection::connect_with(&admin).await?;
+    sqlx::raw_sql("create database calls").execute(&mut c).await?;
+    c.close().await?;
+    let owner_opts = admin.clone().database("calls");
+    let owner = PgPoolOptions::new()
+        .max_connections(2)
+        .connect_with(owner_opts.clone())
+        .await?;
+    dialog_core::MIGRATOR.run(&owner).await?;
+    let city = city(owner.clone()).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let folder = std::env::temp_dir().join(format!("dialog-calls-{}", Uuid::now_v7().simple()));
+    let book = dialog_core::callbook::CallBook::open(&folder)?;
+    let call = |n: u8| dialog_core::files::NewCall {
+        id: Uuid::now_v7(),
+        direction: dialog_core::model::CallDirection::Outgoing,
+        from_number: "2001".into(),
+        to_number: "+79123456789".into(),
+        started_at: chrono::Utc::now() - chrono::Duration::seconds(30),
+        answered_at: Some(chrono::Utc::now() - chrono::Duration::seconds(20)),
+        ended_at: Some(chrono::Utc::now()),
+        appeal_id: None,
+        executor_id: None,
+        recording: Some(vec![n; 4000]),
+        recording_codec: Some("audio/ogg; codecs=opus".into()),
+        sip_call_id: None,
+    };
+    let first = call(1);
+    book.keep(&first)?;
+    assert_eq!(book.drain(&op).await.stored, vec![first.id]);
+
+    cluster.kill()?;
+    let during: Vec<_> = (2..5).map(call).collect();
+    for c in &during {
+        book.keep(c)?;
+    }
+    let done = book.drain(&op).await;
+    assert!(done.stored.is_empty() && done.refused.is_empty(), "{done:?}");
+    assert_eq!(done.waiting, 3, "{done:?}");
+
+    cluster.run_start()?;
+    let mut stored = Vec::new();
+    for _ in 0..50 {
+        stored.extend(book.drain(&op).await.stored);
+        if book.kept().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(stored, during.iter().map(|c| c.id).collect::<Vec<_>>());
+    let owner = PgPoolOptions::new().max_connections(1).connect_with(owner_opts).await?;
+    let rows: Vec<(Uuid, i32)> = sqlx::query_as("select id, octet_length(recording) from calls order by id")
+        .fetch_all(&owner)
+        .await?;
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    assert!(rows.iter().all(|r| r.1 == 4000), "{rows:?}");
+    owner.close().await;
+    let _ = std::fs::remove_dir_all(&folder);
+    Ok(())
+}
+
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn a_cut_listener_misses_no_change(pool: PgPool) -> TestResult {
     let city = city(pool.clone()).await?;

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::rig::{CALL_CLOSED, CALL_ESTABLISHED, CALL_INCOMING};
 use common::{Phone as Far, Rig, Wav};
 use dialog_phone::media::{decode_recording, tone_level, CaptureHandle, CaptureSink, Codec, ToneSource, SAMPLE_RATE};
-use dialog_phone::phone::{AudioPair, CallRecord, CallState, Direction, LineState, Phone, PhoneConfig};
+use dialog_phone::phone::{AudioPair, CallContext, CallRecord, CallState, Direction, LineState, Phone, PhoneConfig};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// The tone our side sends; baresip sends the rig's (1000 Hz).
@@ -199,6 +199,81 @@ async fn incoming_call_answered_then_the_caller_hangs_up() {
     assert!(
         got.tone_ratio_after(Duration::from_millis(500), f64::from(OUR_TONE)) > 0.5,
         "the caller hears our tone"
+    );
+    ours.phone.shutdown().await;
+}
+
+/// What a call is about travels with it: given when it is placed, found by the phone's
+/// `identify` before an incoming call first rings, linked while it lasts; each is on the call's
+/// first state and on its record. A link to a call that has ended is refused, so the app sends
+/// it to the database instead of losing it.
+#[tokio::test]
+async fn a_call_carries_what_it_is_about_from_its_first_state_to_its_record() {
+    let Some(rig) = Rig::from_env() else { return };
+    let mut far = rig.baresip(Far::Auto).await.expect("baresip ctrl");
+    let (mut config, heard) = config(&rig, &rig.ws, "2011", &Rig::password("2011"));
+    let executor = uuid::Uuid::now_v7();
+    config.identify = Some(Arc::new(move |_number: &str| CallContext {
+        appeal_id: None,
+        executor_id: Some(executor),
+        executor_name: Some("Сантехник Петров".into()),
+    }));
+    let mut ours = start((config, heard)).await;
+    ours.phone
+        .wait_for(WAIT, |s| s.line == LineState::Registered)
+        .await
+        .expect("registered");
+
+    let (appeal, other) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    let about = CallContext {
+        appeal_id: Some(appeal),
+        executor_id: Some(other),
+        executor_name: None,
+    };
+    let mut first_states = ours.phone.status();
+    let id = ours
+        .phone
+        .call_about(&format!("+7999000{}", rig.auto.user), about.clone())
+        .await
+        .expect("dialled");
+    let first = first_states
+        .wait_for(|s| s.calls.iter().any(|c| c.id == id))
+        .await
+        .expect("status")
+        .calls
+        .iter()
+        .find(|c| c.id == id)
+        .cloned()
+        .expect("the call");
+    assert_eq!(
+        first.context, about,
+        "the first state of the call knows what it is about"
+    );
+    talking(&ours, id).await;
+    ours.phone.hangup(id).await.expect("hung up");
+    let rec = record(&mut ours).await;
+    assert_eq!(rec.context, about);
+    assert!(
+        ours.phone.link(id, appeal).await.is_err(),
+        "a link to an ended call must be refused, not dropped"
+    );
+
+    far.dial(&rig.aor("2011")).await.expect("baresip dials");
+    let ringing = ours.phone.wait_for(WAIT, |s| s.waiting() == 1).await.expect("rings");
+    let call = ringing.calls[0].clone();
+    assert_eq!(call.context.executor_name.as_deref(), Some("Сантехник Петров"));
+    ours.phone.answer(call.id).await.expect("answered");
+    ours.phone.link(call.id, appeal).await.expect("linked while talking");
+    assert_eq!(ours.phone.status().borrow().calls[0].context.appeal_id, Some(appeal));
+    far.hangup().await.expect("baresip hangs up");
+    let rec = record(&mut ours).await;
+    assert_eq!(
+        rec.context,
+        CallContext {
+            appeal_id: Some(appeal),
+            executor_id: Some(executor),
+            executor_name: Some("Сантехник Петров".into()),
+        }
     );
     ours.phone.shutdown().await;
 }

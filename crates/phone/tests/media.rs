@@ -4,8 +4,8 @@
 use std::time::{Duration, Instant};
 
 use dialog_phone::media::{
-    decode_recording, dominant_frequency, rms, tone_level, CaptureHandle, CaptureSink, Codec, MediaError, MediaEvent,
-    MediaOptions, MediaSession, Recording, ToneSource, TransportState, SAMPLE_RATE,
+    decode_recording, dominant_frequency, rms, tone_level, CaptureHandle, CaptureSink, Codec, DtlsState, MediaError,
+    MediaEvent, MediaFailure, MediaOptions, MediaSession, Recording, ToneSource, TransportState, SAMPLE_RATE,
 };
 
 const TONE_A: f32 = 1000.0;
@@ -413,4 +413,110 @@ async fn answers_an_rtpengine_style_offer() {
         assert_eq!(b.session.stats().codec, Some(Codec::Pcmu), "{label}");
         b.session.close().await.expect("close");
     }
+}
+
+/// Asterisk 23.4.1's offer when it calls an operator (`tests/data/README.md`).
+const ASTERISK_OFFER: &str = include_str!("data/asterisk-offer.sdp");
+/// Asterisk 23.4.1's answer to our offer.
+const ASTERISK_ANSWER: &str = include_str!("data/asterisk-answer.sdp");
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_asterisks_offer() {
+    let b = side(&[Codec::Pcmu, Codec::Pcma], TONE_B).await;
+    let answer = b.session.accept_offer(ASTERISK_OFFER).await.expect("Asterisk's offer");
+    println!("{answer}");
+    for needed in [
+        // Asterisk offered BUNDLE: it gets it back, with its own mid.
+        "a=group:BUNDLE audio-0",
+        "a=mid:audio-0",
+        "m=audio ",
+        "UDP/TLS/RTP/SAVPF 0 8 101",
+        "a=setup:active",
+        "a=rtcp-mux",
+        "a=fingerprint:sha-256 ",
+        "a=rtpmap:101 telephone-event/8000",
+        "a=sendrecv",
+    ] {
+        assert!(answer.contains(needed), "answer lacks {needed:?}");
+    }
+    assert!(
+        !answer.contains("c=IN IP4 0.0.0.0"),
+        "0.0.0.0 reads as hold to Asterisk"
+    );
+    assert_eq!(b.session.stats().codec, Some(Codec::Pcmu), "the offer's first codec");
+    assert!(!b.session.stats().remote_hold);
+    b.session.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn takes_asterisks_answer() {
+    let a = side(&[Codec::Pcmu, Codec::Pcma], TONE_A).await;
+    a.session.create_offer().await.expect("offer");
+    a.session.set_answer(ASTERISK_ANSWER).await.expect("Asterisk's answer");
+    let stats = a.session.stats();
+    assert_eq!(stats.codec, Some(Codec::Pcmu));
+    assert!(!stats.remote_hold);
+    a.session.close().await.expect("close");
+}
+
+/// The answer with its fingerprint's hash name written as Asterisk writes it.
+fn upper_case_hash(sdp: &str) -> String {
+    sdp.replace("a=fingerprint:sha-256 ", "a=fingerprint:SHA-256 ")
+}
+
+/// A fingerprint that belongs to no certificate: one hex digit changed.
+fn tampered_fingerprint(sdp: &str) -> String {
+    sdp.lines()
+        .map(|l| match l.strip_prefix("a=fingerprint:sha-256 ") {
+            Some(v) => {
+                let flipped = if v.starts_with('0') { "1" } else { "0" };
+                format!("a=fingerprint:sha-256 {flipped}{}\r\n", &v[1..])
+            }
+            None => format!("{l}\r\n"),
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dtls_connects_when_the_fingerprint_hash_is_upper_case() {
+    let a = side(&[Codec::Pcmu], TONE_A).await;
+    let b = side(&[Codec::Pcmu], TONE_B).await;
+    let offer = a.session.create_offer().await.expect("offer");
+    let answer = b.session.accept_offer(&upper_case_hash(&offer)).await.expect("answer");
+    assert!(answer.contains("a=fingerprint:sha-256 "));
+    a.session
+        .set_answer(&upper_case_hash(&answer))
+        .await
+        .expect("set_answer");
+    wait_for("first audio both ways", Duration::from_secs(5), || {
+        a.session.stats().first_audio_at.is_some() && b.session.stats().first_audio_at.is_some()
+    })
+    .await;
+    assert_eq!(a.session.stats().dtls, DtlsState::Connected);
+    assert_eq!(a.session.failure().await, None);
+    a.session.close().await.expect("close");
+    b.session.close().await.expect("close");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fingerprint_that_does_not_match_the_certificate_is_told_apart() {
+    let a = side(&[Codec::Pcmu], TONE_A).await;
+    let b = side(&[Codec::Pcmu], TONE_B).await;
+    let offer = a.session.create_offer().await.expect("offer");
+    let answer = b.session.accept_offer(&offer).await.expect("answer");
+    a.session
+        .set_answer(&tampered_fingerprint(&answer))
+        .await
+        .expect("set_answer");
+    wait_for("DTLS to fail", Duration::from_secs(10), || {
+        a.session.stats().dtls == DtlsState::FingerprintMismatch
+    })
+    .await;
+    assert!(a.session.stats().ice_connected_at.is_some(), "ICE itself worked");
+    assert_eq!(
+        a.session.failure().await,
+        Some(MediaFailure::DtlsFingerprint { hash: "sha-256".into() })
+    );
+    a.session.close().await.expect("close");
+    b.session.close().await.expect("close");
 }

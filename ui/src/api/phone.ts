@@ -1,65 +1,16 @@
-// The softphone in the desktop shell (src-tauri/src/phone.rs). These types are written by hand
-// to the contract agreed with the shell, not generated: they mirror its serde structs.
+// The softphone in the desktop app (src-tauri/src/phone). Its types are generated from
+// crates/core/src/softphone.rs.
+import type { AudioDevices } from "../generated/AudioDevices";
+import type { LineState } from "../generated/LineState";
+import type { PhoneCall } from "../generated/PhoneCall";
+import type { PhoneCallState } from "../generated/PhoneCallState";
+import type { PhoneSettings } from "../generated/PhoneSettings";
+import type { PhoneSettingsInput } from "../generated/PhoneSettingsInput";
+import type { PhoneStatus } from "../generated/PhoneStatus";
+import type { TestCallResult } from "../generated/TestCallResult";
 import { call, onEvent, type UnlistenFn } from "./core";
 
-export type LineState = "off" | "connecting" | "registered" | "failed";
-
-export type PhoneCallState = "ringing" | "dialing" | "early" | "talking" | "held" | "ended";
-
-export interface PhoneCall {
-  id: string;
-  direction: "in" | "out";
-  number: string;
-  displayName: string | null;
-  state: PhoneCallState;
-  startedAt: string;
-  answeredAt: string | null;
-  appealId: string | null;
-  executorId: string | null;
-  /** Set for incoming calls from an executor's number. */
-  executorName: string | null;
-}
-
-export interface PhoneStatus {
-  line: LineState;
-  /** Russian, e.g. "линия подключена: 2001" or the error. */
-  message: string;
-  extension: string | null;
-  calls: PhoneCall[];
-  /** Incoming calls ringing, not yet answered. */
-  waiting: number;
-}
-
-export interface PhoneSettings {
-  server: string;
-  extension: string;
-  hasPassword: boolean;
-  caFile: string | null;
-  input: string | null;
-  output: string | null;
-}
-
-export interface PhoneSettingsInput {
-  server: string;
-  extension: string;
-  /** `null` keeps the saved one. */
-  password: string | null;
-  caFile: string | null;
-  input: string | null;
-  output: string | null;
-}
-
-export interface AudioDevices {
-  inputs: string[];
-  outputs: string[];
-}
-
-export interface TestCallResult {
-  answered: boolean;
-  audioBack: boolean;
-  setupMs: number | null;
-  message: string;
-}
+export type { AudioDevices, LineState, PhoneCall, PhoneCallState, PhoneSettings, PhoneSettingsInput, PhoneStatus, TestCallResult };
 
 export const phoneStatus = () => call<PhoneStatus>("phone_status");
 /** Places a call; resolves with its id. */

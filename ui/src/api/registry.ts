@@ -27,5 +27,7 @@ export function emptyFilter(): RegistryFilter {
     quick: null,
     buildingId: null,
     identifier: null,
+    mine: false,
+    today: false,
   };
 }

@@ -55,4 +55,12 @@ buildingId: string | null,
 /**
  * From this applicant (phone in E.164 or e-mail, as stored).
  */
-identifier: string | null, };
+identifier: string | null, 
+/**
+ * Registered by the person looking («мои»).
+ */
+mine: boolean, 
+/**
+ * Received since midnight («за сегодня»).
+ */
+today: boolean, };

@@ -54,3 +54,6 @@ export const LIVE_STATUSES: readonly AppealStatus[] = ["new", "assigned", "inWor
 
 /** What may be dialled (spaces, brackets and dashes aside). */
 export const DIALABLE = new RegExp("^\\+?[0-9*#]{2,20}$");
+
+/** Channels whose appeals may come without a phone or an e-mail (with a name and an address). */
+export const CHANNELS_WITHOUT_IDENTIFIER: readonly Channel[] = ["letter", "walkIn"];

@@ -64,7 +64,7 @@ export async function startPhone(onError: (message: string) => void): Promise<()
 }
 
 /** Calls that are not over. */
-export const liveCalls = (s: PhoneStatus = status) => s.calls.filter((c) => c.state !== "ended");
+export const liveCalls = (s: PhoneStatus = status) => s.calls;
 /** Incoming calls ringing, oldest first. */
 export const ringing = (s: PhoneStatus = status) =>
   s.calls.filter((c) => c.direction === "in" && c.state === "ringing").sort((a, b) => a.startedAt.localeCompare(b.startedAt));

@@ -18,6 +18,7 @@ import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 import { callButton, liveCalls, onCallSaved, syncCallButton, talkBar, talkSeconds } from "../lib/phone";
 import { blobOf } from "../lib/player";
+import { CHANNELS_WITHOUT_IDENTIFIER } from "../generated/labels";
 import { callRow } from "./callRow";
 import { live } from "./registry";
 
@@ -244,8 +245,13 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
       message.textContent = "";
       let ok = true;
       const ident = identifier.value.trim();
-      mark(identifier, ident === "");
-      if (!ident) ok = false;
+      // A letter or a visit may come without a phone or an e-mail: then the applicant's name
+      // and an address to answer are what is required.
+      const written = CHANNELS_WITHOUT_IDENTIFIER.includes(channel.value as Channel);
+      mark(identifier, ident === "" && !written);
+      mark(applicant, ident === "" && written && applicant.value.trim() === "");
+      mark(contacts, ident === "" && written && contacts.value.trim() === "");
+      if (!ident && (!written || !applicant.value.trim() || !contacts.value.trim())) ok = false;
       for (const r of reasons) ok = r.validate() && ok;
       if (!ok) {
         message.textContent = t.card.required;
@@ -269,6 +275,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
               kindId: r.kind()?.id ?? null,
               executorIds: [...r.executors],
               joinTo: r.joinTo,
+              attachments: [],
               ...r.values(),
             })),
           });
@@ -311,6 +318,7 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
           }, RETRY_MS);
         }
         if (err.field === "identifier") mark(identifier, true);
+        if (err.field === "contacts") mark(contacts, true);
         if (err.kind === "conflict" && appeal) {
           message.appendChild(h("button", { class: "link", onclick: () => void reload() }, " " + t.card.conflictReload));
         }

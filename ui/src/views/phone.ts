@@ -165,7 +165,7 @@ export function mountPhone(ctx: AppContext, line: HTMLElement, waiting: HTMLElem
     header(s);
     renderIncoming(s);
     renderBar(s);
-    for (const id of keypads) if (!s.calls.some((c) => c.id === id && c.state !== "ended")) keypads.delete(id);
+    for (const id of keypads) if (!s.calls.some((c) => c.id === id)) keypads.delete(id);
     document.body.classList.toggle("in-call", active(s).length > 0);
     // Screens below make room for the strip (see .shell and .card-overlay in styles.css).
     document.body.style.setProperty("--phone-strip", `${strip.offsetHeight}px`);

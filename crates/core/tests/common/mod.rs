@@ -19,6 +19,8 @@ pub struct City {
     pub owner: Store,
     /// The PBX bridge's service login, as dialog-server's pbx duty uses it.
     pub pbx: dialog_core::pbx::Service,
+    /// Its login (password [`PASSWORD`]).
+    pub pbx_login: String,
     pub org_a: Uuid,
     pub org_b: Uuid,
     /// ул. Ленина, 10 (org A)
@@ -173,6 +175,7 @@ pub async fn city(pool: PgPool) -> anyhow::Result<City> {
     Ok(City {
         owner,
         pbx,
+        pbx_login,
         org_a,
         org_b,
         lenina_10,

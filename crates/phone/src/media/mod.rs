@@ -9,6 +9,7 @@ mod analysis;
 mod audio;
 mod clock;
 pub mod devices;
+mod diagnosis;
 mod dtmf;
 mod engine;
 mod g711;
@@ -94,6 +95,20 @@ pub struct MediaOptions {
     /// Upper bound on waiting for ICE gathering when producing SDP. Host candidates are
     /// gathered in milliseconds; this only matters with unreachable STUN/TURN servers.
     pub gather_timeout: Duration,
+    /// Rewrites the peer's SDP before it is used; `None` in the product. Lets a test play a
+    /// PBX whose SDP does not match its DTLS certificate.
+    #[doc(hidden)]
+    pub remote_sdp_filter: Option<SdpFilter>,
+}
+
+/// A rewrite of the peer's SDP (see [`MediaOptions::remote_sdp_filter`]).
+#[derive(Clone)]
+pub struct SdpFilter(pub std::sync::Arc<dyn Fn(&str) -> String + Send + Sync>);
+
+impl std::fmt::Debug for SdpFilter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SdpFilter")
+    }
 }
 
 impl Default for MediaOptions {
@@ -104,6 +119,7 @@ impl Default for MediaOptions {
             loopback_only: false,
             record: true,
             gather_timeout: Duration::from_secs(1),
+            remote_sdp_filter: None,
         }
     }
 }
@@ -203,6 +219,46 @@ pub enum TransportState {
     Closed,
 }
 
+/// The DTLS handshake of the call (the keys of its SRTP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DtlsState {
+    /// Not started (ICE first).
+    #[default]
+    New,
+    /// Handshake in progress.
+    Connecting,
+    /// Done, the peer's certificate matches its SDP: SRTP keys in place.
+    Connected,
+    /// The handshake finished, but the peer's certificate does not match the
+    /// `a=fingerprint` of its SDP (or that fingerprint uses a hash other than SHA-256).
+    FingerprintMismatch,
+    /// The handshake failed (an alert, no certificate, a timeout).
+    Failed,
+    /// Closed with the call.
+    Closed,
+}
+
+/// Why no audio arrives, stage by stage as media is set up: ICE, then DTLS, then SRTP,
+/// then RTP itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MediaFailure {
+    /// ICE found no working path: not one UDP packet went both ways.
+    Ice,
+    /// DTLS: the peer's certificate does not match the fingerprint in its SDP. `hash` is the
+    /// hash name the SDP gave (only SHA-256 is checked).
+    DtlsFingerprint {
+        /// The `a=fingerprint` hash name of the peer's SDP, as written.
+        hash: String,
+    },
+    /// DTLS: the handshake did not complete.
+    DtlsHandshake,
+    /// SRTP: packets arrive after DTLS but none can be decrypted.
+    Srtp,
+    /// Everything is connected, but the peer sends no audio packets.
+    NoRtp,
+}
+
 /// Something that happened to the call's media.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MediaEvent {
@@ -237,6 +293,10 @@ pub struct MediaStats {
     pub ice: IceState,
     /// Transport (ICE + DTLS) state.
     pub transport: TransportState,
+    /// When ICE first found a working path.
+    pub ice_connected_at: Option<Instant>,
+    /// DTLS state.
+    pub dtls: DtlsState,
     /// We hold the call (send no audio).
     pub on_hold: bool,
     /// The peer put us on hold (its SDP is sendonly or inactive).

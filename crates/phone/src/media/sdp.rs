@@ -204,7 +204,10 @@ pub(crate) fn mids(sdp: &str) -> Vec<String> {
 ///   `generate-mid`) get the mid of our section at the same index (RFC 3264 §6 pairs
 ///   sections by position), or the index itself;
 /// - static payload types 0 and 8 listed without `a=rtpmap` get one (RFC 3551 §6);
-/// - candidates of RTCP component 2 are dropped (we always multiplex RTCP, RFC 5761).
+/// - candidates of RTCP component 2 are dropped (we always multiplex RTCP, RFC 5761);
+/// - the hash name of `a=fingerprint` is written in lower case: it is case-insensitive
+///   (RFC 8122 §5, RFC 5234 §2.3) and Asterisk writes `SHA-256`, but the WebRTC stack
+///   compares it with `sha-256` as written and would end the DTLS handshake with an alert.
 pub(crate) fn prepare_remote(sdp: &str, local_mids: &[String]) -> String {
     let sections = mids(sdp);
     let mut out = String::with_capacity(sdp.len() + 128);
@@ -250,11 +253,31 @@ pub(crate) fn prepare_remote(sdp: &str, local_mids: &[String]) -> String {
         if is_rtcp_candidate(line) {
             continue;
         }
+        if let Some(fingerprint) = line.strip_prefix("a=fingerprint:") {
+            let (hash, value) = fingerprint.split_once(' ').unwrap_or((fingerprint, ""));
+            out.push_str("a=fingerprint:");
+            out.push_str(&hash.to_ascii_lowercase());
+            if !value.is_empty() {
+                out.push(' ');
+                out.push_str(value);
+            }
+            out.push_str("\r\n");
+            continue;
+        }
         out.push_str(line);
         out.push_str("\r\n");
     }
     flush_static(&mut out, &mut pending_static);
     out
+}
+
+/// The `a=fingerprint` attributes (hash name, value) of an SDP, session and media level.
+pub(crate) fn fingerprints(sdp: &str) -> Vec<(String, String)> {
+    lines(sdp)
+        .filter_map(|l| l.strip_prefix("a=fingerprint:"))
+        .filter_map(|f| f.trim().split_once(' '))
+        .map(|(hash, value)| (hash.to_owned(), value.trim().to_owned()))
+        .collect()
 }
 
 /// An ICE candidate for a separate RTCP component: useless with rtcp-mux, which we always
@@ -446,6 +469,35 @@ mod tests {
             a=candidate:1 2 UDP 1 127.0.0.1 30001 typ host\r\n";
         let fixed = prepare_remote(sdp, &[]);
         assert!(fixed.contains(" 30000 ") && !fixed.contains(" 30001 "), "{fixed}");
+    }
+
+    #[test]
+    fn asterisks_upper_case_fingerprint_hash_is_lowered_for_the_webrtc_stack() {
+        let asterisk = include_str!("../../tests/data/asterisk-answer.sdp");
+        assert!(asterisk.contains("a=fingerprint:SHA-256 78:2E:BB"));
+        let fixed = prepare_remote(asterisk, &["0".to_owned()]);
+        assert!(
+            fixed.contains("\r\na=fingerprint:sha-256 78:2E:BB:0B:1C:50:EB:BA:FA:99:88:2A:34:D9:74:F2:73:D3:49:91:8D:8D:BC:21:3D:70:0B:19:A9:95:C2:98\r\n"),
+            "{fixed}"
+        );
+        assert_eq!(fixed.matches("a=fingerprint:").count(), 1);
+        // The value and every other line stay as they were.
+        assert_eq!(
+            fixed.replace("sha-256", "SHA-256"),
+            prepare_remote(&fixed.replace("sha-256", "SHA-256"), &[]).replace("sha-256", "SHA-256")
+        );
+        assert_eq!(
+            fingerprints(asterisk),
+            vec![(
+                "SHA-256".to_owned(),
+                "78:2E:BB:0B:1C:50:EB:BA:FA:99:88:2A:34:D9:74:F2:73:D3:49:91:8D:8D:BC:21:3D:70:0B:19:A9:95:C2:98"
+                    .to_owned()
+            )]
+        );
+        let s = audio_section(asterisk).expect("audio");
+        assert_eq!(s.send_codec(&[Codec::Pcmu, Codec::Pcma]), Some((Codec::Pcmu, 0)));
+        assert_eq!(s.dtmf(), Some((101, 8000)));
+        assert_eq!(s.direction, Direction::SendRecv);
     }
 
     #[test]

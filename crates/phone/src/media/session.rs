@@ -18,7 +18,10 @@ use super::receive::read_track;
 use super::sdp::{self, AudioSection, PayloadKind};
 use super::shared::{lock, Shared};
 use super::track::AudioTrack;
-use super::{dtmf, Codec, MediaError, MediaEvent, MediaOptions, MediaStats, Recording, TransportState};
+use super::{
+    diagnosis, dtmf, Codec, IceState, MediaError, MediaEvent, MediaFailure, MediaOptions, MediaStats, Recording,
+    TransportState,
+};
 
 /// One call's media. `Send + Sync`; all methods take `&self`.
 ///
@@ -72,6 +75,7 @@ impl MediaSession {
 
         let track = Arc::new(AudioTrack::new());
         let sender = pc.add_track(Arc::clone(&track) as _).await?;
+        diagnosis::watch_dtls(&sender.transport(), Arc::downgrade(&pc), Arc::clone(&shared));
         // Incoming RTCP must be read or it piles up in the sender's buffer.
         lock(&tasks).push(tokio::spawn(async move {
             let mut buf = vec![0u8; 1500];
@@ -93,7 +97,12 @@ impl MediaSession {
         let s = Arc::clone(&shared);
         pc.on_ice_connection_state_change(Box::new(move |state| {
             tracing::debug!(%state, "ICE state");
-            lock(&s.status).ice = ice_state(state);
+            let mut status = lock(&s.status);
+            status.ice = ice_state(state);
+            if matches!(status.ice, IceState::Connected | IceState::Completed) && status.ice_connected_at.is_none() {
+                status.ice_connected_at = Some(Instant::now());
+            }
+            drop(status);
             Box::pin(async {})
         }));
         let s = Arc::clone(&shared);
@@ -171,7 +180,7 @@ impl MediaSession {
         self.ensure_open()?;
         let _guard = self.negotiation.lock().await;
         let local = self.pc.local_description().await.ok_or(MediaError::NotNegotiated)?.sdp;
-        let remote = sdp::prepare_remote(sdp, &sdp::mids(&local));
+        let remote = self.prepare_remote(sdp, &local);
         let answer = sdp::audio_section(&remote).ok_or_else(|| MediaError::Sdp("no audio section".into()))?;
         self.pc
             .set_remote_description(RTCSessionDescription::answer(remote.clone())?)
@@ -185,7 +194,7 @@ impl MediaSession {
         self.ensure_open()?;
         let mut origin = self.negotiation.lock().await;
         let local_before = self.pc.local_description().await.map(|d| d.sdp).unwrap_or_default();
-        let remote = sdp::prepare_remote(sdp, &sdp::mids(&local_before));
+        let remote = self.prepare_remote(sdp, &local_before);
         // The WebRTC stack rejects (port 0) every section outside the offer's BUNDLE group, and
         // plain RFC 3264 offers (rtpengine, Asterisk without BUNDLE) have no group at all: give it
         // a group of the offer's own sections, and take it out of the answer again (RFC 8843
@@ -213,6 +222,21 @@ impl MediaSession {
         } else {
             sdp::without_bundle_group(&answer)
         })
+    }
+
+    /// The peer's SDP made acceptable to the WebRTC stack ([`sdp::prepare_remote`]); its
+    /// fingerprints are kept to tell a certificate mismatch from a failed handshake.
+    fn prepare_remote(&self, sdp: &str, local: &str) -> String {
+        let filtered;
+        let sdp = match &self.opts.remote_sdp_filter {
+            Some(filter) => {
+                filtered = (filter.0)(sdp);
+                filtered.as_str()
+            }
+            None => sdp,
+        };
+        lock(&self.shared.status).remote_fingerprints = sdp::fingerprints(sdp);
+        sdp::prepare_remote(sdp, &sdp::mids(local))
     }
 
     /// A re-INVITE offer that puts the call on hold (`a=sendonly`) or takes it off hold
@@ -301,11 +325,19 @@ impl MediaSession {
             packets_received: s.packets_received.load(Ordering::Relaxed),
             bytes_received: s.bytes_received.load(Ordering::Relaxed),
             ice: status.ice,
+            ice_connected_at: status.ice_connected_at,
             transport: status.transport,
+            dtls: status.dtls,
             on_hold: plan.local_hold,
             remote_hold: status.remote_hold,
             dtmf_received: status.dtmf_received.clone(),
         }
+    }
+
+    /// Why no audio has arrived — the first stage of ICE, DTLS, SRTP and RTP that did not
+    /// work — or `None` when audio arrives.
+    pub async fn failure(&self) -> Option<MediaFailure> {
+        diagnosis::failure(&self.pc, &self.shared).await
     }
 
     /// Ends the call's media: stops the clock (and so the source and sink), closes the peer

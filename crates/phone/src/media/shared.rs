@@ -9,7 +9,7 @@ use tokio::sync::broadcast;
 
 use super::receive::Playout;
 use super::sdp::PayloadKind;
-use super::{Codec, IceState, MediaEvent, TransportState};
+use super::{Codec, DtlsState, IceState, MediaEvent, TransportState};
 
 /// What negotiation decided, read by the clock every tick.
 #[derive(Debug, Clone, Copy, Default)]
@@ -29,7 +29,13 @@ pub(crate) struct Status {
     pub(crate) connected_at: Option<Instant>,
     pub(crate) first_audio_at: Option<Instant>,
     pub(crate) ice: IceState,
+    pub(crate) ice_connected_at: Option<Instant>,
     pub(crate) transport: TransportState,
+    pub(crate) dtls: DtlsState,
+    /// Bytes the ICE transport had received when DTLS connected (what came after is SRTP).
+    pub(crate) bytes_at_dtls: Option<u64>,
+    /// The `a=fingerprint` lines (hash, value) of the peer's last SDP.
+    pub(crate) remote_fingerprints: Vec<(String, String)>,
     pub(crate) remote_hold: bool,
     pub(crate) dtmf_received: String,
 }

@@ -26,7 +26,7 @@
 //!   `127.0.0.1`), `wss://127.0.0.1:8089/ws` (the same over TLS; trust [`Rig::ca`]),
 //!   `ws://127.0.0.1:8090/ws` (Asterisk-like: every request → 401, SHA-256, realm
 //!   `asterisk`, opaque). Subprotocol `sip` is required.
-//! - Users 2001..=2010 (password `pw<user>`) for the softphone under test: use a different
+//! - Users 2001..=2019 (password `pw<user>`) for the softphone under test: use a different
 //!   user in each test that may run concurrently. `1486` answers 486 Busy Here; a known
 //!   user that is not registered gives 480, an unknown one 404.
 //! - baresip 1001 (auto answer) and 1002 (rings until [`Baresip::accept`]), both sending a
@@ -50,7 +50,7 @@ use tokio::time::Instant;
 pub const SKIP_MESSAGE: &str = "rig not running: skipped";
 
 /// The softphone's test users (password: [`Rig::password`]).
-pub const USERS: std::ops::RangeInclusive<u16> = 2001..=2010;
+pub const USERS: std::ops::RangeInclusive<u16> = 2001..=2019;
 
 /// baresip event: an incoming call rings (phone 1002; 1001 answers at once).
 pub const CALL_INCOMING: &str = "CALL_INCOMING";

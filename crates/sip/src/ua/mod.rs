@@ -241,6 +241,11 @@ impl UserAgent {
         }
     }
 
+    /// The SIP Call-ID of a call (the PBX's record of the call names it too).
+    pub fn sip_call_id(&self, call: CallId) -> Option<&str> {
+        self.calls.get(&call).map(|c| c.d.call_id.as_str())
+    }
+
     /// The current registration state.
     pub fn registration(&self) -> RegistrationState {
         self.reg.state.clone()
