@@ -12,6 +12,7 @@ import { mountContacts } from "./views/contacts";
 import { mountDesktop } from "./views/desktop";
 import { mountKb } from "./views/kb";
 import { mountLogin } from "./views/login";
+import { mountMail } from "./views/mail";
 import { mountPhone, type PhoneUi } from "./views/phone";
 import { openPhoneSettings } from "./views/phoneSettings";
 import { mountRecordings } from "./views/recordings";
@@ -63,6 +64,7 @@ function startShell(me: Person) {
       else if (r.name === "admin") unmount = mountAdmin(main, ctx);
       else if (r.name === "reports") unmount = mountReports(main, ctx);
       else if (r.name === "recordings") unmount = mountRecordings(main, ctx);
+      else if (r.name === "mail") unmount = mountMail(main, ctx);
       else unmount = mountKb(main, ctx);
     },
     openCard(id, prefill) {
@@ -109,6 +111,7 @@ function startShell(me: Person) {
         : null,
       nav("contacts", t.nav.contacts, "Исполнители"),
       nav("recordings", t.nav.recordings, t.nav.recordingsHint),
+      me.role === "manager" ? null : nav("mail", "Письма", "Письма без обращения: что почта не смогла зарегистрировать сама"),
       nav("kb", t.nav.kb, "База знаний"),
       me.role === "operator" ? null : nav("reports", "Отчёты", "Отчёты и показатели смены"),
       me.role === "admin" ? nav("admin", "Администрирование", "Сотрудники и справочники") : null,
