@@ -17,6 +17,7 @@ use dialog_core::appeals::{AppealChanges, NewAppeals, VersionedId};
 use dialog_core::desk::{Article, NewShift, Price};
 use dialog_core::directory::{AppealKind, Building, Executor, Service};
 use dialog_core::files::{CallFilter, FileContent, NewAttachment};
+use dialog_core::mail::LetterAppeal;
 use dialog_core::model::AppealStatus;
 use dialog_core::people::{NewPerson, PersonChanges};
 use dialog_core::registry::{Cursor, FilterTemplate, RegistryFilter, Sort};
@@ -203,6 +204,13 @@ commands! { |s, reports|
     dashboard() => s.dashboard();
     // The PBX's queues as its bridge reports them (empty where there is no bridge).
     queue_state() => s.queue_state();
+    // «Письма без обращения»: letters the mail intake could not turn into an appeal, newest first
+    // (or, with `resolved`, those dealt with).
+    mail_letters(resolved: bool) => s.mail_letters(resolved);
+    // Registers an appeal from a letter; answers its id.
+    register_from_letter(appeal: LetterAppeal) => s.register_from_letter(&appeal);
+    // Puts a letter aside: it is not an appeal.
+    dismiss_letter(id: Uuid) => s.dismiss_letter(id);
     // The admin screens: people and directories (the database refuses everyone else).
     people() => s.people();
     add_person(person: NewPerson) => s.add_person(&person);

@@ -265,6 +265,10 @@ enum Command {
         appeal_id: Uuid,
         reply: oneshot::Sender<Result<(), PhoneError>>,
     },
+    Identify {
+        id: Uuid,
+        context: CallContext,
+    },
     Answer {
         id: Uuid,
         reply: oneshot::Sender<Result<(), PhoneError>>,
@@ -419,6 +423,13 @@ impl Phone {
     pub async fn call_about(&self, number: &str, context: CallContext) -> Result<Uuid, PhoneError> {
         let number = number.trim().to_owned();
         self.ask(|reply| Command::Call { number, context, reply }).await?
+    }
+
+    /// Names the other party of a call in progress when [`PhoneConfig::identify`] could not
+    /// at once (say, an executor added to the directory since it was last read). A call that
+    /// already names its executor keeps it.
+    pub fn identify(&self, id: Uuid, context: CallContext) {
+        let _ = self.commands.send(Command::Identify { id, context });
     }
 
     /// Links a call in progress to an appeal; its record will carry the link.
@@ -602,6 +613,16 @@ impl Actor {
         match cmd {
             Command::Call { number, context, reply } => {
                 let _ = reply.send(self.call(number, context).await);
+            }
+            Command::Identify { id, context } => {
+                if let Some(slot) = self.calls.get_mut(&id) {
+                    let known = &mut slot.info.context;
+                    if known.executor_id.is_none() && context.executor_id.is_some() {
+                        known.executor_id = context.executor_id;
+                        known.executor_name = context.executor_name;
+                        self.publish_calls();
+                    }
+                }
             }
             Command::Link { id, appeal_id, reply } => {
                 let r = self.slot(id).map(|slot| slot.info.context.appeal_id = Some(appeal_id));

@@ -6,6 +6,7 @@
 //!     dialog-server --config /etc/dialog/server.toml
 
 mod config;
+mod mail;
 mod once;
 mod pbx;
 mod web;
@@ -62,6 +63,7 @@ async fn start(duty: &str, cfg: config::Config) -> anyhow::Result<()> {
     match (duty, cfg.web, cfg.pbx) {
         ("web", Some(section), _) => web::run(cfg.database, section).await,
         ("pbx", _, Some(section)) => pbx::run(cfg.database, section).await,
+        ("mail", _, _) => mail::run(cfg.database, cfg.mail.unwrap_or_default()).await,
         _ => anyhow::bail!("служба {duty} в этой сборке dialog-server отсутствует"),
     }
 }
