@@ -106,6 +106,7 @@ export function filterBar(ctx: AppContext, state: RegistryState, reload: () => v
     }
     const [orgs, kinds, people] = await Promise.all([organizations(), searchKinds(""), contacts()]);
     const filter = state.filter;
+    const groups = t.registry.filterGroups;
     const multi = (id: string, options: { id: string; name: string }[], chosen: string[]) =>
       h("select", { id, multiple: true, size: 6 }, ...options.map((o) => h("option", { value: o.id, selected: chosen.includes(o.id) }, o.name)));
     const kindSelect = multi("filter-kinds", kinds.map((k) => ({ id: k.id, name: k.name })), filter.kindIds);
@@ -130,9 +131,9 @@ export function filterBar(ctx: AppContext, state: RegistryState, reload: () => v
       [...panel.querySelectorAll<HTMLInputElement>(`input[data-group="${group}"]:checked`)].map((i) => i.value);
     const collect = (): RegistryFilter => ({
       ...state.filter,
-      types: read("Тип") as AppealType[],
-      statuses: read("Статус") as AppealStatus[],
-      organizationIds: read("Организация"),
+      types: read(groups.type) as AppealType[],
+      statuses: read(groups.status) as AppealStatus[],
+      organizationIds: read(groups.organization),
       kindIds: picked(kindSelect),
       executorIds: picked(executorSelect),
       receivedFrom: from.value ? new Date(from.value + "T00:00").toISOString() : null,
@@ -143,12 +144,12 @@ export function filterBar(ctx: AppContext, state: RegistryState, reload: () => v
       h(
         "div",
         { class: "filter-grid" },
-        checks("Тип", TYPES, typeLabel, filter.types),
-        checks("Статус", STATUSES, statusLabel, filter.statuses),
-        checks("Организация", orgs.map((o) => o.id), orgLabels, filter.organizationIds),
-        h("fieldset", null, h("legend", null, "Вид обращения"), kindSelect),
-        h("fieldset", null, h("legend", null, "Исполнитель"), executorSelect),
-        h("fieldset", null, h("legend", null, "Дата обращения"), h("label", null, t.registry.from, from), h("label", null, t.registry.to, to)),
+        checks(groups.type, TYPES, typeLabel, filter.types),
+        checks(groups.status, STATUSES, statusLabel, filter.statuses),
+        checks(groups.organization, orgs.map((o) => o.id), orgLabels, filter.organizationIds),
+        h("fieldset", null, h("legend", null, groups.kind), kindSelect),
+        h("fieldset", null, h("legend", null, groups.executor), executorSelect),
+        h("fieldset", null, h("legend", null, groups.received), h("label", null, t.registry.from, from), h("label", null, t.registry.to, to)),
       ),
       h(
         "div",
@@ -171,7 +172,7 @@ export function filterBar(ctx: AppContext, state: RegistryState, reload: () => v
         h("button", { id: "template-save", onclick: async () => {
           try {
             await saveTemplate({ id: uuidv7(), owner: "", name: name.value, shared: shared.checked, filter: collect(), position: 0 });
-            ctx.toast(`Шаблон «${name.value}» сохранён на рабочем столе`);
+            ctx.toast(t.registry.templateSaved(name.value));
             name.value = "";
           } catch (e) {
             ctx.toast((e as CommandError).message, "error");

@@ -21,7 +21,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
   const state = registryState(initial);
   // Every change of the filter reads the list from its first page.
   const bar = filterBar(ctx, state, () => void rowsFeed.load(true));
-  const printPicked = h("button", { id: "print-picked", type: "button", disabled: true }, "Печать выбранных");
+  const printPicked = h("button", { id: "print-picked", type: "button", disabled: true }, t.registry.printPicked);
   const tbody = h("tbody", { id: "registry-rows" });
   const sentinel = h("div", { class: "sentinel" });
   const status = h("div", { class: "registry-status", id: "registry-status" });
@@ -50,7 +50,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
 
   async function print(ids: string[]) {
     try {
-      ctx.toast(`Сохранено для печати: ${await printCards(ids)}`);
+      ctx.toast(`${t.registry.printedTo}: ${await printCards(ids)}`);
     } catch (e) {
       ctx.toast((e as CommandError).message, "error");
     }
@@ -71,7 +71,7 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
       if (box.checked) state.picked.add(target.dataset.id);
       else state.picked.delete(target.dataset.id);
       printPicked.disabled = state.picked.size === 0;
-      printPicked.textContent = state.picked.size ? `Печать выбранных (${state.picked.size})` : "Печать выбранных";
+      printPicked.textContent = state.picked.size ? t.registry.printPickedN(state.picked.size) : t.registry.printPicked;
     } else if (target.classList.contains("print") && target.dataset.id) {
       void print([target.dataset.id]);
     } else if (target.classList.contains("exec-link") && target.dataset.id) {

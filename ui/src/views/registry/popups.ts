@@ -20,7 +20,7 @@ function popup(title: string, ...content: HTMLElement[]): HTMLElement {
   const overlay = h(
     "div",
     { class: "card-overlay", id: "registry-popup", onclick: (e: Event) => e.target === overlay && close() },
-    h("div", { class: "dialog popup" }, h("h3", null, title), ...content, h("button", { onclick: close }, "Закрыть")),
+    h("div", { class: "dialog popup" }, h("h3", null, title), ...content, h("button", { onclick: close }, t.registry.close)),
   );
   document.body.appendChild(overlay);
   return overlay;
@@ -118,7 +118,7 @@ export function historyTip(host: HTMLElement, tbody: HTMLElement) {
         const lines = hist
           .filter((x) => x.action === "status" || x.action === "created" || x.action === "assigned")
           .map((x) => `${fmtDateTime(x.at)} — ${x.text} (${x.actorName ?? x.actor})`);
-        tip.textContent = lines.join("\n") || "изменений статуса не было";
+        tip.textContent = lines.join("\n") || t.registry.noStatusChanges;
       },
       (err: CommandError) => {
         if (tipFor === id) tip.textContent = err.message;

@@ -19,7 +19,7 @@ export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["pri
     "span",
     {
       class: `status-icon ${finished ? "st-finished" : "pr-" + r.priority}`,
-      title: `${statusLabel[r.status]}, приоритет ${priorityLabel[r.priority]}`,
+      title: t.registry.statusTitle(statusLabel[r.status], priorityLabel[r.priority]),
     },
     finished ? "✔" : r.priority === "critical" ? "!" : r.priority === "medium" ? "●" : "○",
   );
@@ -68,7 +68,7 @@ export function rowCells(r: RegistryRow): HTMLElement[] {
         ? h(
             "div",
             { class: "muted executors" },
-            ...r.executorNames.map((n, i) => h("button", { class: "link exec-link", dataset: { id: r.executorIds[i] ?? "" }, title: "Обращения в работе у исполнителя" }, n)),
+            ...r.executorNames.map((n, i) => h("button", { class: "link exec-link", dataset: { id: r.executorIds[i] ?? "" }, title: t.contacts.appealsOf }, n)),
           )
         : null,
       r.overdue
@@ -85,15 +85,15 @@ export function rowCells(r: RegistryRow): HTMLElement[] {
     h(
       "td",
       { class: "c-icons" },
-      h("input", { type: "checkbox", class: "pick", title: "выбрать для печати", dataset: { id: r.id } }),
-      h("button", { class: "icon print", title: "Печать карточки", dataset: { id: r.id } }, "▣"),
+      h("input", { type: "checkbox", class: "pick", title: t.registry.pick, dataset: { id: r.id } }),
+      h("button", { class: "icon print", title: t.registry.printCard, dataset: { id: r.id } }, "▣"),
       r.hasRecording ? h("button", { class: "icon rec", title: t.recordings.firstRecording, dataset: { id: r.id } }, "♪") : null,
       ...attachIcons,
     ),
     h(
       "td",
       { class: "c-info" },
-      h("span", { class: "icon history", title: "история", dataset: { id: r.id } }, "ℹ"),
+      h("span", { class: "icon history", title: t.registry.history, dataset: { id: r.id } }, "ℹ"),
       r.joinedCount > 1 ? h("span", { class: "icon joined", title: `${t.registry.joined}: ${r.joinedCount}` }, `⚭${r.joinedCount}`) : null,
     ),
   ];
