@@ -4,6 +4,8 @@ export { channelLabel, directionLabel, priorityLabel, roleLabel, statusLabel, ty
 
 export const t = {
   appName: "Диалог",
+  /** A file named with its size: `акт.pdf (12 КБ)`. */
+  fileSize: (name: string, kb: number) => `${name} (${kb} КБ)`,
   login: {
     title: "Вход в «Диалог»",
     server: "Адрес сервера",
@@ -251,7 +253,6 @@ export const t = {
     fromApplicant: "Ранее с этого номера",
     noCalls: "Звонков по обращению нет",
     callsRefresh: "Обновить",
-    fileSize: (name: string, kb: number) => `${name} (${kb} КБ)`,
     attach: "Прикрепить файл",
     fileSave: "сохранить и открыть",
     fileSaveHint: "Сохранить в «Документы/Диалог» и открыть в программе для этого типа файлов",
@@ -294,6 +295,28 @@ export const t = {
     articleTitle: "Заголовок",
     articleBody: "Текст",
     articleTags: "Метки через запятую",
+  },
+  mail: {
+    title: "Письма без обращения",
+    resolved: " разобранные",
+    noneResolved: "Разобранных писем нет.",
+    allRegistered: "Все письма стали обращениями.",
+    noSubject: "(без темы)",
+    noAddress: "адрес не указан",
+    noSender: "отправитель не указан",
+    attachments: "Вложения",
+    registeredAs: (number: string) => `Зарегистрировано обращение ${number}`,
+    dismissed: "Отложено как не обращение",
+    register: "Зарегистрировать обращение",
+    dismiss: "Не обращение",
+    identifier: "Телефон или e-mail заявителя",
+    applicant: "ФИО заявителя",
+    kind: "Вид обращения",
+    address: "Адрес (если нужен)",
+    apartment: "Кв.",
+    kindNeeded: "Выберите вид обращения",
+    registered: "Обращение зарегистрировано",
+    save: "Сохранить обращение",
   },
   reports: {
     title: "Отчёты",
