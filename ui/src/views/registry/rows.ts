@@ -13,6 +13,7 @@ import type { RegistryState } from "./state";
 export type MediaKind = "image" | "video" | "audio";
 export const MEDIA_KINDS: string[] = ["image", "video", "audio"];
 
+/** The status mark: ✔ when finished, else the priority (! critical, ● medium, ○ low). */
 export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["priority"] }): HTMLElement {
   const finished = r.status === "closed" || r.status === "done";
   return h(
@@ -30,6 +31,7 @@ export function live(status: AppealStatus): boolean {
   return LIVE_STATUSES.includes(status);
 }
 
+/** A row's cells, in the order of `t.registry.columns`. */
 export function rowCells(r: RegistryRow): HTMLElement[] {
   const attachIcons = r.attachmentKinds.map((k) => {
     const media = MEDIA_KINDS.includes(k);
