@@ -453,8 +453,10 @@ describe("the operator's shift", () => {
     );
     const offered = await s.exec("return [...document.querySelectorAll('.executor')].map((b) => b.dataset.id).sort().join(',')");
     assert.equal(offered, serving);
+    const id = await s.attr(executor, "data-id");
     await s.click(executor);
-    assert.equal(await s.attr(executor, "aria-pressed"), "true");
+    // The list is drawn anew with the choice: the chosen one is pressed.
+    assert.equal(await s.attr(await s.waitFor(`.executor[data-id="${id}"]`), "aria-pressed"), "true");
     await s.click(await s.find("#card-save"));
     await s.waitGone("#card");
     assert.equal(sql(`select status from appeals where number = '${number}'`), "назначено");

@@ -10,6 +10,7 @@ import type { MailLetter } from "../generated/MailLetter";
 import type { AppContext } from "../lib/app";
 import { autocomplete } from "../lib/autocomplete";
 import { fmtDateTime, h, replace, uuidv7 } from "../lib/h";
+import { t } from "../lib/i18n";
 
 export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
   const list = h("div", { id: "mail-letters", class: "mail-letters" });
@@ -22,41 +23,41 @@ export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
           list,
           letters.length
             ? letters.map((l) => letterView(l))
-            : h("p", { class: "muted", id: "mail-empty" }, done.checked ? "Разобранных писем нет." : "Все письма стали обращениями."),
+            : h("p", { class: "muted", id: "mail-empty" }, done.checked ? t.mail.noneResolved : t.mail.allRegistered),
         ),
       fail,
     );
 
   const letterView = (l: MailLetter): HTMLElement => {
     const form = h("div", { class: "mail-form hidden" });
-    const files = l.attachments.map((a) => `${a.name} (${Math.max(1, Math.round(a.size / 1024))} КБ)`).join(", ");
+    const files = l.attachments.map((a) => t.fileSize(a.name, Math.max(1, Math.round(a.size / 1024)))).join(", ");
     return h(
       "article",
       { class: "mail-letter", dataset: { id: l.id } },
       h(
         "header",
         null,
-        h("strong", null, l.subject || "(без темы)"),
+        h("strong", null, l.subject || t.mail.noSubject),
         " · ",
-        l.senderName ? `${l.senderName} <${l.sender || "адрес не указан"}>` : l.sender || "отправитель не указан",
+        l.senderName ? `${l.senderName} <${l.sender || t.mail.noAddress}>` : l.sender || t.mail.noSender,
         " · ",
         h("span", { class: "muted" }, fmtDateTime(l.receivedAt)),
       ),
       h("p", { class: "error mail-reason" }, l.reason),
       l.body ? h("pre", { class: "mail-body", style: { whiteSpace: "pre-wrap", maxHeight: "16em", overflow: "auto" } }, l.body) : null,
-      files ? h("p", { class: "muted" }, `Вложения: ${files}`) : null,
+      files ? h("p", { class: "muted" }, `${t.mail.attachments}: ${files}`) : null,
       l.resolvedAt
         ? h(
             "p",
             { class: "muted" },
-            l.appealNumber ? `Зарегистрировано обращение ${l.appealNumber}` : "Отложено как не обращение",
+            l.appealNumber ? t.mail.registeredAs(l.appealNumber) : t.mail.dismissed,
             ` (${l.resolvedBy ?? ""}, ${fmtDateTime(l.resolvedAt)})`,
           )
         : h(
             "div",
             { class: "actions" },
-            h("button", { class: "primary mail-register", onclick: () => { form.classList.remove("hidden"); form.replaceChildren(registerForm(l)); } }, "Зарегистрировать обращение"),
-            h("button", { class: "mail-dismiss", onclick: () => dismissLetter(l.id).then(load, fail) }, "Не обращение"),
+            h("button", { class: "primary mail-register", onclick: () => { form.classList.remove("hidden"); form.replaceChildren(registerForm(l)); } }, t.mail.register),
+            h("button", { class: "mail-dismiss", onclick: () => dismissLetter(l.id).then(load, fail) }, t.mail.dismiss),
           ),
       form,
     );
@@ -65,11 +66,11 @@ export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
   const registerForm = (l: MailLetter): HTMLElement => {
     let kind: AppealKind | null = null;
     let building: Building | null = null;
-    const identifier = h("input", { class: "mail-identifier", value: l.sender, placeholder: "Телефон или e-mail заявителя" });
-    const applicant = h("input", { class: "mail-applicant", value: l.senderName, placeholder: "ФИО заявителя" });
+    const identifier = h("input", { class: "mail-identifier", value: l.sender, placeholder: t.mail.identifier });
+    const applicant = h("input", { class: "mail-applicant", value: l.senderName, placeholder: t.mail.applicant });
     const kindInput = autocomplete<AppealKind>({
       id: `mail-kind-${l.id}`,
-      placeholder: "Вид обращения",
+      placeholder: t.mail.kind,
       fetch: searchKinds,
       label: (k) => k.name,
       detail: (k) => k.appealType,
@@ -77,18 +78,18 @@ export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
     });
     const buildingInput = autocomplete<Building>({
       id: `mail-building-${l.id}`,
-      placeholder: "Адрес (если нужен)",
+      placeholder: t.mail.address,
       fetch: searchBuildings,
       label: (b) => b.address,
       onPick: (b) => (building = b),
     });
-    const apartment = h("input", { class: "mail-apartment", placeholder: "Кв." });
+    const apartment = h("input", { class: "mail-apartment", placeholder: t.mail.apartment });
     const comment = h("textarea", { class: "mail-comment", rows: 4 });
     comment.value = [l.subject, l.body].filter(Boolean).join("\n\n").slice(0, 10000);
     const appealId = uuidv7();
     const save = () => {
       if (!kind) {
-        ctx.toast("Выберите вид обращения", "error");
+        ctx.toast(t.mail.kindNeeded, "error");
         return;
       }
       registerFromLetter({
@@ -101,7 +102,7 @@ export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
         apartment: apartment.value,
         comment: comment.value,
       }).then((id) => {
-        ctx.toast("Обращение зарегистрировано");
+        ctx.toast(t.mail.registered);
         void load();
         ctx.openCard(id);
       }, fail);
@@ -115,7 +116,7 @@ export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
       buildingInput.wrapper,
       apartment,
       comment,
-      h("button", { class: "primary mail-save", onclick: save }, "Сохранить обращение"),
+      h("button", { class: "primary mail-save", onclick: save }, t.mail.save),
     );
   };
 
@@ -124,7 +125,7 @@ export function mountMail(root: HTMLElement, ctx: AppContext): () => void {
     h(
       "section",
       { class: "mail" },
-      h("div", { class: "toolbar" }, h("strong", null, "Письма без обращения"), h("label", null, done, " разобранные")),
+      h("div", { class: "toolbar" }, h("strong", null, t.mail.title), h("label", null, done, t.mail.resolved)),
       list,
     ),
   );

@@ -9,7 +9,7 @@ import type { CardPrefill } from "../../lib/app";
 import { debounce, fmtDateTime, h, toLocalInput } from "../../lib/h";
 import { channelLabel, statusLabel, t } from "../../lib/i18n";
 import { callButton, liveCalls, syncCallButton, talkBar, talkSeconds } from "../../lib/phone";
-import { live } from "../registry";
+import { live } from "../registry/rows";
 import { field, mark, select } from "./parts";
 
 const CHANNELS: Channel[] = ["phone", "email", "letter", "website", "walkIn"];

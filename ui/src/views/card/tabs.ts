@@ -138,7 +138,7 @@ export function renderTabs(
         h(
           "div",
           { class: "file pending" },
-          h("span", null, `${f.fileName} (${Math.ceil((f.base64.length * 3) / 4 / 1024)} КБ)`),
+          h("span", null, t.fileSize(f.fileName, Math.ceil((f.base64.length * 3) / 4 / 1024))),
           h("button", { class: "link", type: "button", onclick: () => { pending.splice(i, 1); void show("files"); } }, t.card.fileRemove),
         ),
       ),
@@ -168,7 +168,7 @@ export function renderTabs(
       body,
       picker,
       ...list.map((f) => {
-        const open = h("button", { class: "link file-open" }, `${f.fileName} (${Math.ceil(f.size / 1024)} КБ)`);
+        const open = h("button", { class: "link file-open" }, t.fileSize(f.fileName, Math.ceil(f.size / 1024)));
         // Saved in Documents/Диалог and opened in the desktop's application for its type.
         const keep = h("button", { class: "link file-save", title: t.card.fileSaveHint }, t.card.fileSave);
         const row = h("div", { class: "file" }, open, h("span", { class: "muted" }, ` ${fmtDateTime(f.uploadedAt)} `), keep);
