@@ -43,6 +43,13 @@ astenv=$(scripts/asterisk.sh start "$astdir")
 eval "$astenv"
 export DIALOG_REQUIRE_ASTERISK=1
 
+# The cluster-wide group roles are made once, as a center's first migration makes them, before
+# the tests migrate dozens of databases at the same moment.
+roles_db=${DATABASE_URL%/*}/dialog_roles_$$
+psql "$DATABASE_URL" -qc "create database dialog_roles_$$"
+DATABASE_URL=$roles_db "$(realpath -m "${CARGO_TARGET_DIR:-target}")/debug/dialog-admin" migrate >/dev/null
+psql "$DATABASE_URL" -qc "drop database dialog_roles_$$"
+
 echo "== tests"
 if cargo nextest --version >/dev/null 2>&1; then
     cargo nextest run --workspace --locked --offline --no-fail-fast
