@@ -2,7 +2,7 @@
 # The web's benchmark over the 1,000,000-appeal demo database that scripts/bench.sh keeps in
 # /var/tmp/dialog-bench (run that first): dialog-server's web (release build) on loopback,
 # Debian's Chromium headless. Prints
-#   - sign-in → registry painted in the browser, p50/p95, as the manager and the supervisor;
+#   - sign-in → the desktop painted (its templates counted) in the browser, p50/p95, as the manager and the supervisor;
 #   - a registry page over HTTP, p50/p95 of the server's own time (Server-Timing);
 #   - the server's resident memory idle and with 100 people signed in, each with a page
 #     listening to live changes (100 supervisors web001… are added to the database once).

@@ -1,4 +1,4 @@
-// The web's figures (scripts/bench-web.sh): sign-in → registry painted in Chromium, a registry
+// The web's figures (scripts/bench-web.sh): sign-in → desktop painted in Chromium, a registry
 // page's server time over HTTP, the server's memory with 100 people signed in.
 import { readFileSync } from "node:fs";
 import https from "node:https";
@@ -90,7 +90,7 @@ class Person {
 
 console.log(`server memory idle: ${rss().toFixed(1)} MiB RSS`);
 
-// 1. Sign-in → the registry's first page painted, in the browser.
+// 1. Sign-in → the desktop painted with its templates counted, in the browser.
 const browser = await launch();
 for (const login of ["manager", "starshiy"]) {
   const times = [];
@@ -100,7 +100,7 @@ for (const login of ["manager", "starshiy"]) {
     await page.fill("#login-password", PASSWORD);
     const t0 = performance.now();
     await page.click("#login-submit");
-    await page.waitForSelector("#registry-rows tr", { timeout: 30000 });
+    await page.waitForSelector("#templates .template .template-count", { timeout: 30000 });
     if (i > 0) times.push(performance.now() - t0); // the first warms the server's caches
     await page.evaluate(async () => {
       const s = await (await fetch("/api/session")).json();
@@ -108,7 +108,7 @@ for (const login of ["manager", "starshiy"]) {
     });
     await page.context().close();
   }
-  line(`sign-in → registry painted (${login})`, times);
+  line(`sign-in → desktop painted (${login})`, times);
 }
 await browser.close();
 

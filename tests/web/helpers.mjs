@@ -51,11 +51,14 @@ export async function newPage(browser) {
   return page;
 }
 
-/** Signs in through the login screen and waits for the registry. */
+/** Signs in through the login screen: the desktop opens with its templates counted, as in the
+ * app; then the registry. */
 export async function signIn(page, login) {
   await page.fill("#login-user", login);
   await page.fill("#login-password", PASSWORD);
   await page.click("#login-submit");
+  await page.waitForSelector("#templates .template .template-count", { timeout: 20000 });
+  await page.click("#nav-registry");
   await page.waitForSelector("#registry-rows tr", { timeout: 20000 });
 }
 
