@@ -38,4 +38,4 @@ pub use options::{Codec, IceServer, MediaOptions, SdpFilter};
 pub use recorder::{decode_recording, Recording, RECORDING_MIME};
 pub use session::MediaSession;
 pub use status::{DtlsState, IceState, MediaEvent, MediaFailure, MediaStats, TransportState};
-pub use wav::{WavSink, WavSource};
+pub use wav::{wav_bytes, WavEncoding, WavSink, WavSource};
