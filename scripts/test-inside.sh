@@ -33,6 +33,8 @@ echo "== telephony rig: Kamailio, rtpengine, baresip"
 eval "$(scripts/sip-rig.sh start "$rigdir")"
 # The telephony tests must not skip themselves here.
 export DIALOG_REQUIRE_RIG=1
+# Nor the mail intake's: each starts a Dovecot of its own (scripts/mail-rig.sh).
+export DIALOG_REQUIRE_MAIL_RIG=1
 
 astdir=$(mktemp -d /tmp/dialog-test-asterisk.XXXXXX)
 cleanup+=("scripts/asterisk.sh stop '$astdir' >/dev/null 2>&1; rm -rf '$astdir'")

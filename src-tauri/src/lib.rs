@@ -7,6 +7,7 @@ pub mod appeals;
 pub mod directory;
 pub mod error;
 pub mod logging;
+pub mod mail;
 pub mod phone;
 pub mod print;
 pub mod registry;
@@ -62,6 +63,9 @@ pub fn run() {
             registry::templates,
             registry::save_template,
             registry::delete_template,
+            mail::mail_letters,
+            mail::register_from_letter,
+            mail::dismiss_letter,
             directory::search_buildings,
             directory::search_kinds,
             directory::organizations,

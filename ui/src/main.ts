@@ -7,11 +7,12 @@ import { h } from "./lib/h";
 import { roleLabel, t } from "./lib/i18n";
 import { startPhone } from "./lib/phone";
 import { mountAdmin } from "./views/admin";
-import { openCard, type CardHandle } from "./views/card";
+import { openCard, type CardHandle } from "./views/card/index";
 import { mountContacts } from "./views/contacts";
 import { mountDesktop } from "./views/desktop";
 import { mountKb } from "./views/kb";
 import { mountLogin } from "./views/login";
+import { mountMail } from "./views/mail";
 import { mountPhone, type PhoneUi } from "./views/phone";
 import { openPhoneSettings } from "./views/phoneSettings";
 import { mountRecordings } from "./views/recordings";
@@ -63,6 +64,7 @@ function startShell(me: Person) {
       else if (r.name === "admin") unmount = mountAdmin(main, ctx);
       else if (r.name === "reports") unmount = mountReports(main, ctx);
       else if (r.name === "recordings") unmount = mountRecordings(main, ctx);
+      else if (r.name === "mail") unmount = mountMail(main, ctx);
       else unmount = mountKb(main, ctx);
     },
     openCard(id, prefill) {
@@ -101,17 +103,20 @@ function startShell(me: Person) {
     h(
       "nav",
       { class: "main-nav" },
-      nav("desktop", t.nav.desktop, "Рабочий стол"),
-      nav("registry", t.nav.registry, "Реестр обращений (F3 — поиск)"),
+      nav("desktop", t.nav.desktop, t.nav.desktopHint),
+      nav("registry", t.nav.registry, t.nav.registryHint),
       // A housing company's manager reads appeals; the center registers them.
       me.role !== "manager"
-        ? h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`)
+        ? h("button", { class: "nav primary", id: "nav-new", title: t.nav.newAppealHint, onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`)
         : null,
-      nav("contacts", t.nav.contacts, "Исполнители"),
+      // The manual's top menu: desktop, new appeal, reports, filter and search (the registry's),
+      // contacts, recordings.
+      nav("reports", t.nav.reports, t.nav.reportsHint),
+      nav("contacts", t.nav.contacts, t.nav.contactsHint),
       nav("recordings", t.nav.recordings, t.nav.recordingsHint),
-      nav("kb", t.nav.kb, "База знаний"),
-      me.role === "operator" ? null : nav("reports", "Отчёты", "Отчёты и показатели смены"),
-      me.role === "admin" ? nav("admin", "Администрирование", "Сотрудники и справочники") : null,
+      me.role === "manager" ? null : nav("mail", t.nav.mail, t.nav.mailHint),
+      nav("kb", t.nav.kb, t.nav.kb),
+      me.role === "admin" ? nav("admin", t.nav.admin, t.nav.adminHint) : null,
     ),
   );
   app.replaceChildren(h("div", { class: "shell" }, header, main));
@@ -171,7 +176,8 @@ function startShell(me: Person) {
       phoneUi.hangUp();
     }
   };
-  ctx.navigate({ name: "registry" });
+  // After login the desktop opens (the operator manual, «Рабочий стол пользователя»).
+  ctx.navigate({ name: "desktop" });
 }
 
 void currentPerson()

@@ -176,6 +176,8 @@ pub struct Appeal {
     /// The statuses this person may move it to now (the database's rules; the card offers
     /// exactly these).
     pub next_statuses: Vec<AppealStatus>,
+    /// The building's own address (`address` adds the flat, entrance and floor).
+    pub building_address: Option<String>,
     #[sqlx(skip)]
     pub executors: Vec<AssignedExecutor>,
 }
@@ -231,7 +233,8 @@ const APPEAL_SELECT: &str = r#"
            a.joined_to, a.organization_id, a.localize_deadline_at, a.deadline_at, a.control_at,
            a.notified_at, a.in_work_at, a.done_at, a.closed_at, a.created_by, a.updated_at,
            a.updated_by, a.version, dialog_type_needs_address(a.appeal_type) as needs_address,
-           dialog_next_statuses(a) as next_statuses
+           dialog_next_statuses(a) as next_statuses,
+           (select b.address from buildings b where b.id = a.building_id) as building_address
     from dialog_appeals_by_id($1) a join appeal_kinds k on k.id = a.kind_id
 "#;
 

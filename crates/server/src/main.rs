@@ -6,6 +6,7 @@
 //!     dialog-server --config /etc/dialog/server.toml
 
 mod config;
+mod mail;
 mod once;
 mod pbx;
 
@@ -60,6 +61,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
 async fn start(duty: &str, cfg: config::Config) -> anyhow::Result<()> {
     match (duty, cfg.pbx) {
         ("pbx", Some(section)) => pbx::run(cfg.database, section).await,
+        ("mail", _) => mail::run(cfg.database, cfg.mail.unwrap_or_default()).await,
         _ => anyhow::bail!("служба {duty} в этой сборке dialog-server отсутствует"),
     }
 }

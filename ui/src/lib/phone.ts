@@ -137,6 +137,8 @@ export function callButton(opts: {
   id?: string;
   class?: string;
   tabIndex?: number;
+  /** Runs instead of the call (say, to save the card first and then call). */
+  onCall?: () => void;
 }): HTMLButtonElement {
   const b = h(
     "button",
@@ -153,7 +155,8 @@ export function callButton(opts: {
   b.addEventListener("click", (e) => {
     e.stopPropagation();
     e.preventDefault();
-    void dial(b.dataset.number ?? "", b.dataset.appealId || null, b.dataset.executorId || null);
+    if (opts.onCall) opts.onCall();
+    else void dial(b.dataset.number ?? "", b.dataset.appealId || null, b.dataset.executorId || null);
   });
   syncCallButton(b);
   return b;

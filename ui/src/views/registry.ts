@@ -1,7 +1,7 @@
 // The registry (the operator manual, «Реестр обращений граждан»): type toggles, quick filters, quick search, the advanced
 // filter, endless scrolling over keyset pages, live updates from other operators.
 import { onAppealChanged, onResync, type CommandError } from "../api/core";
-import { appealCalls, appealHistory, joinedGroup, printCards } from "../api/appeals";
+import { appealCalls, appealHistory, attachments, joinedGroup, printCards } from "../api/appeals";
 import { contacts, organizations, searchKinds } from "../api/directory";
 import { emptyFilter, registryPage, saveTemplate } from "../api/registry";
 import type { AppealStatus } from "../generated/AppealStatus";
@@ -17,10 +17,14 @@ import { openExecutor } from "./contacts";
 import { channelLabel, priorityLabel, statusLabel, t, typeLabel } from "../lib/i18n";
 import { callButton, dialable, onCallSaved } from "../lib/phone";
 import { callSeconds, player } from "../lib/player";
+import { mediaPreview } from "./card/tabs";
 
 const PAGE = 50;
 const TYPES: AppealType[] = ["accident", "complaint", "inquiry", "request"];
 const STATUSES: AppealStatus[] = ["new", "assigned", "inWork", "done", "closed", "cancelled"];
+/** Attachments the registry shows itself (a MIME type's first part). */
+type MediaKind = "image" | "video" | "audio";
+const MEDIA_KINDS: string[] = ["image", "video", "audio"];
 
 export function statusIcon(r: { status: AppealStatus; priority: RegistryRow["priority"] }): HTMLElement {
   const finished = r.status === "closed" || r.status === "done";
@@ -40,9 +44,14 @@ export function live(status: AppealStatus): boolean {
 }
 
 export function rowCells(r: RegistryRow): HTMLElement[] {
-  const attachIcons = r.attachmentKinds.map((k) =>
-    h("span", { class: `att att-${k}`, title: "Файлы обращения: открыть" }, k === "image" ? "фото" : k === "video" ? "видео" : "док"),
-  );
+  const attachIcons = r.attachmentKinds.map((k) => {
+    const media = MEDIA_KINDS.includes(k);
+    return h(
+      "button",
+      { type: "button", class: `att att-${media ? k : "doc"}`, title: media ? t.registry.attachmentShow[k as MediaKind] : t.registry.attachmentFiles, dataset: { kind: k } },
+      media ? t.registry.attachmentIcon[k as MediaKind] : t.registry.attachmentDoc,
+    );
+  });
   return [
     h("td", { class: "c-num" }, h("div", null, fmtDateTime(r.receivedAt)), h("div", { class: "num" }, r.number)),
     h("td", { class: "c-addr" }, r.address || "—"),
@@ -292,7 +301,9 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
     } else if (target.classList.contains("joined") && row) {
       void showGroup(row);
     } else if (target.classList.contains("att") && tr?.dataset.id) {
-      ctx.openCard(tr.dataset.id, { tab: "files" });
+      const kind = target.dataset.kind ?? "";
+      if (MEDIA_KINDS.includes(kind)) void showMedia(tr.dataset.id, kind);
+      else ctx.openCard(tr.dataset.id, { tab: "files" });
     } else if (tr?.dataset.id) {
       ctx.openCard(tr.dataset.id);
     }
@@ -365,6 +376,26 @@ export function mountRegistry(root: HTMLElement, ctx: AppContext, initial?: Regi
         h("p", { class: "muted" }, `${fmtDateTime(first.startedAt)} · ${first.fromNumber} → ${first.toNumber}`),
         box,
       ).id = "recording-popup";
+    } catch (e) {
+      ctx.toast((e as CommandError).message, "error");
+    }
+  }
+
+  /** A photo, film or voice message icon: the appeal's files of that kind, shown in place. */
+  async function showMedia(id: string, kind: string) {
+    try {
+      const files = (await attachments(id)).filter((f) => f.mime.startsWith(`${kind}/`));
+      if (files.length === 0) return ctx.openCard(id, { tab: "files" });
+      const row = rows.find((r) => r.id === id);
+      const shown = await Promise.all(
+        files.slice(0, 6).map(async (f) => h("figure", { class: "media" }, await mediaPreview(f.id, f.mime), h("figcaption", { class: "muted" }, f.fileName))),
+      );
+      const overlay = popup(
+        `${t.registry.attachmentShow[kind as MediaKind]}${row ? " · " + row.number : ""}`,
+        ...shown,
+        h("button", { class: "link", onclick: () => { overlay.remove(); ctx.openCard(id, { tab: "files" }); } }, t.registry.attachmentFiles),
+      );
+      overlay.id = "media-popup";
     } catch (e) {
       ctx.toast((e as CommandError).message, "error");
     }

@@ -229,6 +229,18 @@ impl Calls {
         id
     }
 
+    /// Names the other party of a call in progress, unless the call already names its
+    /// executor; a call that has ended is left as its record went out.
+    pub(crate) fn identify(&mut self, id: Uuid, context: CallContext) {
+        let Ok(slot) = self.slot(id) else { return };
+        let known = &mut slot.info.context;
+        if known.executor_id.is_none() && context.executor_id.is_some() {
+            known.executor_id = context.executor_id;
+            known.executor_name = context.executor_name;
+            self.publish_calls();
+        }
+    }
+
     /// Links a call to an appeal.
     pub(crate) fn link(&mut self, id: Uuid, appeal_id: Uuid) -> Result<(), PhoneError> {
         self.slot(id)?.info.context.appeal_id = Some(appeal_id);

@@ -175,6 +175,7 @@ impl Driver {
             Command::Call { number, context, reply } => {
                 let _ = reply.send(self.call(&number, context).await);
             }
+            Command::Identify { id, context } => self.calls.identify(id, context),
             Command::Link { id, appeal_id, reply } => {
                 let _ = reply.send(self.calls.link(id, appeal_id));
             }

@@ -22,6 +22,10 @@ pub(super) enum Command {
         appeal_id: Uuid,
         reply: oneshot::Sender<Result<(), PhoneError>>,
     },
+    Identify {
+        id: Uuid,
+        context: CallContext,
+    },
     Answer {
         id: Uuid,
         reply: oneshot::Sender<Result<(), PhoneError>>,
@@ -148,6 +152,13 @@ impl Phone {
     pub async fn call_about(&self, number: &str, context: CallContext) -> Result<Uuid, PhoneError> {
         let number = number.trim().to_owned();
         self.ask(|reply| Command::Call { number, context, reply }).await?
+    }
+
+    /// Names the other party of a call in progress when [`PhoneConfig::identify`] could not
+    /// at once (say, an executor added to the directory since it was last read). A call that
+    /// already names its executor keeps it.
+    pub fn identify(&self, id: Uuid, context: CallContext) {
+        let _ = self.commands.send(Command::Identify { id, context });
     }
 
     /// Links a call in progress to an appeal; its record will carry the link.

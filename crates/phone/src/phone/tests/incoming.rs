@@ -94,6 +94,36 @@ fn the_caller_is_named_before_the_call_is_first_shown() {
 }
 
 #[test]
+fn a_caller_named_later_keeps_the_name_to_the_record() {
+    let mut line = Line::registered();
+    let (id, tag) = ring(&mut line, "later");
+    assert_eq!(line.call(id).context, CallContext::default(), "unknown when it rings");
+
+    // The directory, read again, knows the number: the ringing call is named.
+    line.advance(Duration::from_secs(2));
+    let sidorov = context(None, Some((9, "Сидоров (электрик)")));
+    line.calls.take_status();
+    line.calls.identify(id, sidorov.clone());
+    let named = line.calls.take_status().expect("the name is published");
+    assert_eq!(named.calls[0].context, sidorov);
+    // A second naming does not replace the first; nothing changes, nothing is published.
+    line.calls.identify(id, context(None, Some((10, "Другой"))));
+    assert_eq!(line.calls.take_status(), None);
+    assert_eq!(line.call(id).context, sidorov);
+
+    pick_up(&mut line, id, "later", &tag);
+    line.calls.link(id, Uuid::from_u128(5)).expect("link");
+    line.feed(&in_dialog("BYE", "later", &tag, 101, ""));
+    assert_eq!(line.response().code, 200);
+    let (record, _) = line.ended();
+    assert_eq!(record.context, context(Some(5), Some((9, "Сидоров (электрик)"))));
+    // A call that has ended is not named any more (its record has gone out).
+    assert!(line.calls.take_status().is_some_and(|s| s.calls.is_empty()));
+    line.calls.identify(id, context(None, Some((11, "Поздно"))));
+    assert_eq!(line.calls.take_status(), None);
+}
+
+#[test]
 fn an_answered_call_and_its_record() {
     let mut line = Line::registered();
     let (id, tag) = ring(&mut line, "in-1");
