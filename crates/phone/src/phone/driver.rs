@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 use uuid::Uuid;
 
 use super::calls::{Calls, Effect, Now};
@@ -170,23 +170,35 @@ impl Driver {
         Ok(Arc::new(media))
     }
 
+    /// Answers a command once what it did is published and sent: a caller that reads the state
+    /// after the answer sees the call it placed, answered or linked.
+    async fn reply<T>(&mut self, reply: oneshot::Sender<T>, value: T) {
+        self.pump().await;
+        let _ = reply.send(value);
+    }
+
     async fn command(&mut self, cmd: Command) {
         match cmd {
             Command::Call { number, context, reply } => {
-                let _ = reply.send(self.call(&number, context).await);
+                let placed = self.call(&number, context).await;
+                self.reply(reply, placed).await;
             }
             Command::Identify { id, context } => self.calls.identify(id, context),
             Command::Link { id, appeal_id, reply } => {
-                let _ = reply.send(self.calls.link(id, appeal_id));
+                let linked = self.calls.link(id, appeal_id);
+                self.reply(reply, linked).await;
             }
             Command::Answer { id, reply } => {
-                let _ = reply.send(self.answer(id).await);
+                let answered = self.answer(id).await;
+                self.reply(reply, answered).await;
             }
             Command::Reject { id, reply } => {
-                let _ = reply.send(self.calls.reject(now(), id));
+                let rejected = self.calls.reject(now(), id);
+                self.reply(reply, rejected).await;
             }
             Command::Hangup { id, reply } => {
-                let _ = reply.send(self.calls.hangup(now(), id));
+                let hung_up = self.calls.hangup(now(), id);
+                self.reply(reply, hung_up).await;
             }
             Command::Hold { id, on, reply } => {
                 // Answered when the far end accepts the re-INVITE (or refuses it).
