@@ -18,8 +18,9 @@ port=$(dialog_free_port 25440)
 pg_env=$(scripts/pg-cluster.sh start "$dir/cluster" "$port" --fast)
 eval "$pg_env"
 trap 'scripts/pg-cluster.sh stop "$dir/cluster"' EXIT
-# Two hundred operators hold four hundred connections (the app's and its listeners).
-psql "$DATABASE_URL" -qc "alter system set max_connections = 600" >/dev/null
+# Two hundred operators hold six hundred connections (the app's two and its listener each),
+# as the README sizes a center of that size.
+psql "$DATABASE_URL" -qc "alter system set max_connections = 700" >/dev/null
 scripts/pg-cluster.sh stop "$dir/cluster"
 # Durable, as a center runs it: every registration is on disk before it is acknowledged.
 pg_env=$(scripts/pg-cluster.sh start "$dir/cluster" "$port")
