@@ -31,6 +31,15 @@ impl Drop for Folder {
     }
 }
 
+/// A stored call: id, started, answered, ended, recording.
+type StoredCall = (
+    Uuid,
+    chrono::DateTime<Utc>,
+    chrono::DateTime<Utc>,
+    chrono::DateTime<Utc>,
+    Vec<u8>,
+);
+
 /// An answered incoming call that ended `minutes_ago`, with a recording.
 fn ended_call(minutes_ago: i64) -> NewCall {
     let ended = Utc::now() - Duration::minutes(minutes_ago);
@@ -75,15 +84,10 @@ async fn calls_kept_before_a_crash_of_the_app_are_stored_once_with_their_lengths
     // Once more (a second drain, a second app on the same folder): nothing doubles.
     book.keep(&early)?;
     assert_eq!(book.drain(&op).await.stored, vec![early.id]);
-    let stored: Vec<(
-        Uuid,
-        chrono::DateTime<Utc>,
-        chrono::DateTime<Utc>,
-        chrono::DateTime<Utc>,
-        Vec<u8>,
-    )> = sqlx::query_as("select id, started_at, answered_at, ended_at, recording from calls order by id")
-        .fetch_all(&pool)
-        .await?;
+    let stored: Vec<StoredCall> =
+        sqlx::query_as("select id, started_at, answered_at, ended_at, recording from calls order by id")
+            .fetch_all(&pool)
+            .await?;
     assert_eq!(stored.len(), 2, "{stored:?}");
     assert_eq!(stored[0].0, early.id);
     assert_eq!(stored[0].4, early.recording.clone().unwrap_or_default());
