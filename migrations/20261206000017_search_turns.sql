@@ -1,8 +1,9 @@
 -- Searches take turns. However many people search at once, only a few searches of the
 -- registry run at the same moment (4, or what the administrator sets with
 -- `alter database … set dialog.search_slots = N`, about twice the server's processors); the
--- others wait for a turn, at most 2 s, and then run anyway. So a registration — whose legal
--- clock started with the call — always finds a free processor, even under a flood of searches.
+-- others queue for a turn without using the processor, at most 10 s, and then run anyway. So a
+-- registration — whose legal clock started with the call — always finds a free processor, even
+-- under a flood of searches.
 
 create function dialog_search_turn() returns void
 language plpgsql volatile security definer set search_path = public, pg_temp
@@ -10,18 +11,21 @@ as $$
 declare
     setting text := current_setting('dialog.search_slots', true);
     slots integer := case when setting ~ '^[0-9]{1,2}$' then greatest(setting::integer, 1) else 4 end;
-    give_up timestamptz := clock_timestamp() + interval '2 seconds';
+    patience text := current_setting('lock_timeout');
 begin
-    loop
-        for i in 1..slots loop
-            -- A turn is a lock of this transaction: it ends with the search's statement.
-            if pg_try_advisory_xact_lock(1685283171, i) then
-                return;
-            end if;
-        end loop;
-        exit when clock_timestamp() > give_up;
-        perform pg_sleep(0.003);
+    -- A turn is a lock of this transaction: it ends with the search's statement.
+    for i in 1..slots loop
+        if pg_try_advisory_xact_lock(1685283171, i) then
+            return;
+        end if;
     end loop;
+    perform set_config('lock_timeout', '10s', true);
+    begin
+        perform pg_advisory_xact_lock(1685283171, 1 + pg_backend_pid() % slots);
+    exception when lock_not_available then
+        null;
+    end;
+    perform set_config('lock_timeout', patience, true);
 end
 $$;
 
@@ -66,7 +70,8 @@ begin
             pg_catalog.pg_try_advisory_xact_lock_shared(integer, integer),
             pg_catalog.pg_advisory_xact_lock_shared(bigint), pg_catalog.pg_try_advisory_xact_lock_shared(bigint)
             from public;
-        execute format('grant execute on function pg_catalog.pg_try_advisory_xact_lock(integer, integer) to %I',
+        execute format('grant execute on function pg_catalog.pg_try_advisory_xact_lock(integer, integer),
+            pg_catalog.pg_advisory_xact_lock(integer, integer) to %I',
             (select pg_get_userbyid(relowner) from pg_class where oid = 'public.appeals'::regclass));
     else
         raise warning 'A superuser should revoke the advisory-lock functions from public (see the README)';
