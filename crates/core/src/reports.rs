@@ -205,8 +205,7 @@ impl Store {
         let mut run = Cancellable::acquire(&self.pool).await?;
         let organization = match organization_id {
             Some(id) => Some(
-                sqlx::query_scalar::<_, String>("select name from organizations where id = $1")
-                    .bind(id)
+                sqlx::query_scalar!("select name from organizations where id = $1", id)
                     .fetch_optional(run.conn())
                     .await?
                     .ok_or_else(|| Error::invalid("organizationId", "Такой организации нет в справочнике"))?,
@@ -702,7 +701,7 @@ struct Cancellable {
 impl Cancellable {
     async fn acquire(pool: &PgPool) -> Result<Cancellable> {
         let mut conn = pool.acquire().await?;
-        let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        let pid = sqlx::query_scalar!(r#"select pg_backend_pid() as "pid!""#)
             .fetch_one(&mut *conn)
             .await?;
         Ok(Cancellable {
@@ -735,10 +734,7 @@ impl Drop for Cancellable {
         };
         let (pool, pid) = (self.pool.clone(), self.pid);
         runtime.spawn(async move {
-            let r = sqlx::query("select pg_cancel_backend($1)")
-                .bind(pid)
-                .execute(&pool)
-                .await;
+            let r = sqlx::query!("select pg_cancel_backend($1)", pid).fetch_one(&pool).await;
             if let Err(e) = r {
                 tracing::warn!(pid, error = %e, "could not cancel an abandoned report");
             }
