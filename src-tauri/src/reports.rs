@@ -30,6 +30,7 @@ pub async fn build_report(state: State<'_, AppState>, request: ReportRequest) ->
             kind: "cancelled".into(),
             message: "Построение отчёта отменено".into(),
             field: None,
+            appeal: None,
         })),
     }
 }

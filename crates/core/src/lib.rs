@@ -26,7 +26,7 @@ pub mod scram;
 pub mod softphone;
 
 pub use connect::{ConnectError, ConnectOptions, LoginRequest, Person, TlsMode};
-pub use error::{Error, ErrorBody, Result, Rule};
+pub use error::{ConflictedAppeal, Error, ErrorBody, Result, Rule};
 
 use sqlx::PgPool;
 

@@ -6,7 +6,7 @@ import type { CommandError } from "../generated/CommandError";
 
 export type { CommandError, UnlistenFn };
 
-/** Calls a command; failures reject with a CommandError `{ kind, message, field }`. */
+/** Calls a command; failures reject with a CommandError `{ kind, message, field, appeal }`. */
 export async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   try {
     return await invoke<T>(command, args);
@@ -17,7 +17,7 @@ export async function call<T>(command: string, args?: Record<string, unknown>): 
 
 export function asCommandError(e: unknown): CommandError {
   if (e && typeof e === "object" && "kind" in e && "message" in e) return e as CommandError;
-  return { kind: "internal", message: String(e), field: null };
+  return { kind: "internal", message: String(e), field: null, appeal: null };
 }
 
 /** Live changes of appeals made by anyone (the database's NOTIFY). */
