@@ -1,6 +1,7 @@
--- A finished call is kept by the app until the database takes it (crates/core/src/callbook.rs):
--- one stored an hour late ended an hour ago, not now. A call from the future is still refused,
--- and a call never counts as later than it was stored.
+-- A finished call is kept by the app until the database takes it (crates/core/src/callbook.rs).
+-- Its times are still the server's, never the workstation's: a call stored late is dated by the
+-- PBX's record of the same leg when the PBX bridge saw it (its clock is the server's), and
+-- otherwise by the moment it was stored. A call from the future is refused.
 
 create or replace function dialog_record_call(
     p_id uuid, p_direction call_direction, p_from text, p_to text, p_started_at timestamptz,
@@ -10,9 +11,8 @@ create or replace function dialog_record_call(
 language plpgsql security definer set search_path = public, pg_temp
 as $$
 declare
-    -- The server's clock, not the workstation's: the phone's times give only the durations.
-    -- A call kept by the app while the database was unreachable keeps its own end, in the past.
-    ended timestamptz := case when p_ended_at < now() - interval '2 minutes' then p_ended_at else now() end;
+    witness pbx_calls;
+    ended timestamptz := now();
     talk interval;
     ring interval;
 begin
@@ -26,20 +26,24 @@ begin
         raise exception 'Время звонка позже текущего времени сервера' using errcode = 'DL006',
             hint = 'Проверьте часы компьютера.';
     end if;
-    ring := least(coalesce(p_answered_at, p_ended_at) - p_started_at, interval '1 day');
-    talk := least(p_ended_at - coalesce(p_answered_at, p_ended_at), interval '1 day');
     if exists (select 1 from calls where id = p_id) then
         return;
     end if;
+    -- Only a leg of this operator's own extension vouches for the call.
+    select p.* into witness from pbx_calls p join staff s on s.sip_extension = p.extension and s.login = session_user
+        where p.sip_call_id = nullif(p_sip_call_id, '') limit 1;
+    if witness.id is not null and witness.ended_at is not null then
+        ended := witness.ended_at;
+    end if;
+    -- The phone's times give only the durations.
+    ring := least(coalesce(p_answered_at, p_ended_at) - p_started_at, interval '1 day');
+    talk := least(p_ended_at - coalesce(p_answered_at, p_ended_at), interval '1 day');
     perform dialog_check_quota(coalesce(octet_length(p_recording), 0));
     insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login,
                        appeal_id, executor_id, recording, recording_codec, sip_call_id, pbx_call_id)
     values (p_id, p_direction, p_from, p_to, ended - talk - ring,
             case when p_answered_at is not null then ended - talk end, ended, session_user,
-            p_appeal, p_executor, p_recording, p_codec, nullif(p_sip_call_id, ''),
-            -- Only a leg of this operator's own extension.
-            (select p.id from pbx_calls p join staff s on s.sip_extension = p.extension and s.login = session_user
-             where p.sip_call_id = nullif(p_sip_call_id, '') limit 1));
+            p_appeal, p_executor, p_recording, p_codec, nullif(p_sip_call_id, ''), witness.id);
     if p_appeal is not null then
         insert into appeal_history (appeal_id, action, after)
             values (p_appeal, 'call', jsonb_build_object('call_id', p_id, 'direction', p_direction,

@@ -13,10 +13,14 @@ DIALOG_PACKAGES=(
 )
 # The telephony test rig (Kamailio, rtpengine, baresip; sox makes its tones) runs in a network
 # namespace of its own (iproute2, util-linux's unshare). x11-utils and imagemagick find the
-# app's window and photograph it in the first-run test.
+# app's window and photograph it in the first-run test. Debian's Chromium runs the web's
+# end-to-end tests (headless, driven by playwright-core from the UI's npm packages); curl asks
+# the web whether it answers in the first-run test. Dovecot is the mail intake's IMAP server in
+# its tests (scripts/mail-rig.sh; its own configuration, never /etc/dovecot).
 DIALOG_TEST_PACKAGES=(
     xvfb xauth x11-utils imagemagick webkit2gtk-driver dbus gnome-keyring poppler-utils zbar-tools
     kamailio kamailio-websocket-modules kamailio-tls-modules rtpengine-daemon baresip-core sox iproute2
+    chromium curl dovecot-imapd
 )
 
 # Building Asterisk for the telephony tests (scripts/asterisk.sh build, once per machine): its

@@ -5,9 +5,10 @@
 # the UI's generated types match the Rust ones, and that .sqlx/ is current; starts a private
 # PostgreSQL cluster in a temporary directory (unless DATABASE_URL is given; the TLS tests
 # then need DIALOG_TEST_PG_CA, the CA of that server); runs all Rust tests and the end-to-end
-# tests of the real app under Xvfb; stops the cluster. The tests run in a private network namespace
-# (scripts/in-netns.sh) with the telephony rig (scripts/sip-rig.sh) and a real Asterisk
-# (scripts/asterisk.sh: built once into /var/tmp/dialog-asterisk, or DIALOG_ASTERISK) in it.
+# tests of the real app under Xvfb and of the web in Debian's Chromium; stops the cluster. The
+# tests run in a private network namespace (scripts/in-netns.sh) with the telephony rig
+# (scripts/sip-rig.sh) and a real Asterisk (scripts/asterisk.sh: built once into
+# /var/tmp/dialog-asterisk, or DIALOG_ASTERISK) in it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # shellcheck source=scripts/setup.sh
@@ -48,6 +49,7 @@ else
     cargo test --workspace --locked --no-run
 fi
 tests/e2e/run.sh prepare
+tests/web/run.sh prepare
 echo "== Asterisk for the telephony tests (built once, then reused)"
 scripts/asterisk.sh build >/dev/null
 echo "== the README's first command, as root and as a new user"

@@ -2,8 +2,8 @@
 # The README's first command (scripts/run.sh) on a machine that never ran Dialog: as root,
 # whose home nobody else may enter, and as a new user. Each time the private PostgreSQL must
 # come up closed to other users and durable, the demo city must be loaded and its people able
-# to log in, and the app must open on it (a screenshot of each goes to
-# $target/e2e-screens/first-run-*.png). Needs root (it makes the user); scripts/test.sh runs
+# to log in, the app must open on it (a screenshot of each goes to
+# $target/e2e-screens/first-run-*.png) and the web answer at the address printed. Needs root (it makes the user); scripts/test.sh runs
 # it after the build. The root run builds as the README's command does; the user's run takes
 # the binaries just built (DIALOG_BIN_DIR), since Rust lives in root's home here.
 set -euo pipefail
@@ -60,6 +60,11 @@ first_run() {
     sleep 3
     import -display ":$display" -window root "$screens/$shot" 2>/dev/null || true
     grep -q "127.0.0.1:$port/dialog" "$log" || fail "$who: the login details were not printed"
+    # The same Dialog in a browser: dialog-server's web answers at the address printed.
+    local web
+    web=$(grep -o 'https://127.0.0.1:[0-9]*' "$log" | head -n 1)
+    [ -n "$web" ] || { cat "$log" >&2; fail "$who: the web's address was not printed"; }
+    curl -sfk "$web/" | grep -q '<title>Диалог</title>' || fail "$who: the web at $web does not answer"
 
     # The cluster: closed to other users, with a private superuser password, durable.
     local dir=$data/postgres
@@ -99,8 +104,9 @@ clone=$work/home-$user/dialog
 git clone -q --no-hardlinks "$PWD" "$clone"
 bins=$work/bin
 mkdir -p "$bins"
-cp "$target/debug/dialog" "$target/debug/dialog-admin" "$bins/"
+cp "$target/debug/dialog" "$target/debug/dialog-admin" "$target/debug/dialog-server" "$bins/"
+cp -r ui/dist "$bins/ui"
 chmod -R a+rX "$bins"
 chown -R "$user" "$clone"
 first_run "$user" "$work/home-$user/.local/share/dialog" "$(dialog_free_port 25541)" first-run-user.png "$clone" \
-    HOME="$work/home-$user" DIALOG_BIN_DIR="$bins"
+    HOME="$work/home-$user" DIALOG_BIN_DIR="$bins" DIALOG_UI_DIR="$bins/ui"

@@ -1,21 +1,25 @@
-//! Dialog's desktop app: a thin layer of Tauri commands between the UI in `ui/` and
-//! `dialog-core`. Each command translates arguments, calls the store, and returns its
-//! result or an [`error::AppError`].
+//! Dialog's desktop app: a thin layer between the UI in `ui/` and `dialog-core`. The store's
+//! commands are answered by `dialog-commands` (as in the web); the app's own Tauri commands —
+//! login, the phone, saving files into the person's documents — translate arguments, call
+//! the crates, and return a result or an [`error::AppError`].
 
-pub mod admin;
 pub mod appeals;
-pub mod directory;
+pub mod commands;
 pub mod error;
 pub mod logging;
 pub mod phone;
 pub mod print;
-pub mod registry;
 pub mod reports;
 pub mod secrets;
 pub mod session;
 pub mod state;
 #[cfg(target_os = "linux")]
 pub mod webkit;
+
+/// Gives the app's own command handler its type.
+fn handler<F: Fn(tauri::ipc::Invoke) -> bool>(f: F) -> F {
+    f
+}
 
 /// Starts the app.
 pub fn run() {
@@ -32,86 +36,37 @@ pub fn run() {
             webkit::configure(app);
             Ok(())
         })
-        .invoke_handler(tauri::generate_handler![
-            session::login,
-            session::logout,
-            session::me,
-            session::default_server,
-            session::saved_password,
-            session::server_certificate,
-            session::trust_certificate,
-            appeals::create_appeals,
-            appeals::get_appeal,
-            appeals::save_appeal,
-            appeals::change_status_many,
-            appeals::join_appeal,
-            appeals::suggest_join,
-            appeals::joined_group,
-            appeals::add_comment,
-            appeals::appeal_history,
-            appeals::problems,
-            appeals::attachments,
-            appeals::add_attachment,
-            appeals::attachment_content,
-            appeals::save_attachment,
-            appeals::appeal_calls,
-            appeals::recording,
-            appeals::calls,
-            registry::registry_page,
-            registry::registry_count,
-            registry::templates,
-            registry::save_template,
-            registry::delete_template,
-            directory::search_buildings,
-            directory::search_kinds,
-            directory::organizations,
-            directory::executors_for,
-            directory::contacts,
-            directory::executor_appeals,
-            directory::search_articles,
-            directory::get_article,
-            directory::save_article,
-            directory::delete_article,
-            directory::prices,
-            directory::save_price,
-            directory::delete_price,
-            directory::schedule,
-            directory::add_shift,
-            directory::delete_shift,
-            print::print_cards,
-            reports::report_kinds,
-            reports::build_report,
-            reports::cancel_report,
-            reports::export_report,
-            reports::dashboard,
-            reports::queue_state,
-            admin::people,
-            admin::add_person,
-            admin::set_person_active,
-            admin::update_person,
-            admin::set_password,
-            admin::save_organization,
-            admin::update_organization,
-            admin::buildings,
-            admin::save_building,
-            admin::kinds,
-            admin::save_kind,
-            admin::executors,
-            admin::executor_service,
-            admin::save_executor,
-            phone::phone_status,
-            phone::phone_call,
-            phone::phone_answer,
-            phone::phone_reject,
-            phone::phone_hangup,
-            phone::phone_hold,
-            phone::phone_dtmf,
-            phone::phone_link_call,
-            phone::phone_settings,
-            phone::phone_save_settings,
-            phone::phone_devices,
-            phone::phone_test_call,
-        ])
+        .invoke_handler(|invoke: tauri::ipc::Invoke| {
+            if dialog_commands::is_command(invoke.message.command()) {
+                commands::answer(invoke);
+                return true;
+            }
+            let own = handler(tauri::generate_handler![
+                session::login,
+                session::logout,
+                session::me,
+                session::default_server,
+                session::saved_password,
+                session::server_certificate,
+                session::trust_certificate,
+                appeals::save_attachment,
+                print::print_cards,
+                reports::export_report,
+                phone::phone_status,
+                phone::phone_call,
+                phone::phone_answer,
+                phone::phone_reject,
+                phone::phone_hangup,
+                phone::phone_hold,
+                phone::phone_dtmf,
+                phone::phone_link_call,
+                phone::phone_settings,
+                phone::phone_save_settings,
+                phone::phone_devices,
+                phone::phone_test_call,
+            ]);
+            own(invoke)
+        })
         .build(tauri::generate_context!());
     match result {
         // On exit the line is unregistered and calls in progress are hung up and stored.

@@ -3,23 +3,12 @@
 //! to a printer.
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
-use dialog_print::{appeal_cards, CardData, Fonts};
 use tauri::{AppHandle, Manager, State};
 use uuid::Uuid;
 
 use crate::error::{AppError, CmdResult};
 use crate::state::AppState;
-
-/// The fonts, parsed once.
-pub(crate) fn fonts() -> CmdResult<&'static Fonts> {
-    static FONTS: OnceLock<Result<Fonts, String>> = OnceLock::new();
-    FONTS
-        .get_or_init(|| Fonts::load().map_err(|e| e.to_string()))
-        .as_ref()
-        .map_err(AppError::internal)
-}
 
 /// Where printed cards are kept: `~/Documents/Диалог` (or the home folder's `Диалог`).
 fn folder(app: &AppHandle) -> PathBuf {
@@ -36,32 +25,8 @@ fn folder(app: &AppHandle) -> PathBuf {
 #[tauri::command]
 pub async fn print_cards(app: AppHandle, state: State<'_, AppState>, ids: Vec<Uuid>, open: bool) -> CmdResult<String> {
     let store = state.store().await?;
-    let orgs = store.organizations().await?;
-    let mut cards = Vec::with_capacity(ids.len());
-    for id in &ids {
-        let appeal = store.appeal(*id).await?;
-        let history = store.history(*id).await?;
-        let mut card = CardData::from_appeal(&appeal, &history, &chrono::Local);
-        card.organization = appeal
-            .organization_id
-            .and_then(|o| orgs.iter().find(|x| x.id == o))
-            .map(|o| o.name.clone());
-        cards.push(card);
-    }
-    let name = match cards.as_slice() {
-        [one] => format!("Обращение {}.pdf", one.number),
-        many => format!(
-            "Обращения {} шт. {}.pdf",
-            many.len(),
-            chrono::Local::now().format("%Y-%m-%d %H-%M-%S")
-        ),
-    };
-    let pdf = tauri::async_runtime::spawn_blocking(move || -> CmdResult<Vec<u8>> {
-        appeal_cards(&cards, fonts()?).map_err(|e| AppError::internal(e.to_string()))
-    })
-    .await
-    .map_err(|e| AppError::internal(e.to_string()))??;
-    save_and_open(&app, &name, &pdf, open.then_some("application/pdf"))
+    let file = dialog_commands::cards_pdf(&store, &ids).await.map_err(AppError)?;
+    save_and_open(&app, &file.name, &file.bytes, open.then_some("application/pdf"))
 }
 
 /// Saves a file in Documents/Диалог under a name no other file there has (`акт (2).pdf`) and,

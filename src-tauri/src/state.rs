@@ -33,8 +33,8 @@ impl Drop for Session {
 #[derive(Default)]
 pub struct AppState {
     session: RwLock<Option<Session>>,
-    /// Stops the report being built.
-    pub report_cancel: tokio::sync::Mutex<Option<tokio::sync::oneshot::Sender<()>>>,
+    /// The report being built, which building another or logging out cancels.
+    pub reports: dialog_commands::ReportSlot,
 }
 
 impl AppState {

@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { spawn, execFileSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
+import { deflateSync } from "node:zlib";
 import { Baresip } from "./baresip.mjs";
 import { Key, Session, sleep } from "./webdriver.mjs";
 
@@ -25,6 +26,44 @@ const as = (login) => {
   return u.toString();
 };
 const sql = (query, who = db) => execFileSync("psql", [who, "-Atqc", query], { encoding: "utf8" }).trim();
+
+/** A `width`×`height` PNG of a gradient (a photo as a resident would send one). */
+function png(width, height) {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (buf) => {
+    let c = 0xffffffff;
+    for (const b of buf) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type, data) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const td = Buffer.concat([Buffer.from(type, "ascii"), data]);
+    const sum = Buffer.alloc(4);
+    sum.writeUInt32BE(crc(td));
+    return Buffer.concat([len, td, sum]);
+  };
+  const header = Buffer.alloc(13);
+  header.writeUInt32BE(width, 0);
+  header.writeUInt32BE(height, 4);
+  header.set([8, 2, 0, 0, 0], 8);
+  const rows = [];
+  for (let y = 0; y < height; y++) {
+    const row = Buffer.alloc(1 + width * 3);
+    for (let x = 0; x < width; x++) row.set([(x * 4) & 255, (y * 5) & 255, 160], 1 + x * 3);
+    rows.push(row);
+  }
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk("IHDR", header),
+    chunk("IDAT", deflateSync(Buffer.concat(rows))),
+    chunk("IEND", Buffer.alloc(0)),
+  ]);
+}
 
 let driver;
 let s;
@@ -122,9 +161,18 @@ describe("the operator's shift", () => {
     assert.deepEqual(found, []);
   });
 
-  it("logs in and shows the registry", async () => {
+  it("logs in to the desktop with the preset filters and the manual's menu, then shows the registry", async () => {
     await s.click(await s.find("#login-submit"));
     await s.waitFor("#me-name", { text: "Смирнова Елена Викторовна" });
+    // After login the desktop (the operator manual, «Рабочий стол пользователя») with the
+    // preset filters every installation starts with.
+    for (const name of ["Аварии в работе", "Срок истекает", "Исполнитель не оповещён", "Мои за сегодня"]) {
+      await s.waitFor(".template .template-name", { text: name });
+    }
+    // The manual's top menu, reports included, for an operator too.
+    for (const id of ["#nav-desktop", "#nav-new", "#nav-reports", "#nav-contacts", "#nav-recordings"]) assert.ok(await s.find(id), id);
+    await s.screenshot(join(screens, "desktop-after-login.png"));
+    await s.click(await s.find("#nav-registry"));
     await s.waitFor("#registry-rows tr");
     const rows = await s.findAll("#registry-rows tr");
     assert.ok(rows.length >= 20, `registry shows rows: ${rows.length}`);
@@ -184,6 +232,96 @@ describe("the operator's shift", () => {
     await s.keys(Key.Control + "s" + Key.Null);
     await s.waitGone("#card");
     assert.equal(sql("select status || '|' || appeal_type from appeals where identifier = '+79997654321'"), "отработано|справка");
+  });
+
+  it("shows the caller's earlier appeals as soon as the number is typed", async () => {
+    await s.keys(Key.F2);
+    await s.waitFor("#card-identifier");
+    // No address yet: the number alone finds what this caller asked before.
+    await s.keys("8 999 123-45-67");
+    await s.waitFor("#card-from-applicant li", { text: number });
+    await s.screenshot(join(screens, "card-earlier-appeals.png"));
+    await s.keys(Key.Escape);
+    await s.click(await s.waitFor("#card-discard-yes"));
+    await s.waitGone("#card");
+  });
+
+  it("registers a letter without a phone, with a photo attached before the first save", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "dialog-e2e-"));
+    const photo = join(dir, "протечка.png");
+    writeFileSync(photo, png(64, 48));
+    await s.keys(Key.F2);
+    await s.waitFor("#card-identifier");
+    await s.exec("const c = document.querySelector('#card-channel'); c.value = 'letter'; c.dispatchEvent(new Event('change', { bubbles: true }));");
+    await s.exec("document.querySelector('#card-applicant').focus()");
+    await s.keys("Письмова Ольга Сергеевна" + Key.Tab + "ул. Садовая, д. 5, кв. 2 (почтовый адрес)");
+    await s.exec("document.querySelector('[id^=kind-]').focus()");
+    await s.keys("начислен");
+    await s.waitFor(".suggestions li", { text: "Вопрос о начислениях и тарифах" });
+    await s.keys(Key.Enter);
+    await s.click(await s.find("#tab-files"));
+    await s.type(await s.waitFor("#file-input"), photo);
+    await s.waitFor("#card-pending-files .file", { text: "протечка.png" });
+    await s.waitFor("#card-tab-body", { text: "сохранятся вместе с обращением" });
+    await s.screenshot(join(screens, "card-files-before-save.png"));
+    await s.keys(Key.Control + "s" + Key.Null);
+    await s.waitGone("#card");
+    await s.waitFor(".toast", { text: "Зарегистрировано" });
+    assert.equal(
+      sql(`select a.channel || '|' || a.identifier || '|' || count(t.id) || '|' || string_agg(t.mime, ',')
+           from appeals a join attachments t on t.appeal_id = a.id where a.applicant_name = 'Письмова Ольга Сергеевна' group by a.id`),
+      "письмо||1|image/png",
+      "one appeal, no phone, its photo stored with it",
+    );
+    // The registry's photo icon shows the photo itself.
+    await s.click(await s.find("#nav-registry"));
+    const search = await s.waitFor("#registry-search");
+    await s.clear(search);
+    await s.type(search, "Письмова");
+    await s.waitCount("#registry-rows tr", 1);
+    await s.click(await s.waitFor("#registry-rows tr:first-child .att-image"));
+    const img = await s.waitFor("#media-popup img.preview");
+    const until = Date.now() + 5000;
+    while ((await s.prop(img, "naturalWidth")) !== 64 && Date.now() < until) await sleep(100);
+    assert.equal(await s.prop(img, "naturalWidth"), 64, "the photo is shown");
+    await s.screenshot(join(screens, "registry-photo.png"));
+    await s.click(await s.find("#media-popup button.link"));
+    await s.waitFor("#card #card-tab-body .file", { text: "протечка.png" });
+    await s.keys(Key.Escape);
+    await s.waitGone("#card");
+    await s.clear(search);
+  });
+
+  it("registers an appeal by hand from a letter the mail intake could not", async () => {
+    // The mail duty's own login takes a letter whose subject names no kind: it waits in
+    // «Письма» with the reason.
+    const admin = join(dirname(app), "dialog-admin");
+    execFileSync(admin, ["service", "add", "dialog_mail_e2e", "--duty", "mail", "--password-env", "DIALOG_E2E_MAIL_PW"], {
+      env: { ...process.env, DATABASE_URL: db, DIALOG_E2E_MAIL_PW: "dialog-demo" },
+    });
+    sql(
+      `select outcome from dialog_mail_take(gen_random_uuid(), gen_random_uuid(), 'INBOX', 1, 7, 'e2e-letter-7',
+         '<e2e-7@example.ru>', '{}', 'zhitel@example.ru', 'Почтов Пётр', 'Просьба разобраться',
+         'Здравствуйте! В подъезде третий день не горит свет.', now(), 1200, '[]'::jsonb, null, null)`,
+      as("dialog_mail_e2e"),
+    );
+    await s.click(await s.find("#nav-mail"));
+    const letter = await s.waitFor(".mail-letter", { text: "Просьба разобраться" });
+    void letter;
+    await s.click(await s.find(".mail-letter .mail-register"));
+    await s.exec("document.querySelector('.mail-letter [id^=mail-kind-]').focus()");
+    await s.keys("начислен");
+    await s.waitFor(".suggestions li", { text: "Вопрос о начислениях и тарифах" });
+    await s.keys(Key.Enter);
+    await s.screenshot(join(screens, "mail-letter.png"));
+    await s.click(await s.find(".mail-letter .mail-save"));
+    await s.waitFor(".toast", { text: "Обращение зарегистрировано" });
+    await s.waitFor("#card-identifier");
+    assert.equal(await s.prop(await s.find("#card-identifier"), "value"), "zhitel@example.ru");
+    await s.keys(Key.Escape);
+    await s.waitGone("#card");
+    assert.equal(sql("select count(*) from appeals where identifier = 'zhitel@example.ru'"), "1");
+    await s.waitFor("#mail-empty");
   });
 
   it("keeps a card through a restart of the server and saves it once, by itself", { skip: !process.env.DIALOG_TEST_PG_DIR && "the database server is not the test run's own" }, async () => {
@@ -315,8 +453,10 @@ describe("the operator's shift", () => {
     );
     const offered = await s.exec("return [...document.querySelectorAll('.executor')].map((b) => b.dataset.id).sort().join(',')");
     assert.equal(offered, serving);
+    const id = await s.attr(executor, "data-id");
     await s.click(executor);
-    assert.equal(await s.attr(executor, "aria-pressed"), "true");
+    // The list is drawn anew with the choice: the chosen one is pressed.
+    assert.equal(await s.attr(await s.waitFor(`.executor[data-id="${id}"]`), "aria-pressed"), "true");
     await s.click(await s.find("#card-save"));
     await s.waitGone("#card");
     assert.equal(sql(`select status from appeals where number = '${number}'`), "назначено");
@@ -467,6 +607,12 @@ describe("calls", () => {
     await s.type(await s.find("#phone-server"), rigWs);
     await s.click(await s.find("#phone-save"));
     await s.waitFor("#line-state.up[data-state='registered']", { text: "2001" });
+    // «Проверить связь»: a short call to the city line, answered, with audio both ways.
+    await s.type(await s.find("#phone-test-number"), city);
+    await s.click(await s.find("#phone-test"));
+    await s.waitFor("#phone-test-result", { text: "связь есть", timeout: 30000 });
+    await s.screenshot(join(screens, "phone-test.png"));
+    await far.waitFor("CALL_CLOSED");
     if (await s.exec("return !!document.querySelector('#phone-settings-close')")) {
       await s.click(await s.find("#phone-settings-close"));
     }
@@ -601,6 +747,73 @@ describe("calls", () => {
     await s.click(await s.find("#card-save"));
     await s.waitGone("#card");
     assert.equal(sql(`select status from appeals where number = '${appeal}'`), "в работе");
+  });
+
+  it("goes from a new card to «в работе» in one card: choose, ☎, talk, move on", async () => {
+    await closeCard();
+    const [q, full, kindName, executor] = sql(
+      `select b.street || ' ' || b.house || '|' || b.address || '|' || k.name || '|' || e.id
+       from executors e join executor_kinds ek on ek.executor_id = e.id join appeal_kinds k on k.id = ek.kind_id
+       join executor_buildings eb on eb.executor_id = e.id join buildings b on b.id = eb.building_id
+       where e.active and k.active and b.block = '' and k.appeal_type = 'заявка'
+       order by b.address desc, k.name limit 1`,
+    ).split("|");
+    sql(`update executors set phones = array['${city}'] where id = '${executor}'`);
+    await s.keys(Key.F2);
+    await s.waitFor("#card-identifier");
+    await s.keys("8 999 555-44-33" + Key.Tab + "Однокарточкина Нина");
+    await s.exec("document.querySelector('[id^=address-]').focus()");
+    await s.keys(q);
+    await s.waitFor(".suggestions li", { text: full });
+    await s.keys(Key.Enter);
+    await s.exec("document.querySelector('[id^=kind-]').focus()");
+    await s.keys(kindName);
+    await s.waitFor(".suggestions li", { text: kindName });
+    await s.keys(Key.Enter);
+    // The executor chosen: their ☎ is there before any save.
+    await s.click(await s.waitFor(`.executor[data-id='${executor}']`));
+    await s.click(await s.waitFor(".executor-item .call-executor"));
+    // The card registers the appeal with the assignment, stays open on it, and calls.
+    const toast = await s.waitFor(".toast", { text: "Зарегистрировано" });
+    const made = (await s.text(toast)).match(/\d{4}-\d{6}/)[0];
+    await s.waitFor("#card .card-header h2", { text: made });
+    await far.waitFor("CALL_ESTABLISHED");
+    await s.waitFor("#call-bar .active-call[data-state='talking']");
+    await s.screenshot(join(screens, "one-card-call.png"));
+    await sleep(1500);
+    await s.press("#call-bar .hangup");
+    await waitSql(
+      `select count(*) from calls c join appeals a on a.id = c.appeal_id
+       where a.number = '${made}' and c.executor_id = '${executor}' and c.direction = 'исходящий' and c.answered_at is not null`,
+      "1",
+    );
+    // The recorded call told the executor: the same card now offers «в работе».
+    await s.waitFor("#card-status option[value='inWork']", { timeout: 20000 });
+    await s.exec("const s = document.querySelector('#card-status'); s.value = 'inWork'; s.dispatchEvent(new Event('change', { bubbles: true }));");
+    await s.screenshot(join(screens, "one-card-in-work.png"));
+    await s.click(await s.find("#card-save"));
+    await s.waitGone("#card");
+    assert.equal(sql(`select status from appeals where number = '${made}'`), "в работе");
+
+    // What changed, in words: the history tab after a correction.
+    await s.click(await s.find("#nav-registry"));
+    const search = await s.waitFor("#registry-search");
+    await s.clear(search);
+    await s.type(search, made);
+    await s.waitCount("#registry-rows tr", 1);
+    await s.click(await s.find("#registry-rows tr:first-child td.c-reason"));
+    const applicant = await s.waitFor("#card-applicant");
+    await s.clear(applicant);
+    await s.type(applicant, "Однокарточкина Нина Павловна");
+    await s.click(await s.find("#card-save"));
+    await s.waitGone("#card");
+    await s.click(await s.waitFor("#registry-rows tr:first-child td.c-reason"));
+    await s.click(await s.waitFor("#tab-history"));
+    await s.waitFor("#card-history li", { text: "Заявитель: «Однокарточкина Нина» → «Однокарточкина Нина Павловна»" });
+    await s.waitFor("#card-history li", { text: "статус «назначено» → «в работе»" });
+    await s.screenshot(join(screens, "card-history.png"));
+    await s.keys(Key.Escape);
+    await s.waitGone("#card");
   });
 
   it("a call from an executor's number opens their appeals in work", async () => {

@@ -1,5 +1,6 @@
 // The app shell: login, then the header (name, phone line, calls waiting), navigation, the
 // current view, the appeal card over it, and the keyboard shortcuts.
+import { inBrowser, onSignedOut } from "./api/core";
 import { logout, me as currentPerson } from "./api/session";
 import type { Person } from "./generated/Person";
 import type { AppContext, Route } from "./lib/app";
@@ -7,11 +8,12 @@ import { h } from "./lib/h";
 import { roleLabel, t } from "./lib/i18n";
 import { startPhone } from "./lib/phone";
 import { mountAdmin } from "./views/admin";
-import { openCard, type CardHandle } from "./views/card";
+import { openCard, type CardHandle } from "./views/card/index";
 import { mountContacts } from "./views/contacts";
 import { mountDesktop } from "./views/desktop";
 import { mountKb } from "./views/kb";
 import { mountLogin } from "./views/login";
+import { mountMail } from "./views/mail";
 import { mountPhone, type PhoneUi } from "./views/phone";
 import { openPhoneSettings } from "./views/phoneSettings";
 import { mountRecordings } from "./views/recordings";
@@ -63,6 +65,7 @@ function startShell(me: Person) {
       else if (r.name === "admin") unmount = mountAdmin(main, ctx);
       else if (r.name === "reports") unmount = mountReports(main, ctx);
       else if (r.name === "recordings") unmount = mountRecordings(main, ctx);
+      else if (r.name === "mail") unmount = mountMail(main, ctx);
       else unmount = mountKb(main, ctx);
     },
     openCard(id, prefill) {
@@ -85,6 +88,10 @@ function startShell(me: Person) {
   const exit = h("button", { class: "link", id: "logout" }, t.nav.logout);
   const line = h("button", { class: "line down", id: "line-state", type: "button", title: t.header.lineOff }, t.header.lineOff);
   const waiting = h("span", { class: "waiting", id: "calls-waiting", title: t.header.waitingTitle, dataset: { count: "0" } }, `${t.header.waiting}: 0`);
+  // A browser has no phone: a note stands where the line and the calls waiting would be.
+  const phoneArea = inBrowser
+    ? [h("span", { class: "no-phone", id: "phone-absent", title: t.web.phoneAbsentHint }, t.web.phoneAbsent)]
+    : [line, h("button", { class: "icon", id: "phone-settings-open", title: t.header.settings, onclick: () => openPhoneSettings(ctx) }, "⚙"), waiting];
   exit.addEventListener("click", () => confirmLogout());
   const header = h(
     "header",
@@ -95,33 +102,36 @@ function startShell(me: Person) {
       h("span", { class: "avatar", title: me.login }, me.fullName.split(" ").slice(0, 2).map((w) => w[0]).join("")),
       h("div", null, h("div", { id: "me-name", class: "me-name" }, me.fullName), h("div", { class: "muted" }, roleLabel[me.role], " · ", exit)),
     ),
-    line,
-    h("button", { class: "icon", id: "phone-settings-open", title: t.header.settings, onclick: () => openPhoneSettings(ctx) }, "⚙"),
-    waiting,
+    ...phoneArea,
     h(
       "nav",
       { class: "main-nav" },
-      nav("desktop", t.nav.desktop, "Рабочий стол"),
-      nav("registry", t.nav.registry, "Реестр обращений (F3 — поиск)"),
+      nav("desktop", t.nav.desktop, t.nav.desktopHint),
+      nav("registry", t.nav.registry, t.nav.registryHint),
       // A housing company's manager reads appeals; the center registers them.
       me.role !== "manager"
-        ? h("button", { class: "nav primary", id: "nav-new", title: "Новое обращение (F2)", onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`)
+        ? h("button", { class: "nav primary", id: "nav-new", title: t.nav.newAppealHint, onclick: () => ctx.openCard(null) }, `+ ${t.nav.newAppeal}`)
         : null,
-      nav("contacts", t.nav.contacts, "Исполнители"),
+      // The manual's top menu: desktop, new appeal, reports, filter and search (the registry's),
+      // contacts, recordings.
+      nav("reports", t.nav.reports, t.nav.reportsHint),
+      nav("contacts", t.nav.contacts, t.nav.contactsHint),
       nav("recordings", t.nav.recordings, t.nav.recordingsHint),
-      nav("kb", t.nav.kb, "База знаний"),
-      me.role === "operator" ? null : nav("reports", "Отчёты", "Отчёты и показатели смены"),
-      me.role === "admin" ? nav("admin", "Администрирование", "Сотрудники и справочники") : null,
+      me.role === "manager" ? null : nav("mail", t.nav.mail, t.nav.mailHint),
+      nav("kb", t.nav.kb, t.nav.kb),
+      me.role === "admin" ? nav("admin", t.nav.admin, t.nav.adminHint) : null,
     ),
   );
   app.replaceChildren(h("div", { class: "shell" }, header, main));
-  const phoneUi: PhoneUi = mountPhone(ctx, line, waiting);
+  const phoneUi: PhoneUi = inBrowser ? { answerFirst() {}, hangUp() {}, unmount() {} } : mountPhone(ctx, line, waiting);
   let stopEvents: (() => void) | null = null;
   let stopped = false;
-  void startPhone((message) => toast(message, "error")).then((stop) => {
-    if (stopped) stop();
-    else stopEvents = stop;
-  });
+  if (!inBrowser) {
+    void startPhone((message) => toast(message, "error")).then((stop) => {
+      if (stopped) stop();
+      else stopEvents = stop;
+    });
+  }
   stopShell = () => {
     stopped = true;
     stopEvents?.();
@@ -171,7 +181,17 @@ function startShell(me: Person) {
       phoneUi.hangUp();
     }
   };
-  ctx.navigate({ name: "registry" });
+  // After login the desktop opens (the operator manual, «Рабочий стол пользователя»).
+  ctx.navigate({ name: "desktop" });
+}
+
+if (inBrowser) {
+  document.body.classList.add("web");
+  // The session ended on the server (it expired, or the connections were lost).
+  onSignedOut(() => {
+    document.getElementById("card")?.remove();
+    startLogin(t.web.sessionEnded);
+  });
 }
 
 void currentPerson()

@@ -14,6 +14,7 @@ use clap::Args;
 use dialog_core::model::{AppealStatus, AppealType, Channel, Priority, StaffRole};
 use dialog_core::people::{create_person, NewPerson};
 use dialog_core::Store;
+use dialog_phone::media::{wav_bytes, WavEncoding};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -544,46 +545,10 @@ async fn people(tx: &mut PgConnection, password: &str, manager_org: Uuid) -> any
 
 /// A short but real recording: 0.2 s of the 425 Hz call tone, 8 kHz μ-law WAV.
 fn demo_recording() -> Vec<u8> {
-    let samples: Vec<u8> = (0..1600)
-        .map(|i| {
-            let x = (2.0 * std::f64::consts::PI * 425.0 * f64::from(i) / 8000.0).sin() * 8000.0;
-            linear_to_ulaw(x as i16)
-        })
+    let tone: Vec<i16> = (0..1600)
+        .map(|i| ((2.0 * std::f64::consts::PI * 425.0 * f64::from(i) / 8000.0).sin() * 8000.0) as i16)
         .collect();
-    let mut w = Vec::with_capacity(58 + samples.len());
-    let data_len = samples.len() as u32;
-    w.extend_from_slice(b"RIFF");
-    w.extend_from_slice(&(50 + data_len).to_le_bytes());
-    w.extend_from_slice(b"WAVEfmt ");
-    w.extend_from_slice(&18u32.to_le_bytes());
-    w.extend_from_slice(&7u16.to_le_bytes()); // μ-law
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&8000u32.to_le_bytes());
-    w.extend_from_slice(&1u16.to_le_bytes());
-    w.extend_from_slice(&8u16.to_le_bytes());
-    w.extend_from_slice(&0u16.to_le_bytes());
-    w.extend_from_slice(b"fact");
-    w.extend_from_slice(&4u32.to_le_bytes());
-    w.extend_from_slice(&data_len.to_le_bytes());
-    w.extend_from_slice(b"data");
-    w.extend_from_slice(&data_len.to_le_bytes());
-    w.extend_from_slice(&samples);
-    w
-}
-
-/// G.711 μ-law encoding of one sample.
-fn linear_to_ulaw(sample: i16) -> u8 {
-    const BIAS: i32 = 0x84;
-    let mut s = i32::from(sample);
-    let sign = if s < 0 { 0x80 } else { 0 };
-    if s < 0 {
-        s = -s;
-    }
-    let s = (s + BIAS).min(32_635);
-    let exponent = (7 - (s.leading_zeros() as i32 - 17)).clamp(0, 7);
-    let mantissa = (s >> (exponent + 3)) & 0x0f;
-    !(sign | (exponent << 4) as u8 | mantissa as u8)
+    wav_bytes(&tone, 8000, WavEncoding::Ulaw)
 }
 
 struct Generated {
@@ -1002,11 +967,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ulaw_matches_g711() {
-        assert_eq!(linear_to_ulaw(0), 0xff);
-        assert_eq!(linear_to_ulaw(-1), 0x7f);
-        assert_eq!(linear_to_ulaw(32_767), 0x80);
-        assert_eq!(linear_to_ulaw(-32_768), 0x00);
+    fn the_demo_recording_plays_the_call_tone() {
+        use dialog_phone::media::{tone_level, AudioSource, WavSource, SAMPLE_RATE};
+        let wav = demo_recording();
+        assert_eq!(&wav[20..22], &7u16.to_le_bytes(), "μ-law, as its codec string says");
+        let mut source = WavSource::from_bytes(&wav, false).expect("a WAV file");
+        let mut pcm = vec![0i16; SAMPLE_RATE as usize / 5];
+        source.read(&mut pcm);
+        assert!(source.finished(), "0.2 s long");
+        let (tone, off) = (
+            tone_level(&pcm, SAMPLE_RATE, 425.0),
+            tone_level(&pcm, SAMPLE_RATE, 1000.0),
+        );
+        assert!(tone > 7000.0 && off < 300.0, "{tone} at 425 Hz, {off} at 1 kHz");
     }
 
     #[test]

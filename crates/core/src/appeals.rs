@@ -176,6 +176,8 @@ pub struct Appeal {
     /// The statuses this person may move it to now (the database's rules; the card offers
     /// exactly these).
     pub next_statuses: Vec<AppealStatus>,
+    /// The building's own address (`address` adds the flat, entrance and floor).
+    pub building_address: Option<String>,
     #[sqlx(skip)]
     pub executors: Vec<AssignedExecutor>,
 }
@@ -242,7 +244,8 @@ pub(crate) async fn fetch_appeals(conn: &mut PgConnection, ids: &[Uuid]) -> Resu
                a.closed_at, a.created_by as "created_by!", a.updated_at as "updated_at!",
                a.updated_by as "updated_by!", a.version as "version!",
                dialog_type_needs_address(a.appeal_type) as "needs_address!",
-               dialog_next_statuses(a) as "next_statuses!: Vec<AppealStatus>"
+               dialog_next_statuses(a) as "next_statuses!: Vec<AppealStatus>",
+               (select b.address from buildings b where b.id = a.building_id) as building_address
         from dialog_appeals_by_id($1) a join appeal_kinds k on k.id = a.kind_id
         "#,
         ids
@@ -301,6 +304,7 @@ pub(crate) async fn fetch_appeals(conn: &mut PgConnection, ids: &[Uuid]) -> Resu
             version: a.version,
             needs_address: a.needs_address,
             next_statuses: a.next_statuses,
+            building_address: a.building_address,
             executors,
         });
     }

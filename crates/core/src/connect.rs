@@ -241,6 +241,13 @@ impl ConnectError {
         }
     }
 
+    /// Why connecting with `opts` failed, told apart as [`Store::connect`] tells it: for a
+    /// program that opens a person's connections itself (dialog-server's web holds a fixed
+    /// few and forgets the password).
+    pub fn of(e: sqlx::Error, opts: &ConnectOptions) -> Self {
+        Self::classify(e, &opts.pg_options(), &opts.login)
+    }
+
     fn classify(e: sqlx::Error, opts: &PgConnectOptions, login: &str) -> Self {
         let address = format!("{}:{}", opts.get_host(), opts.get_port());
         match e {

@@ -16,6 +16,7 @@ pub mod error;
 pub mod events;
 pub mod files;
 pub mod history;
+pub mod mail;
 pub mod model;
 pub mod pbx;
 pub mod people;

@@ -51,6 +51,7 @@ fn appeal() -> Appeal {
         version: 3,
         needs_address: true,
         next_statuses: Vec::new(),
+        building_address: None,
         executors: vec![AssignedExecutor {
             executor_id: Uuid::nil(),
             full_name: "Ёжиков Пётр Семёнович".into(),

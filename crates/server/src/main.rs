@@ -6,8 +6,10 @@
 //!     dialog-server --config /etc/dialog/server.toml
 
 mod config;
+mod mail;
 mod once;
 mod pbx;
+mod web;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -58,8 +60,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
 
 /// Runs one duty until it fails.
 async fn start(duty: &str, cfg: config::Config) -> anyhow::Result<()> {
-    match (duty, cfg.pbx) {
-        ("pbx", Some(section)) => pbx::run(cfg.database, section).await,
+    match (duty, cfg.web, cfg.pbx) {
+        ("web", Some(section), _) => web::run(cfg.database, section).await,
+        ("pbx", _, Some(section)) => pbx::run(cfg.database, section).await,
+        ("mail", _, _) => mail::run(cfg.database, cfg.mail.unwrap_or_default()).await,
         _ => anyhow::bail!("служба {duty} в этой сборке dialog-server отсутствует"),
     }
 }

@@ -101,10 +101,31 @@ fn check_all_parsers(data: &[u8]) {
         }
     }
     let text = String::from_utf8_lossy(data);
-    if let Ok(session) = sdp::parse(&text) {
+    if let Ok(mut session) = sdp::parse(&text) {
         for media in &session.media {
-            let _ = (media.codecs(), media.direction());
+            let _ = (
+                media.codecs(),
+                media.direction(),
+                media.mid(),
+                media.default_candidate(),
+            );
+            let _ = media.candidates().count();
         }
+        let _ = (
+            session.fingerprints(),
+            session.bundle_group(),
+            session.origin(),
+            session.audio(),
+        );
+        let printed = session.to_string();
+        assert_eq!(sdp::parse(&printed).as_ref(), Ok(&session), "{printed:?}");
+        // What the phone does to SDP it sends keeps it parseable.
+        for media in &mut session.media {
+            let _ = media.show_default_candidate();
+            media.set_mid("0");
+        }
+        session.set_bundle_group();
+        sdp::LocalOrigin::new(1).stamp(&mut session, "127.0.0.1");
         let printed = session.to_string();
         assert_eq!(sdp::parse(&printed).as_ref(), Ok(&session), "{printed:?}");
     }

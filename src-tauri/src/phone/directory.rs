@@ -2,8 +2,8 @@
 //! исполнитель …») before it first rings on the screen, without asking the database.
 
 use std::collections::HashMap;
-use std::sync::RwLock;
-use std::time::Duration;
+use std::sync::{Mutex, RwLock};
+use std::time::{Duration, Instant};
 
 use dialog_core::phone::normalize_phone;
 use dialog_core::Store;
@@ -12,11 +12,14 @@ use uuid::Uuid;
 
 /// How often the numbers are read again (an admin may have added an executor meanwhile).
 pub(crate) const REFRESH: Duration = Duration::from_secs(120);
+/// A caller not found is looked up again, but not more often than this.
+pub(crate) const AGAIN_AFTER: Duration = Duration::from_secs(10);
 
 /// Executors by phone number (E.164).
 #[derive(Default)]
 pub(crate) struct Directory {
     numbers: RwLock<HashMap<String, (Uuid, String)>>,
+    read_at: Mutex<Option<Instant>>,
 }
 
 impl Directory {
@@ -49,7 +52,22 @@ impl Directory {
         }
         let n = numbers.len();
         *self.numbers.write().unwrap_or_else(|p| p.into_inner()) = numbers;
+        *self.read_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
         Ok(n)
+    }
+
+    /// Reads the numbers again unless they were read within [`AGAIN_AFTER`].
+    pub(crate) async fn refresh_unless_fresh(&self, store: &Store) {
+        let fresh = self
+            .read_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() < AGAIN_AFTER);
+        if !fresh {
+            if let Err(e) = self.refresh(store).await {
+                tracing::debug!(error = %e, "executors' numbers not read again");
+            }
+        }
     }
 
     /// Forgets every number (logout).

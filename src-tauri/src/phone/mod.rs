@@ -166,7 +166,7 @@ impl PhoneHub {
             store.clone(),
         ))];
         if let Some(phone) = &phone {
-            tasks.extend(line::spawn(app, phone, &store));
+            tasks.extend(line::spawn(app, phone, &store, &self.directory));
         }
         let records = tauri::async_runtime::spawn(records::run(app.clone(), store.clone(), book.clone(), records));
         *self.running.lock().await = Some(Running {

@@ -17,4 +17,8 @@ needsAddress: boolean,
  * The statuses this person may move it to now (the database's rules; the card offers
  * exactly these).
  */
-nextStatuses: Array<AppealStatus>, executors: Array<AssignedExecutor>, };
+nextStatuses: Array<AppealStatus>, 
+/**
+ * The building's own address (`address` adds the flat, entrance and floor).
+ */
+buildingAddress: string | null, executors: Array<AssignedExecutor>, };

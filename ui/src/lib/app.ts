@@ -9,7 +9,8 @@ export type Route =
   | { name: "kb" }
   | { name: "admin" }
   | { name: "reports" }
-  | { name: "recordings" };
+  | { name: "recordings" }
+  | { name: "mail" };
 
 /** What a new card starts with: the number of the call that opened it, and that call. */
 export interface CardPrefill {

@@ -1,6 +1,6 @@
 // The phone's state as the shell reports it ("phone-state" events), shared by every screen:
 // the header, the call panels, the card's регламент bar and the call buttons.
-import type { CommandError } from "../api/core";
+import { inBrowser, type CommandError } from "../api/core";
 import { onCallStored, onPhoneState, phoneCall, phoneStatus, type PhoneCall, type PhoneStatus } from "../api/phone";
 import { DIALABLE } from "../generated/labels";
 import { h } from "./h";
@@ -119,6 +119,11 @@ export async function dial(number: string, appealId?: string | null, executorId?
 
 /** Brings one call button in line with the line state and its number. */
 export function syncCallButton(b: HTMLButtonElement) {
+  // A browser has no phone: its call buttons stay hidden.
+  if (inBrowser) {
+    b.hidden = true;
+    return;
+  }
   const number = b.dataset.number ?? "";
   const up = status.line === "registered";
   b.disabled = !up || !dialable(number);
@@ -137,6 +142,8 @@ export function callButton(opts: {
   id?: string;
   class?: string;
   tabIndex?: number;
+  /** Runs instead of the call (say, to save the card first and then call). */
+  onCall?: () => void;
 }): HTMLButtonElement {
   const b = h(
     "button",
@@ -153,7 +160,8 @@ export function callButton(opts: {
   b.addEventListener("click", (e) => {
     e.stopPropagation();
     e.preventDefault();
-    void dial(b.dataset.number ?? "", b.dataset.appealId || null, b.dataset.executorId || null);
+    if (opts.onCall) opts.onCall();
+    else void dial(b.dataset.number ?? "", b.dataset.appealId || null, b.dataset.executorId || null);
   });
   syncCallButton(b);
   return b;

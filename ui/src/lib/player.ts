@@ -1,7 +1,8 @@
 // Plays a call's recording (Ogg Opus from the database) in an <audio> element, with the time
 // and the length shown as text. One recording plays at a time: starting another stops it.
-import { recording } from "../api/appeals";
-import type { CommandError } from "../api/core";
+// In a browser the player reads the recording from the web in pieces, as it plays and seeks.
+import { recording, recordingUrl } from "../api/appeals";
+import { inBrowser, type CommandError } from "../api/core";
 import { h } from "./h";
 import { t } from "./i18n";
 import { fmtDuration } from "./phone";
@@ -11,7 +12,7 @@ let current: { audio: HTMLAudioElement; url: string } | null = null;
 function stopCurrent() {
   if (!current) return;
   current.audio.pause();
-  URL.revokeObjectURL(current.url);
+  if (current.url.startsWith("blob:")) URL.revokeObjectURL(current.url);
   current = null;
 }
 
@@ -30,9 +31,12 @@ export function blobOf(mime: string, base64: string): Blob {
 export async function player(callId: string, knownSeconds: number | null): Promise<HTMLElement> {
   const box = h("div", { class: "player", dataset: { call: callId } });
   try {
-    const f = await recording(callId);
+    let url = recordingUrl(callId);
+    if (!inBrowser) {
+      const f = await recording(callId);
+      url = URL.createObjectURL(blobOf(f.mime, f.base64));
+    }
     stopCurrent();
-    const url = URL.createObjectURL(blobOf(f.mime, f.base64));
     const audio = h("audio", { controls: true, preload: "auto", src: url });
     current = { audio, url };
     const time = h("span", { class: "player-time" }, `0:00 / ${fmtDuration(knownSeconds ?? NaN)}`);

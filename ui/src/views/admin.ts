@@ -12,17 +12,10 @@ import type { Priority } from "../generated/Priority";
 import type { StaffRole } from "../generated/StaffRole";
 import type { AppContext } from "../lib/app";
 import { fmtDateTime, h, replace, toLocalInput, uuidv7 } from "../lib/h";
-import { priorityLabel, roleLabel, typeLabel } from "../lib/i18n";
+import { priorityLabel, roleLabel, t, typeLabel } from "../lib/i18n";
 
 type Tab = "people" | "executors" | "buildings" | "kinds" | "schedule" | "organizations";
-const TABS: Record<Tab, string> = {
-  people: "Сотрудники",
-  executors: "Исполнители",
-  buildings: "Дома",
-  kinds: "Виды и сроки",
-  schedule: "Расписание",
-  organizations: "Организации",
-};
+const TABS: Record<Tab, string> = t.admin.tabs;
 
 export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
   const body = h("div", { class: "admin-body", id: "admin-body" });
@@ -42,8 +35,8 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
     };
     if (tab === "people") return showPeople(body, orgs, orgSelect, ctx, () => void show("people"), fail);
     if (tab === "organizations") {
-      const name = h("input", { id: "org-name", placeholder: "Название" });
-      const phone = h("input", { id: "org-phone", placeholder: "Телефон" });
+      const name = h("input", { id: "org-name", placeholder: t.admin.orgName });
+      const phone = h("input", { id: "org-phone", placeholder: t.admin.orgPhone });
       replace(
         body,
         h(
@@ -54,34 +47,34 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
               const row = (e.target as HTMLElement).closest("tr");
               if (!row) return;
               const newName = h("input", { class: "org-edit-name", value: o.name });
-              const newPhone = h("input", { class: "org-edit-phone", value: o.phone ?? "", placeholder: "Телефон" });
+              const newPhone = h("input", { class: "org-edit-phone", value: o.phone ?? "", placeholder: t.admin.orgPhone });
               replace(row, h("td", { colSpan: 3 }, h("div", { class: "form-row" }, newName, newPhone, h("button", { class: "primary org-edit-save", onclick: async () => {
                 await admin.updateOrganization(o.id, newName.value, newPhone.value || null).then(() => show("organizations"), fail);
-              } }, "Сохранить"))));
-            } }, "изменить"))),
+              } }, t.admin.save))));
+            } }, t.admin.edit))),
           ),
         ),
         h("div", { class: "form-row" }, name, phone, h("button", { class: "primary", onclick: async () => {
           await admin.saveOrganization(name.value, phone.value || null).then(() => show("organizations"), fail);
-        } }, "Добавить")),
+        } }, t.admin.add)),
       );
     } else if (tab === "buildings") {
       const org = orgSelect(orgs[0]?.id ?? null, "buildings-org");
       const list = h("div", { id: "buildings-list" });
-      const city = h("input", { id: "building-city", placeholder: "Город", value: "Самара" });
-      const street = h("input", { id: "building-street", placeholder: "Улица (ул. Ленина)" });
-      const house = h("input", { id: "building-house", placeholder: "Дом", class: "short" });
-      const block = h("input", { placeholder: "Корпус", class: "short" });
+      const city = h("input", { id: "building-city", placeholder: t.admin.city, value: t.admin.defaultCity });
+      const street = h("input", { id: "building-street", placeholder: t.admin.street });
+      const house = h("input", { id: "building-house", placeholder: t.admin.house, class: "short" });
+      const block = h("input", { placeholder: t.admin.block, class: "short" });
       // Who will serve the new building: the organization's working executors, all ticked.
-      const servedBy = h("fieldset", { class: "kinds-grid", id: "building-executors" }, h("legend", null, "Обслуживают дом"));
-      const find = h("input", { type: "search", id: "buildings-find", placeholder: "Найти дом" });
+      const servedBy = h("fieldset", { class: "kinds-grid", id: "building-executors" }, h("legend", null, t.admin.servedBy));
+      const find = h("input", { type: "search", id: "buildings-find", placeholder: t.admin.findBuilding });
       let all: Building[] = [];
       const showList = () => {
         const q = find.value.trim().toLowerCase();
         const shown = q ? all.filter((b) => b.address.toLowerCase().includes(q)) : all;
         replace(
           list,
-          h("p", { class: "muted" }, q ? `Найдено домов: ${shown.length} из ${all.length}` : `Домов: ${all.length}`),
+          h("p", { class: "muted" }, q ? t.admin.buildingsFound(shown.length, all.length) : t.admin.buildingsCount(all.length)),
           h(
             "table",
             { class: "simple" },
@@ -92,7 +85,7 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
                 const cell = h("td", { colSpan: 2 });
                 row.after(h("tr", { class: "prices-row" }, cell));
                 void priceEditor(cell, b, fail);
-              } }, "прейскурант"))),
+              } }, t.admin.priceList))),
             ),
           ),
         );
@@ -105,10 +98,10 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
         const staff = (await admin.executors()).filter((e) => e.organizationId === org.value && e.active);
         replace(
           servedBy,
-          h("legend", null, "Обслуживают дом"),
+          h("legend", null, t.admin.servedBy),
           ...(staff.length
             ? staff.map((e) => h("label", { class: "check" }, h("input", { type: "checkbox", value: e.id, checked: true }), `${e.fullName}, ${e.position}`))
-            : [h("span", { class: "muted" }, "В организации нет работающих исполнителей")]),
+            : [h("span", { class: "muted" }, t.admin.noExecutors)]),
         );
       };
       org.addEventListener("change", () => void load());
@@ -125,7 +118,7 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
               house.focus();
               return load();
             }, fail);
-        } }, "Добавить дом")),
+        } }, t.admin.addBuilding)),
         servedBy,
         find,
         list,
@@ -138,11 +131,11 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
       const edit = (k: AppealKind | null) => kindForm(k, async (saved) => admin.saveKind(saved).then(() => show("kinds"), fail));
       replace(
         body,
-        h("button", { onclick: () => body.prepend(edit(null)) }, "Новый вид"),
+        h("button", { onclick: () => body.prepend(edit(null)) }, t.admin.newKind),
         h(
           "table",
           { class: "simple" },
-          h("tr", null, ...["Вид", "Тип", "Приоритет", "Локализация, мин", "Устранение, мин", "Норма", ""].map((c) => h("th", null, c))),
+          h("tr", null, ...t.admin.kindColumns.map((c) => h("th", null, c))),
           ...ks.map((k) =>
             h(
               "tr",
@@ -153,7 +146,7 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
               h("td", { class: "num" }, k.localizeMinutes ?? "—"),
               h("td", { class: "num" }, k.resolveMinutes ?? "—"),
               h("td", { class: "muted" }, k.deadlineNote),
-              h("td", null, h("button", { class: "link", onclick: (e: Event) => (e.target as HTMLElement).closest("tr")?.after(h("tr", null, h("td", { colSpan: 7 }, edit(k)))) }, "изменить")),
+              h("td", null, h("button", { class: "link", onclick: (e: Event) => (e.target as HTMLElement).closest("tr")?.after(h("tr", null, h("td", { colSpan: 7 }, edit(k)))) }, t.admin.edit)),
             ),
           ),
         ),
@@ -167,7 +160,7 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
       };
       replace(
         body,
-        h("button", { onclick: async () => body.prepend(await edit(null)) }, "Новый исполнитель"),
+        h("button", { onclick: async () => body.prepend(await edit(null)) }, t.admin.newExecutor),
         h(
           "table",
           { class: "simple" },
@@ -182,7 +175,7 @@ export function mountAdmin(root: HTMLElement, ctx: AppContext): () => void {
               h("td", null, h("button", { class: "link", onclick: async (ev: Event) => {
                 const tr = (ev.target as HTMLElement).closest("tr");
                 tr?.after(h("tr", null, h("td", { colSpan: 5 }, await edit(e))));
-              } }, "изменить")),
+              } }, t.admin.edit)),
             ),
           ),
         ),
@@ -201,12 +194,12 @@ function showPeople(
   reload: () => void,
   fail: (e: unknown) => void,
 ) {
-  const login = h("input", { id: "person-login", placeholder: "логин (латиницей)" });
-  const name = h("input", { id: "person-name", placeholder: "ФИО" });
-  const password = h("input", { id: "person-password", type: "password", placeholder: "пароль (от 8 символов)" });
+  const login = h("input", { id: "person-login", placeholder: t.admin.login });
+  const name = h("input", { id: "person-name", placeholder: t.admin.fullName });
+  const password = h("input", { id: "person-password", type: "password", placeholder: t.admin.password });
   const roles: StaffRole[] = ["operator", "supervisor", "manager", "admin"];
   const role = h("select", { id: "person-role" }, ...roles.map((r) => h("option", { value: r }, roleLabel[r])));
-  const sip = h("input", { id: "person-sip", placeholder: "внутр. номер", class: "short" });
+  const sip = h("input", { id: "person-sip", placeholder: t.admin.sip, class: "short" });
   const org = orgSelect(null, "person-org");
   void admin.people().then((ps) =>
     replace(
@@ -218,8 +211,8 @@ function showPeople(
         h("button", { class: "primary", id: "person-add", onclick: async () => {
           await admin
             .addPerson({ login: login.value, password: password.value, role: role.value as StaffRole, fullName: name.value, sipExtension: sip.value || null, organizationId: org.value || null })
-            .then(() => { ctx.toast(`Сотрудник ${login.value} создан`); reload(); }, fail);
-        } }, "Добавить сотрудника"),
+            .then(() => { ctx.toast(t.admin.personCreated(login.value)); reload(); }, fail);
+        } }, t.admin.addPerson),
       ),
       h(
         "table",
@@ -239,36 +232,36 @@ function showPeople(
               const fullName = h("input", { class: "person-edit-name", value: p.fullName });
               const newRole = h("select", { class: "person-edit-role" }, ...roles.map((r) => h("option", { value: r }, roleLabel[r])));
               newRole.value = p.role;
-              const newSip = h("input", { class: "short person-edit-sip", value: p.sipExtension ?? "", placeholder: "внутр. номер" });
+              const newSip = h("input", { class: "short person-edit-sip", value: p.sipExtension ?? "", placeholder: t.admin.sip });
               const newOrg = orgSelect(p.organizationId, `person-edit-org-${p.login}`);
               row.after(
                 h("tr", { class: "person-form" }, h("td", { colSpan: 8 }, h("div", { class: "form-row" }, fullName, newRole, newSip, newOrg,
                   h("button", { class: "primary person-edit-save", onclick: async () => {
                     await admin
                       .updatePerson({ login: p.login, fullName: fullName.value, role: newRole.value as StaffRole, sipExtension: newSip.value || null, organizationId: newOrg.value || null })
-                      .then(() => { ctx.toast(`Сотрудник ${p.login} изменён`); reload(); }, fail);
-                  } }, "Сохранить")))),
+                      .then(() => { ctx.toast(t.admin.personChanged(p.login)); reload(); }, fail);
+                  } }, t.admin.save)))),
               );
-            } }, "изменить")),
+            } }, t.admin.edit)),
             h("td", null, h("button", { class: "link", onclick: async () => {
               await admin.setPersonActive(p.login, !p.active).then(reload, fail);
-            } }, p.active ? "отключить" : "включить")),
+            } }, p.active ? t.admin.disable : t.admin.enable)),
             h("td", null, h("button", { class: "link person-password", dataset: { login: p.login }, onclick: (e: Event) => {
               // Typed twice, hidden, in a form of its own: never in a browser prompt that shows it.
               const row = (e.target as HTMLElement).closest("tr");
               if (!row || row.nextElementSibling?.classList.contains("password-form")) return;
-              const first = h("input", { type: "password", class: "person-password-new", autocomplete: "new-password", placeholder: "новый пароль" });
-              const second = h("input", { type: "password", class: "person-password-again", autocomplete: "new-password", placeholder: "ещё раз" });
+              const first = h("input", { type: "password", class: "person-password-new", autocomplete: "new-password", placeholder: t.admin.newPassword });
+              const second = h("input", { type: "password", class: "person-password-again", autocomplete: "new-password", placeholder: t.admin.passwordAgain });
               const form = h("tr", { class: "password-form" }, h("td", { colSpan: 8 }, h("div", { class: "form-row" },
-                h("span", null, `Новый пароль для ${p.login} (не короче 8 символов):`), first, second,
+                h("span", null, t.admin.newPasswordFor(p.login)), first, second,
                 h("button", { class: "primary person-password-save", onclick: async () => {
-                  if (first.value !== second.value) return ctx.toast("Пароли не совпадают — введите их ещё раз", "error");
-                  await admin.setPassword(p.login, first.value).then(() => { form.remove(); ctx.toast("Пароль изменён"); }, fail);
-                } }, "Сменить"),
-                h("button", { onclick: () => form.remove() }, "Отмена"))));
+                  if (first.value !== second.value) return ctx.toast(t.admin.passwordsDiffer, "error");
+                  await admin.setPassword(p.login, first.value).then(() => { form.remove(); ctx.toast(t.admin.passwordChanged); }, fail);
+                } }, t.admin.changePassword),
+                h("button", { onclick: () => form.remove() }, t.admin.cancel))));
               row.after(form);
               first.focus();
-            } }, "сменить пароль")),
+            } }, t.admin.changePasswordLink)),
           ),
         ),
       ),
@@ -279,26 +272,26 @@ function showPeople(
 function kindForm(k: AppealKind | null, save: (k: AppealKind) => Promise<unknown>): HTMLElement {
   const types: AppealType[] = ["accident", "complaint", "inquiry", "request"];
   const prios: Priority[] = ["low", "medium", "critical"];
-  const name = h("input", { value: k?.name ?? "", placeholder: "Название" });
-  const type = h("select", null, ...types.map((t) => h("option", { value: t }, typeLabel[t])));
+  const name = h("input", { value: k?.name ?? "", placeholder: t.admin.kindName });
+  const type = h("select", null, ...types.map((ty) => h("option", { value: ty }, typeLabel[ty])));
   type.value = k?.appealType ?? "request";
   const prio = h("select", null, ...prios.map((p) => h("option", { value: p }, priorityLabel[p])));
   prio.value = k?.defaultPriority ?? "medium";
-  const loc = h("input", { type: "number", min: 1, value: k?.localizeMinutes ?? "", class: "short", placeholder: "локализация" });
-  const res = h("input", { type: "number", min: 1, value: k?.resolveMinutes ?? "", class: "short", placeholder: "устранение" });
-  const note = h("input", { value: k?.deadlineNote ?? "", placeholder: "норма словами" });
-  const kw = h("input", { value: k?.keywords.join("; ") ?? "", placeholder: "ключевые слова через ;" });
+  const loc = h("input", { type: "number", min: 1, value: k?.localizeMinutes ?? "", class: "short", placeholder: t.admin.localize });
+  const res = h("input", { type: "number", min: 1, value: k?.resolveMinutes ?? "", class: "short", placeholder: t.admin.resolve });
+  const note = h("input", { value: k?.deadlineNote ?? "", placeholder: t.admin.deadlineNote });
+  const kw = h("input", { value: k?.keywords.join("; ") ?? "", placeholder: t.admin.keywords });
   const active = h("input", { type: "checkbox", checked: k?.active ?? true });
   const num = (i: HTMLInputElement) => (i.value ? Number(i.value) : null);
   return h(
     "div",
     { class: "form-row" },
-    name, type, prio, loc, res, note, kw, h("label", { class: "check" }, active, "используется"),
+    name, type, prio, loc, res, note, kw, h("label", { class: "check" }, active, t.admin.kindActive),
     h("button", { class: "primary", onclick: () => void save({
       id: k?.id ?? uuidv7(), name: name.value, appealType: type.value as AppealType, defaultPriority: prio.value as Priority,
       localizeMinutes: num(loc), resolveMinutes: num(res), deadlineNote: note.value,
       keywords: kw.value.split(";").map((s) => s.trim()).filter(Boolean), source: k?.source ?? "", active: active.checked, needsAddress: k?.needsAddress ?? false,
-    }) }, "Сохранить"),
+    }) }, t.admin.save),
   );
 }
 
@@ -309,16 +302,16 @@ function executorForm(
   kinds: AppealKind[],
   save: (e: Executor, s: { kindIds: string[]; buildingIds: string[] }) => Promise<unknown>,
 ): HTMLElement {
-  const name = h("input", { value: e?.fullName ?? "", placeholder: "ФИО" });
-  const position = h("input", { value: e?.position ?? "", placeholder: "Должность" });
-  const phones = h("input", { value: e?.phones.join(", ") ?? "", placeholder: "Телефоны через запятую" });
+  const name = h("input", { value: e?.fullName ?? "", placeholder: t.admin.fullName });
+  const position = h("input", { value: e?.position ?? "", placeholder: t.admin.position });
+  const phones = h("input", { value: e?.phones.join(", ") ?? "", placeholder: t.admin.phones });
   const org = h("select", null, ...orgs.map((o) => h("option", { value: o.id }, o.name)));
   if (e) org.value = e.organizationId;
   const active = h("input", { type: "checkbox", checked: e?.active ?? true });
   const kindBoxes = kinds.map((k) => h("label", { class: "check" }, h("input", { type: "checkbox", value: k.id, checked: service.kindIds.includes(k.id) }), k.name));
   // The buildings they serve: their organization's, each ticked or not; «все дома» ticks all.
   const allBuildings = h("input", { type: "checkbox", class: "all-buildings" });
-  const buildingBoxes = h("fieldset", { class: "kinds-grid buildings-grid" }, h("legend", null, "Дома"));
+  const buildingBoxes = h("fieldset", { class: "kinds-grid buildings-grid" }, h("legend", null, t.admin.buildings));
   const boxes = () => [...buildingBoxes.querySelectorAll<HTMLInputElement>("input")];
   const syncAll = () => {
     const all = boxes();
@@ -328,7 +321,7 @@ function executorForm(
     const bs = await admin.buildings(org.value);
     replace(
       buildingBoxes,
-      h("legend", null, "Дома"),
+      h("legend", null, t.admin.buildings),
       ...bs.map((b) => h("label", { class: "check" }, h("input", { type: "checkbox", value: b.id, checked: ticked.has(b.id) }), b.address)),
     );
     syncAll();
@@ -340,9 +333,9 @@ function executorForm(
   return h(
     "div",
     { class: "executor-form" },
-    h("div", { class: "form-row" }, name, position, phones, org, h("label", { class: "check" }, active, "работает")),
-    h("fieldset", { class: "kinds-grid" }, h("legend", null, "Виды обращений"), ...kindBoxes),
-    h("label", { class: "check" }, allBuildings, "все дома своей организации"),
+    h("div", { class: "form-row" }, name, position, phones, org, h("label", { class: "check" }, active, t.admin.working)),
+    h("fieldset", { class: "kinds-grid" }, h("legend", null, t.admin.kinds), ...kindBoxes),
+    h("label", { class: "check" }, allBuildings, t.admin.allBuildings),
     buildingBoxes,
     h("button", { class: "primary", onclick: async () => {
       const buildingIds = boxes().filter((b) => b.checked).map((b) => b.value);
@@ -350,7 +343,7 @@ function executorForm(
         { id: e?.id ?? uuidv7(), fullName: name.value, position: position.value, phones: phones.value.split(",").map((s) => s.trim()).filter(Boolean), organizationId: org.value, active: active.checked },
         { kindIds: kindBoxes.map((l) => l.querySelector("input") as HTMLInputElement).filter((i) => i.checked).map((i) => i.value), buildingIds },
       );
-    } }, "Сохранить"),
+    } }, t.admin.save),
   );
 }
 
@@ -358,9 +351,9 @@ function executorForm(
  * removed with a press, added below. */
 async function priceEditor(root: HTMLElement, b: Building, fail: (e: unknown) => void): Promise<void> {
   const list = await prices(b.id);
-  const service = h("input", { class: "price-service", placeholder: "Услуга" });
-  const price = h("input", { class: "short price-value", placeholder: "Цена, ₽" });
-  const unit = h("input", { class: "short price-unit", placeholder: "ед.", value: "шт." });
+  const service = h("input", { class: "price-service", placeholder: t.admin.service });
+  const price = h("input", { class: "short price-value", placeholder: t.admin.price });
+  const unit = h("input", { class: "short price-unit", placeholder: t.admin.unit, value: t.admin.defaultUnit });
   const again = () => void priceEditor(root, b, fail);
   replace(
     root,
@@ -375,14 +368,14 @@ async function priceEditor(root: HTMLElement, b: Building, fail: (e: unknown) =>
               h("td", null, p.service),
               h("td", { class: "num" }, `${p.price} ₽`),
               h("td", null, p.unit),
-              h("td", null, h("button", { class: "link", onclick: () => deletePrice(p.id).then(again, fail) }, "удалить")),
+              h("td", null, h("button", { class: "link", onclick: () => deletePrice(p.id).then(again, fail) }, t.admin.remove)),
             ),
           ),
         )
-      : h("p", { class: "muted" }, "Прейскурант пуст"),
+      : h("p", { class: "muted" }, t.admin.noPrices),
     h("div", { class: "form-row" }, service, price, unit, h("button", { class: "primary price-add", onclick: () =>
       savePrice({ id: uuidv7(), buildingId: b.id, service: service.value, price: price.value, unit: unit.value, note: "" }).then(again, fail),
-    }, "Добавить услугу")),
+    }, t.admin.addService)),
   );
 }
 
@@ -395,7 +388,7 @@ function showSchedule(body: HTMLElement, org: HTMLSelectElement, fail: (e: unkno
   const starts = h("input", { id: "shift-starts", type: "datetime-local", value: toLocalInput(day.toISOString()) });
   day.setHours(20);
   const ends = h("input", { id: "shift-ends", type: "datetime-local", value: toLocalInput(day.toISOString()) });
-  const note = h("input", { id: "shift-note", placeholder: "Примечание (дежурный, на выезде)" });
+  const note = h("input", { id: "shift-note", placeholder: t.admin.shiftNote });
   const list = h("div", { id: "shift-list" });
   const load = async () => {
     const [staff, shifts] = await Promise.all([admin.executors(), schedule(org.value || null)]);
@@ -413,14 +406,14 @@ function showSchedule(body: HTMLElement, org: HTMLSelectElement, fail: (e: unkno
                 "tr",
                 null,
                 h("td", null, fmtDateTime(x.startsAt)),
-                h("td", null, `до ${fmtDateTime(x.endsAt)}`),
+                h("td", null, t.admin.until(fmtDateTime(x.endsAt))),
                 h("td", null, x.person),
                 h("td", { class: "muted" }, x.note),
-                h("td", null, h("button", { class: "link", onclick: () => deleteShift(x.id).then(load, fail) }, "удалить")),
+                h("td", null, h("button", { class: "link", onclick: () => deleteShift(x.id).then(load, fail) }, t.admin.remove)),
               ),
             ),
           )
-        : h("p", { class: "muted" }, "На ближайшую неделю смен нет"),
+        : h("p", { class: "muted" }, t.admin.noShifts),
     );
   };
   org.addEventListener("change", () => void load());
@@ -431,14 +424,14 @@ function showSchedule(body: HTMLElement, org: HTMLSelectElement, fail: (e: unkno
       { class: "form-row" },
       org,
       who,
-      h("label", null, "с ", starts),
-      h("label", null, "по ", ends),
+      h("label", null, t.admin.from, starts),
+      h("label", null, t.admin.to, ends),
       note,
       h("button", { class: "primary", id: "shift-add", onclick: () => {
-        if (!who.value) return fail({ message: "Выберите исполнителя" });
-        if (!starts.value || !ends.value) return fail({ message: "Укажите начало и конец смены" });
+        if (!who.value) return fail({ message: t.admin.executorNeeded });
+        if (!starts.value || !ends.value) return fail({ message: t.admin.shiftTimesNeeded });
         return addShift({ id: uuidv7(), executorId: who.value, startsAt: new Date(starts.value).toISOString(), endsAt: new Date(ends.value).toISOString(), note: note.value }).then(load, fail);
-      } }, "Добавить смену"),
+      } }, t.admin.addShift),
     ),
     list,
   );

@@ -18,7 +18,7 @@ export function executorPhones(e: Pick<Executor, "id" | "phones">, appealId?: st
 }
 
 export function mountContacts(root: HTMLElement, ctx: AppContext): () => void {
-  const filter = h("input", { id: "contacts-filter", type: "search", placeholder: "Фамилия, должность или телефон" });
+  const filter = h("input", { id: "contacts-filter", type: "search", placeholder: t.contacts.filter });
   const tbody = h("tbody", { id: "contacts-rows" });
   const side = h("div", { class: "executor-appeals", id: "executor-appeals" });
   root.replaceChildren(
@@ -26,7 +26,7 @@ export function mountContacts(root: HTMLElement, ctx: AppContext): () => void {
       "section",
       { class: "contacts" },
       h("div", { class: "toolbar" }, h("strong", null, t.contacts.title), filter),
-      h("div", { class: "split" }, h("table", { class: "registry" }, h("thead", null, h("tr", null, h("th", null, "Исполнитель"), h("th", null, "Должность"), h("th", null, "Телефоны"), h("th", null, "Организация"), h("th", null, t.contacts.inWork))), tbody), side),
+      h("div", { class: "split" }, h("table", { class: "registry" }, h("thead", null, h("tr", null, ...t.contacts.columns.map((c) => h("th", null, c)), h("th", null, t.contacts.inWork))), tbody), side),
     ),
   );
   let all: Awaited<ReturnType<typeof contacts>> = [];
@@ -67,7 +67,7 @@ export async function openExecutor(ctx: AppContext, root: HTMLElement, e: Execut
   done.addEventListener("click", async () => {
     try {
       await changeStatusMany([...chosen].map(([id, version]) => ({ id, version })), "done");
-      ctx.toast(`Отмечено отработанными: ${chosen.size}`);
+      ctx.toast(t.contacts.markedDone(chosen.size));
       void openExecutor(ctx, root, e);
     } catch (err) {
       ctx.toast((err as CommandError).message, "error");

@@ -5,7 +5,7 @@ import { deleteTemplate, registryPage, templates } from "../api/registry";
 import type { TemplateCount } from "../generated/TemplateCount";
 import type { AppContext } from "../lib/app";
 import { fmtDateTime, h, replace, throttle } from "../lib/h";
-import { plural } from "../lib/i18n";
+import { t } from "../lib/i18n";
 
 export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
   const list = h("div", { class: "templates", id: "templates" });
@@ -13,10 +13,10 @@ export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
     h(
       "section",
       { class: "desktop" },
-      h("h2", null, `Здравствуйте, ${ctx.me.fullName}`),
-      h("p", { class: "muted" }, "Шаблоны фильтров: ваши и общие. Новый шаблон сохраняется из расширенного фильтра реестра."),
+      h("h2", null, t.desktop.hello(ctx.me.fullName)),
+      h("p", { class: "muted" }, t.desktop.hint),
       list,
-      h("button", { id: "open-registry", class: "primary", onclick: () => ctx.navigate({ name: "registry" }) }, "Перейти в реестр обращений"),
+      h("button", { id: "open-registry", class: "primary", onclick: () => ctx.navigate({ name: "registry" }) }, t.desktop.openRegistry),
     ),
   );
   const tile = (tc: TemplateCount) => {
@@ -48,11 +48,11 @@ export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
         },
         h("span", { class: "template-name" }, tc.template.name),
         h("span", { class: "template-count" }, n),
-        h("span", { class: "muted" }, `${plural(tc.count, "обращение", "обращения", "обращений")}${tc.template.shared ? " · общий" : ""}`),
+        h("span", { class: "muted" }, `${t.desktop.appeals(tc.count)}${tc.template.shared ? t.desktop.shared : ""}`),
       ),
       list,
       tc.template.owner === ctx.me.login
-        ? h("button", { class: "icon", title: "Удалить шаблон", onclick: async () => {
+        ? h("button", { class: "icon", title: t.desktop.deleteTemplate, onclick: async () => {
             await deleteTemplate(tc.template.id).catch((e: CommandError) => ctx.toast(e.message, "error"));
             void load();
           } }, "✕")
@@ -62,7 +62,7 @@ export function mountDesktop(root: HTMLElement, ctx: AppContext): () => void {
   const load = async () => {
     try {
       const ts = await templates();
-      replace(list, ts.length ? ts.map(tile) : h("p", { class: "muted" }, "Шаблонов пока нет"));
+      replace(list, ts.length ? ts.map(tile) : h("p", { class: "muted" }, t.desktop.noTemplates));
     } catch (e) {
       ctx.toast((e as CommandError).message, "error");
     }

@@ -62,9 +62,9 @@ export function mountKb(root: HTMLElement, ctx: AppContext): () => void {
     const tags = h("input", { id: "kb-tags", value: a?.tags.join(", ") ?? "" });
     replace(
       view,
-      h("label", { class: "field" }, "Заголовок", title),
-      h("label", { class: "field" }, "Текст", body),
-      h("label", { class: "field" }, "Метки через запятую", tags),
+      h("label", { class: "field" }, t.kb.articleTitle, title),
+      h("label", { class: "field" }, t.kb.articleBody, body),
+      h("label", { class: "field" }, t.kb.articleTags, tags),
       h("button", { class: "primary", onclick: async () => {
         const article: Article = { id: a?.id ?? uuidv7(), title: title.value, body: body.value, tags: tags.value.split(",").map((s) => s.trim()).filter(Boolean), updatedAt: new Date().toISOString() };
         try {

@@ -1,6 +1,6 @@
 // Login (the operator manual, «Подключение», «Что делать, если…»): server address, login, password; each failure in plain words.
 import { defaultServer, login, savedPassword, serverCertificate, trustCertificate } from "../api/session";
-import type { CommandError } from "../api/core";
+import { inBrowser, type CommandError } from "../api/core";
 import type { Person } from "../generated/Person";
 import type { TlsMode } from "../generated/TlsMode";
 import { h } from "../lib/h";
@@ -13,7 +13,7 @@ const TLS_KEY = "dialog.tls";
 export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: string | null) => void, notice?: string): void {
   const saved = localStorage.getItem(SERVER_KEY);
   const server = h("input", { id: "login-server", name: "server", value: saved ?? "", autocomplete: "off", placeholder: "dialog.example.ru:5432" });
-  if (!saved) void defaultServer().then((s) => { if (s && !server.value) { server.value = s; suggestTls(); } });
+  if (!saved && !inBrowser) void defaultServer().then((s) => { if (s && !server.value) { server.value = s; suggestTls(); } });
   const user = h("input", { id: "login-user", name: "login", value: localStorage.getItem(LOGIN_KEY) ?? "", autocomplete: "username" });
   const password = h("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password" });
   const tls = h(
@@ -38,11 +38,12 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
     { class: "login-card", id: "login-form" },
     h("h1", null, t.login.title),
     notice ? h("p", { class: "notice" }, notice) : null,
-    h("label", null, t.login.server, server),
+    // In a browser the server is the one that served the page; the password is never kept.
+    inBrowser ? null : h("label", null, t.login.server, server),
     h("label", null, t.login.login, user),
     h("label", null, t.login.password, password),
-    h("label", null, t.login.tls, tls),
-    h("label", { class: "check" }, remember, t.login.remember),
+    inBrowser ? null : h("label", null, t.login.tls, tls),
+    inBrowser ? null : h("label", { class: "check" }, remember, t.login.remember),
     error,
     submit,
   );
@@ -55,9 +56,11 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
     const tlsMode: TlsMode = mode === "verifyFull" ? { mode: "verifyFull", caFile: null } : { mode: "disable" };
     try {
       const outcome = await login({ server: server.value, login: user.value, password: password.value, tls: tlsMode }, remember.checked);
-      localStorage.setItem(SERVER_KEY, server.value);
       localStorage.setItem(LOGIN_KEY, user.value);
-      localStorage.setItem(TLS_KEY, mode);
+      if (!inBrowser) {
+        localStorage.setItem(SERVER_KEY, server.value);
+        localStorage.setItem(TLS_KEY, mode);
+      }
       onLogin(outcome.person, outcome.keyring);
     } catch (e) {
       const err = e as CommandError;
@@ -96,6 +99,7 @@ export function mountLogin(root: HTMLElement, onLogin: (me: Person, warning: str
   root.replaceChildren(h("div", { class: "login-page" }, form));
   // A password saved in the system keyring for this server and login fills itself in.
   const fill = async () => {
+    if (inBrowser) return;
     const saved = server.value && user.value ? await savedPassword(server.value, user.value).catch(() => null) : null;
     if (saved) {
       password.value = saved;

@@ -46,9 +46,9 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
   const iso = (d: Date) => `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
   const from = h("input", { type: "date", id: "report-from", value: iso(new Date(now.getFullYear(), now.getMonth(), 1)) });
   const to = h("input", { type: "date", id: "report-to", value: iso(now) });
-  const org = h("select", { id: "report-org" }, h("option", { value: "" }, "все организации"));
-  const build = h("button", { class: "primary", id: "report-build" }, "Построить");
-  const cancel = h("button", { id: "report-cancel", class: "hidden" }, "Отменить");
+  const org = h("select", { id: "report-org" }, h("option", { value: "" }, t.reports.allOrganizations));
+  const build = h("button", { class: "primary", id: "report-build" }, t.reports.build);
+  const cancel = h("button", { id: "report-cancel", class: "hidden" }, t.reports.cancel);
   const status = h("span", { id: "report-status", class: "muted" });
   const result = h("div", { class: "report-result", id: "report-result" });
   const dash = h("div", { class: "dashboard", id: "dashboard" });
@@ -61,10 +61,10 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
       h(
         "div",
         { class: "toolbar" },
-        h("strong", null, "Отчёты"),
+        h("strong", null, t.reports.title),
         kind,
-        h("label", null, "с ", from),
-        h("label", null, "по ", to),
+        h("label", null, t.reports.from, from),
+        h("label", null, t.reports.to, to),
         ctx.me.role === "manager" ? null : org,
         build,
         cancel,
@@ -79,12 +79,12 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
   let current: Report | null = null;
   const show = (r: Report) => {
     current = r;
-    const pdf = h("button", { id: "report-pdf" }, "Сохранить PDF");
-    const csv = h("button", { id: "report-csv" }, "Сохранить CSV (Excel)");
+    const pdf = h("button", { id: "report-pdf" }, t.reports.pdf);
+    const csv = h("button", { id: "report-csv" }, t.reports.csv);
     const save = (format: "pdf" | "csv") => async () => {
       if (!current) return;
       try {
-        ctx.toast(`Отчёт сохранён: ${await exportReport(current, format)}`);
+        ctx.toast(`${t.reports.saved}: ${await exportReport(current, format)}`);
       } catch (e) {
         ctx.toast((e as CommandError).message, "error");
       }
@@ -101,15 +101,15 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
         "table",
         { class: "registry report-table", id: "report-table" },
         h("thead", null, h("tr", null, ...r.columns.map((c) => h("th", null, c)))),
-        h("tbody", null, ...(r.rows.length ? r.rows.map((row) => h("tr", null, ...row.map((c) => h("td", null, c)))) : [h("tr", null, h("td", { colSpan: r.columns.length }, "Нет данных за период"))])),
+        h("tbody", null, ...(r.rows.length ? r.rows.map((row) => h("tr", null, ...row.map((c) => h("td", null, c)))) : [h("tr", null, h("td", { colSpan: r.columns.length }, t.reports.noData))])),
       ),
     );
   };
   build.addEventListener("click", async () => {
-    if (!from.value || !to.value) return ctx.toast("Укажите начало и конец периода", "error");
+    if (!from.value || !to.value) return ctx.toast(t.reports.periodNeeded, "error");
     build.disabled = true;
     cancel.classList.remove("hidden");
-    status.textContent = "Строится отчёт…";
+    status.textContent = t.reports.building;
     const started = performance.now();
     try {
       const r = await buildReport({
@@ -119,7 +119,7 @@ export function mountReports(root: HTMLElement, ctx: AppContext): () => void {
         organizationId: org.value || null,
       });
       show(r);
-      status.textContent = `Готово за ${((performance.now() - started) / 1000).toFixed(1)} с`;
+      status.textContent = t.reports.done(((performance.now() - started) / 1000).toFixed(1));
     } catch (e) {
       const err = e as CommandError;
       status.textContent = err.message;

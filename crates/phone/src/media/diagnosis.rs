@@ -4,6 +4,7 @@
 
 use std::sync::{Arc, Weak};
 
+use dialog_sip::sdp::Fingerprint;
 use sha2::{Digest, Sha256};
 use webrtc::dtls_transport::dtls_transport_state::RTCDtlsTransportState;
 use webrtc::dtls_transport::RTCDtlsTransport;
@@ -62,13 +63,13 @@ pub(crate) fn watch_dtls(dtls: &Arc<RTCDtlsTransport>, pc: Weak<RTCPeerConnectio
 
 /// Whether the certificate's SHA-256 is one of the SDP's fingerprints (hash names compared
 /// without case, RFC 8122 §5).
-pub(crate) fn certificate_matches(certificate: &[u8], fingerprints: &[(String, String)]) -> bool {
+pub(crate) fn certificate_matches(certificate: &[u8], fingerprints: &[Fingerprint]) -> bool {
     let digest = Sha256::digest(certificate);
     let ours: Vec<String> = digest.iter().map(|b| format!("{b:02x}")).collect();
     let ours = ours.join(":");
     fingerprints
         .iter()
-        .any(|(hash, value)| hash.eq_ignore_ascii_case("sha-256") && value.eq_ignore_ascii_case(&ours))
+        .any(|f| f.hash_is("sha-256") && f.value.eq_ignore_ascii_case(&ours))
 }
 
 /// Bytes the ICE transport received (DTLS and SRTP; STUN not counted).
@@ -91,7 +92,7 @@ pub(crate) async fn failure(pc: &RTCPeerConnection, shared: &Shared) -> Option<M
             s.bytes_at_dtls,
             s.remote_fingerprints
                 .first()
-                .map(|(h, _)| h.clone())
+                .map(|f| f.hash.clone())
                 .unwrap_or_default(),
         )
     };
@@ -125,11 +126,17 @@ mod tests {
         let cert = b"not really DER, but hashed all the same";
         let hex: Vec<String> = Sha256::digest(cert).iter().map(|b| format!("{b:02X}")).collect();
         let upper = hex.join(":");
-        assert!(certificate_matches(cert, &[("SHA-256".into(), upper.clone())]));
-        assert!(certificate_matches(cert, &[("sha-256".into(), upper.to_lowercase())]));
+        let print = |hash: &str, value: &str| {
+            vec![Fingerprint {
+                hash: hash.into(),
+                value: value.into(),
+            }]
+        };
+        assert!(certificate_matches(cert, &print("SHA-256", &upper)));
+        assert!(certificate_matches(cert, &print("sha-256", &upper.to_lowercase())));
         let mut tampered = upper.clone();
         tampered.replace_range(0..1, if upper.starts_with('0') { "1" } else { "0" });
-        assert!(!certificate_matches(cert, &[("sha-256".into(), tampered)]));
-        assert!(!certificate_matches(cert, &[("sha-1".into(), upper)]));
+        assert!(!certificate_matches(cert, &print("sha-256", &tampered)));
+        assert!(!certificate_matches(cert, &print("sha-1", &upper)));
     }
 }

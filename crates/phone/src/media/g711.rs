@@ -148,6 +148,9 @@ mod tests {
             assert!(err <= (i32::from(s).abs() / 16).max(8) + 132, "{s} -> {back}");
         }
         assert_eq!(ulaw_encode(0), 0xFF);
+        assert_eq!(ulaw_encode(-1), 0x7F);
+        assert_eq!(ulaw_encode(32_767), 0x80);
+        assert_eq!(ulaw_encode(-32_768), 0x00);
     }
 
     #[test]

@@ -10,7 +10,21 @@ use std::time::Duration;
 use ogg::{PacketReader, PacketWriteEndInfo, PacketWriter};
 
 use super::audio::{FRAME_DURATION, FRAME_SAMPLES, SAMPLE_RATE};
-use super::{MediaError, Recording, RECORDING_MIME};
+use super::MediaError;
+
+/// A finished call recording.
+#[derive(Debug, Clone)]
+pub struct Recording {
+    /// An Ogg Opus file, both directions mixed, mono (encoded from 8 kHz; decodes at 48 kHz).
+    pub data: Vec<u8>,
+    /// MIME type of `data`.
+    pub codec: &'static str,
+    /// Length of the recorded audio.
+    pub duration: Duration,
+}
+
+/// MIME type of recordings.
+pub const RECORDING_MIME: &str = "audio/ogg; codecs=opus";
 
 const RATE: u32 = 8_000;
 /// Input samples averaged into one recorded sample.

@@ -4,6 +4,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use dialog_sip::sdp::{LocalOrigin, SessionDescription};
 use tokio::sync::{broadcast, oneshot};
 use tokio::task::JoinHandle;
 use webrtc::peer_connection::sdp::session_description::RTCSessionDescription;
@@ -35,7 +36,7 @@ pub struct MediaSession {
     shared: Arc<Shared>,
     opts: MediaOptions,
     /// Serialises offer/answer steps; holds our `o=` line.
-    negotiation: tokio::sync::Mutex<sdp::Origin>,
+    negotiation: tokio::sync::Mutex<LocalOrigin>,
     stop: Mutex<Option<oneshot::Sender<()>>>,
     clock: tokio::sync::Mutex<Option<JoinHandle<Recording>>>,
     tasks: Arc<Mutex<Vec<JoinHandle<()>>>>,
@@ -135,7 +136,8 @@ impl MediaSession {
             transceiver,
             shared,
             opts,
-            negotiation: tokio::sync::Mutex::new(sdp::Origin::new()),
+            // Within 63 bits, as other stacks keep it: some parsers read it as signed.
+            negotiation: tokio::sync::Mutex::new(LocalOrigin::new(rand::random::<u64>() >> 1)),
             stop: Mutex::new(Some(stop_tx)),
             clock: tokio::sync::Mutex::new(Some(clock)),
             tasks,
@@ -157,7 +159,7 @@ impl MediaSession {
         let mut origin = self.negotiation.lock().await;
         let offer = self.pc.create_offer(None).await?;
         let local = self.set_local_and_gather(offer).await?;
-        Ok(sdp::finish_local(&local, &mut origin))
+        Ok(sdp::finish_local(sdp::parse(&local)?, &mut origin))
     }
 
     async fn set_local_and_gather(&self, desc: RTCSessionDescription) -> Result<String, MediaError> {
@@ -180,10 +182,10 @@ impl MediaSession {
         self.ensure_open()?;
         let _guard = self.negotiation.lock().await;
         let local = self.pc.local_description().await.ok_or(MediaError::NotNegotiated)?.sdp;
-        let remote = self.prepare_remote(sdp, &local);
-        let answer = sdp::audio_section(&remote).ok_or_else(|| MediaError::Sdp("no audio section".into()))?;
+        let remote = self.prepare_remote(sdp, &local)?;
+        let answer = AudioSection::of(&remote).ok_or_else(|| MediaError::Sdp("no audio section".into()))?;
         self.pc
-            .set_remote_description(RTCSessionDescription::answer(remote.clone())?)
+            .set_remote_description(RTCSessionDescription::answer(remote.to_string())?)
             .await?;
         self.apply(&local, &answer, &answer)
     }
@@ -194,39 +196,36 @@ impl MediaSession {
         self.ensure_open()?;
         let mut origin = self.negotiation.lock().await;
         let local_before = self.pc.local_description().await.map(|d| d.sdp).unwrap_or_default();
-        let remote = self.prepare_remote(sdp, &local_before);
+        let mut remote = self.prepare_remote(sdp, &local_before)?;
         // The WebRTC stack rejects (port 0) every section outside the offer's BUNDLE group, and
         // plain RFC 3264 offers (rtpengine, Asterisk without BUNDLE) have no group at all: give it
         // a group of the offer's own sections, and take it out of the answer again (RFC 8843
         // §7.3.1: no BUNDLE in an answer to an offer without it).
-        let offered_bundle = sdp.lines().any(|l| l.starts_with("a=group:BUNDLE"));
-        let remote = if offered_bundle {
-            remote
-        } else {
-            sdp::with_bundle_group(&remote)
-        };
-        let offer = sdp::audio_section(&remote).ok_or_else(|| MediaError::Sdp("no audio section".into()))?;
+        let offered_bundle = remote.bundle_group().is_some();
+        if !offered_bundle {
+            remote.set_bundle_group();
+        }
+        let offer = AudioSection::of(&remote).ok_or_else(|| MediaError::Sdp("no audio section".into()))?;
         if offer.send_codec(&self.opts.codecs).is_none() {
             return Err(self.no_common_codec());
         }
         self.pc
-            .set_remote_description(RTCSessionDescription::offer(remote)?)
+            .set_remote_description(RTCSessionDescription::offer(remote.to_string())?)
             .await?;
         let answer = self.pc.create_answer(None).await?;
         let local = self.set_local_and_gather(answer).await?;
-        let ours = sdp::audio_section(&local).ok_or_else(|| MediaError::Sdp("our answer has no audio".into()))?;
+        let mut answer = sdp::parse(&local)?;
+        let ours = AudioSection::of(&answer).ok_or_else(|| MediaError::Sdp("our answer has no audio".into()))?;
         self.apply(&local, &offer, &ours)?;
-        let answer = sdp::finish_local(&local, &mut origin);
-        Ok(if offered_bundle {
-            answer
-        } else {
-            sdp::without_bundle_group(&answer)
-        })
+        if !offered_bundle {
+            answer.remove_bundle_group();
+        }
+        Ok(sdp::finish_local(answer, &mut origin))
     }
 
     /// The peer's SDP made acceptable to the WebRTC stack ([`sdp::prepare_remote`]); its
     /// fingerprints are kept to tell a certificate mismatch from a failed handshake.
-    fn prepare_remote(&self, sdp: &str, local: &str) -> String {
+    fn prepare_remote(&self, sdp: &str, local: &str) -> Result<SessionDescription, MediaError> {
         let filtered;
         let sdp = match &self.opts.remote_sdp_filter {
             Some(filter) => {
@@ -235,8 +234,10 @@ impl MediaSession {
             }
             None => sdp,
         };
-        lock(&self.shared.status).remote_fingerprints = sdp::fingerprints(sdp);
-        sdp::prepare_remote(sdp, &sdp::mids(local))
+        let mut remote = sdp::parse(sdp)?;
+        lock(&self.shared.status).remote_fingerprints = remote.fingerprints();
+        sdp::prepare_remote(&mut remote, &sdp::local_mids(local));
+        Ok(remote)
     }
 
     /// A re-INVITE offer that puts the call on hold (`a=sendonly`) or takes it off hold
@@ -260,14 +261,12 @@ impl MediaSession {
         let send = answer
             .send_codec(&self.opts.codecs)
             .ok_or_else(|| self.no_common_codec())?;
-        let local = sdp::audio_section(local_sdp);
+        let local = sdp::parse(local_sdp).ok().and_then(|l| AudioSection::of(&l));
         let mut recv: Vec<(u8, PayloadKind)> = Vec::new();
         for section in local.iter().chain(std::iter::once(remote)) {
-            for &pt in &section.formats {
-                if let Some(kind) = section.kind(pt) {
-                    if !recv.iter().any(|(p, _)| *p == pt) {
-                        recv.push((pt, kind));
-                    }
+            for &(pt, kind) in &section.payloads {
+                if !recv.iter().any(|(p, _)| *p == pt) {
+                    recv.push((pt, kind));
                 }
             }
         }

@@ -5,6 +5,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
+use dialog_sip::sdp::Fingerprint;
 use tokio::sync::broadcast;
 
 use super::receive::Playout;
@@ -34,8 +35,8 @@ pub(crate) struct Status {
     pub(crate) dtls: DtlsState,
     /// Bytes the ICE transport had received when DTLS connected (what came after is SRTP).
     pub(crate) bytes_at_dtls: Option<u64>,
-    /// The `a=fingerprint` lines (hash, value) of the peer's last SDP.
-    pub(crate) remote_fingerprints: Vec<(String, String)>,
+    /// The `a=fingerprint` lines of the peer's last SDP.
+    pub(crate) remote_fingerprints: Vec<Fingerprint>,
     pub(crate) remote_hold: bool,
     pub(crate) dtmf_received: String,
 }

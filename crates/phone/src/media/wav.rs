@@ -21,8 +21,12 @@ pub struct WavSource {
 impl WavSource {
     /// Opens `path`; with `looped` it restarts at the end, otherwise it then gives silence.
     pub fn open(path: impl AsRef<Path>, looped: bool) -> Result<Self, MediaError> {
-        let bytes = std::fs::read(path)?;
-        let (rate, mono) = parse_wav(&bytes)?;
+        Self::from_bytes(&std::fs::read(path)?, looped)
+    }
+
+    /// A WAV file already in memory.
+    pub fn from_bytes(bytes: &[u8], looped: bool) -> Result<Self, MediaError> {
+        let (rate, mono) = parse_wav(bytes)?;
         Ok(WavSource {
             samples: resample_linear(&mono, rate, SAMPLE_RATE),
             pos: 0,
@@ -170,7 +174,7 @@ impl WavSink {
             )));
         }
         let mut out = BufWriter::new(File::create(path)?);
-        out.write_all(&header(rate, 0))?;
+        out.write_all(&header(rate, WavEncoding::Pcm16, 0))?;
         Ok(WavSink {
             out: Some(out),
             rate,
@@ -188,7 +192,7 @@ impl WavSink {
     fn finish_inner(&mut self) -> Result<(), MediaError> {
         if let Some(mut out) = self.out.take() {
             out.seek(SeekFrom::Start(0))?;
-            out.write_all(&header(self.rate, self.data_bytes))?;
+            out.write_all(&header(self.rate, WavEncoding::Pcm16, self.data_bytes))?;
             out.flush()?;
         }
         Ok(())
@@ -225,27 +229,76 @@ impl Drop for WavSink {
     }
 }
 
-fn header(rate: u32, data_bytes: u32) -> [u8; 44] {
-    let mut h = [0u8; 44];
-    h[0..4].copy_from_slice(b"RIFF");
-    h[4..8].copy_from_slice(&(36u32.saturating_add(data_bytes)).to_le_bytes());
-    h[8..16].copy_from_slice(b"WAVEfmt ");
-    h[16..20].copy_from_slice(&16u32.to_le_bytes());
-    h[20..22].copy_from_slice(&1u16.to_le_bytes());
-    h[22..24].copy_from_slice(&1u16.to_le_bytes());
-    h[24..28].copy_from_slice(&rate.to_le_bytes());
-    h[28..32].copy_from_slice(&(rate * 2).to_le_bytes());
-    h[32..34].copy_from_slice(&2u16.to_le_bytes());
-    h[34..36].copy_from_slice(&16u16.to_le_bytes());
-    h[36..40].copy_from_slice(b"data");
-    h[40..44].copy_from_slice(&data_bytes.to_le_bytes());
+/// How the samples of a WAV file are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WavEncoding {
+    /// Linear PCM, 16 bits a sample.
+    Pcm16,
+    /// G.711 µ-law, 8 bits a sample (`WAVE_FORMAT_MULAW`).
+    Ulaw,
+    /// G.711 A-law, 8 bits a sample (`WAVE_FORMAT_ALAW`).
+    Alaw,
+}
+
+impl WavEncoding {
+    /// The format tag of the `fmt ` chunk and the bytes a sample takes.
+    fn tag_and_width(self) -> (u16, u16) {
+        match self {
+            WavEncoding::Pcm16 => (1, 2),
+            WavEncoding::Alaw => (6, 1),
+            WavEncoding::Ulaw => (7, 1),
+        }
+    }
+}
+
+/// A mono WAV file of `samples` at `rate`, stored as `encoding`, in memory.
+pub fn wav_bytes(samples: &[i16], rate: u32, encoding: WavEncoding) -> Vec<u8> {
+    let mut data = Vec::with_capacity(samples.len() * 2);
+    match encoding {
+        WavEncoding::Pcm16 => data.extend(samples.iter().flat_map(|s| s.to_le_bytes())),
+        WavEncoding::Ulaw => data.extend(samples.iter().map(|&s| g711::ulaw_encode(s))),
+        WavEncoding::Alaw => data.extend(samples.iter().map(|&s| g711::alaw_encode(s))),
+    }
+    let data_bytes = u32::try_from(data.len()).unwrap_or(u32::MAX);
+    let mut file = header(rate, encoding, data_bytes);
+    file.extend_from_slice(&data);
+    file
+}
+
+/// The RIFF header up to the data (whose length is `data_bytes`). Non-PCM formats carry the
+/// `cbSize` field and a `fact` chunk with the sample count, as the WAVE format asks of them.
+fn header(rate: u32, encoding: WavEncoding, data_bytes: u32) -> Vec<u8> {
+    let (tag, width) = encoding.tag_and_width();
+    let pcm = encoding == WavEncoding::Pcm16;
+    let fmt_len: u32 = if pcm { 16 } else { 18 };
+    let fact: u32 = if pcm { 0 } else { 12 };
+    let riff_len = (4 + 8 + fmt_len + fact + 8).saturating_add(data_bytes);
+    let mut h = Vec::with_capacity(58);
+    h.extend_from_slice(b"RIFF");
+    h.extend_from_slice(&riff_len.to_le_bytes());
+    h.extend_from_slice(b"WAVEfmt ");
+    h.extend_from_slice(&fmt_len.to_le_bytes());
+    h.extend_from_slice(&tag.to_le_bytes());
+    h.extend_from_slice(&1u16.to_le_bytes()); // mono
+    h.extend_from_slice(&rate.to_le_bytes());
+    h.extend_from_slice(&(rate * u32::from(width)).to_le_bytes());
+    h.extend_from_slice(&width.to_le_bytes()); // block align
+    h.extend_from_slice(&(width * 8).to_le_bytes());
+    if !pcm {
+        h.extend_from_slice(&0u16.to_le_bytes()); // cbSize
+        h.extend_from_slice(b"fact");
+        h.extend_from_slice(&4u32.to_le_bytes());
+        h.extend_from_slice(&(data_bytes / u32::from(width)).to_le_bytes());
+    }
+    h.extend_from_slice(b"data");
+    h.extend_from_slice(&data_bytes.to_le_bytes());
     h
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::media::{dominant_frequency, ToneSource, FRAME_SAMPLES};
+    use crate::media::{dominant_frequency, tone_level, ToneSource, FRAME_SAMPLES};
 
     #[test]
     fn sink_then_source_round_trip_at_8k() {
@@ -268,6 +321,42 @@ mod tests {
         let f = dominant_frequency(&all, SAMPLE_RATE).unwrap_or(0.0);
         assert!((f - 700.0).abs() < 5.0, "{f}");
         let _ = std::fs::remove_file(&path);
+    }
+
+    #[test]
+    fn g711_files_in_memory_read_back_as_the_tone() {
+        let tone: Vec<i16> = (0..1600)
+            .map(|i| ((2.0 * std::f64::consts::PI * 425.0 * f64::from(i) / 8000.0).sin() * 8000.0) as i16)
+            .collect();
+        for encoding in [WavEncoding::Ulaw, WavEncoding::Alaw, WavEncoding::Pcm16] {
+            let file = wav_bytes(&tone, 8000, encoding);
+            let (header, per_sample) = if encoding == WavEncoding::Pcm16 {
+                (44, 2)
+            } else {
+                (58, 1)
+            };
+            assert_eq!(file.len(), header + 1600 * per_sample, "{encoding:?}");
+            assert_eq!(
+                le_u32(&file, 4).map(|n| n as usize + 8),
+                Some(file.len()),
+                "{encoding:?}: RIFF length"
+            );
+            let mut src = WavSource::from_bytes(&file, false).expect("parse");
+            let mut all = vec![0i16; 9600];
+            src.read(&mut all);
+            assert!(src.finished(), "{encoding:?}: 0.2 s");
+            // Too short for dominant_frequency's 10 Hz scan: the tone's own level instead.
+            let (tone, off) = (
+                tone_level(&all, SAMPLE_RATE, 425.0),
+                tone_level(&all, SAMPLE_RATE, 1000.0),
+            );
+            assert!(
+                tone > 7000.0 && off < 300.0,
+                "{encoding:?}: {tone} at 425 Hz, {off} at 1 kHz"
+            );
+        }
+        let ulaw = wav_bytes(&tone, 8000, WavEncoding::Ulaw);
+        assert_eq!(&ulaw[20..22], &7u16.to_le_bytes(), "WAVE_FORMAT_MULAW");
     }
 
     #[test]

@@ -1,7 +1,20 @@
-//! Minimal SDP (RFC 8866): enough to read codecs and to flip the direction attribute for hold
-//! (RFC 6337 §5.3). Unknown lines are kept in order, so printing a parsed description keeps them.
+//! SDP (RFC 8866) as Dialog reads and writes it: one model of a session description for the
+//! user agent, the phone's media and the fuzz tests. Unknown lines are kept in order, so
+//! printing a parsed description gives back every line it had.
+//!
+//! Typed views of the attributes the phone acts on live beside the model: [`Candidate`]
+//! (RFC 8839), [`Fingerprint`] (RFC 8122), `a=mid` and `a=group:BUNDLE` (RFC 5888, RFC 8843),
+//! the `o=` line and its version ([`Origin`], [`LocalOrigin`], RFC 3264 §8).
+
+mod attributes;
+mod origin;
+#[cfg(test)]
+mod tests;
 
 use std::fmt;
+
+pub use attributes::{Candidate, Fingerprint};
+pub use origin::{LocalOrigin, Origin};
 
 /// Largest accepted description.
 pub const MAX_SDP_SIZE: usize = 64 * 1024;
@@ -33,6 +46,25 @@ pub struct SdpLine {
     pub value: String,
 }
 
+impl SdpLine {
+    /// `a=name` (a flag) or `a=name:value`.
+    pub fn attribute(name: &str, value: Option<&str>) -> Self {
+        let value = match value {
+            Some(v) => format!("{name}:{v}"),
+            None => name.to_owned(),
+        };
+        SdpLine { kind: 'a', value }
+    }
+
+    /// The attribute's name and value (`""` for a flag), if this is an `a=` line.
+    pub fn as_attribute(&self) -> Option<(&str, &str)> {
+        if self.kind != 'a' {
+            return None;
+        }
+        Some(self.value.split_once(':').unwrap_or((self.value.as_str(), "")))
+    }
+}
+
 /// Media direction attribute (RFC 3264 §6.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -57,6 +89,11 @@ impl Direction {
         }
     }
 
+    /// Whether the side that wrote this direction wants to receive media.
+    pub fn receives(self) -> bool {
+        matches!(self, Self::SendRecv | Self::RecvOnly)
+    }
+
     fn from_attribute(value: &str) -> Option<Self> {
         match value {
             "sendrecv" => Some(Self::SendRecv),
@@ -79,6 +116,31 @@ pub struct Codec {
     pub clock_rate: u32,
     /// Channel count when given.
     pub channels: Option<u16>,
+}
+
+impl Codec {
+    /// The static payload types of RFC 3551 §6 that need no `a=rtpmap`.
+    pub fn static_payload(payload_type: u8) -> Option<Codec> {
+        let (name, clock_rate) = match payload_type {
+            0 => ("PCMU", 8000),
+            3 => ("GSM", 8000),
+            8 => ("PCMA", 8000),
+            9 => ("G722", 8000),
+            18 => ("G729", 8000),
+            _ => return None,
+        };
+        Some(Codec {
+            payload_type,
+            name: name.to_owned(),
+            clock_rate,
+            channels: None,
+        })
+    }
+
+    /// Whether this is `name/clock_rate` (the name compared without case, RFC 4855 §3).
+    pub fn is(&self, name: &str, clock_rate: u32) -> bool {
+        self.name.eq_ignore_ascii_case(name) && self.clock_rate == clock_rate
+    }
 }
 
 /// One media section: the `m=` line and the lines after it.
@@ -166,16 +228,13 @@ fn parse_media_line(value: &str) -> Result<MediaDescription, SdpError> {
     })
 }
 
-/// Finds `a=name` or `a=name:value` among `lines`: `Some("")` for a flag, `Some(value)` otherwise.
+/// Every `a=name` (`""`) or `a=name:value` (`value`) among `lines`.
 fn find_attribute<'a, 'n>(lines: &'a [SdpLine], name: &'n str) -> impl Iterator<Item = &'a str> + use<'a, 'n> {
     lines
         .iter()
-        .filter(|l| l.kind == 'a')
-        .filter_map(move |l| match l.value.split_once(':') {
-            Some((n, v)) if n == name => Some(v),
-            None if l.value == name => Some(""),
-            _ => None,
-        })
+        .filter_map(SdpLine::as_attribute)
+        .filter(move |(n, _)| *n == name)
+        .map(|(_, v)| v)
 }
 
 fn direction_of(lines: &[SdpLine]) -> Option<Direction> {
@@ -187,6 +246,15 @@ fn direction_of(lines: &[SdpLine]) -> Option<Direction> {
 
 fn remove_direction(lines: &mut Vec<SdpLine>) {
     lines.retain(|l| l.kind != 'a' || Direction::from_attribute(l.value.trim()).is_none());
+}
+
+/// The mids of an `a=group:BUNDLE` value, if it is one.
+fn bundle_mids(group: &str) -> Option<impl Iterator<Item = &str>> {
+    let mut words = group.split_whitespace();
+    words
+        .next()
+        .is_some_and(|semantics| semantics.eq_ignore_ascii_case("BUNDLE"))
+        .then_some(words)
 }
 
 impl SessionDescription {
@@ -221,16 +289,56 @@ impl SessionDescription {
 
     /// Increments the session version in `o=` (RFC 3264 §8: every new offer bumps it).
     pub fn bump_version(&mut self) {
-        let Some(origin) = self.lines.iter_mut().find(|l| l.kind == 'o') else {
-            return;
-        };
-        let mut fields: Vec<String> = origin.value.split_whitespace().map(str::to_owned).collect();
-        if let Some(version) = fields.get_mut(2) {
-            if let Ok(v) = version.parse::<u64>() {
-                *version = v.wrapping_add(1).to_string();
-                origin.value = fields.join(" ");
-            }
+        if let Some(mut origin) = self.origin() {
+            origin.version = origin.version.wrapping_add(1);
+            self.set_origin(&origin);
         }
+    }
+
+    /// The index and section of the first `m=audio`.
+    pub fn audio(&self) -> Option<(usize, &MediaDescription)> {
+        self.media.iter().enumerate().find(|(_, m)| m.kind == "audio")
+    }
+
+    /// The `a=mid` of each media section, in order (`None` where absent).
+    pub fn mids(&self) -> Vec<Option<&str>> {
+        self.media.iter().map(MediaDescription::mid).collect()
+    }
+
+    /// The mids of the session's `a=group:BUNDLE`, if it has one (RFC 8843 §7).
+    pub fn bundle_group(&self) -> Option<Vec<&str>> {
+        find_attribute(&self.lines, "group").find_map(|g| bundle_mids(g).map(Iterator::collect))
+    }
+
+    /// Puts every media section in one `a=group:BUNDLE`, in place of any such group before.
+    pub fn set_bundle_group(&mut self) {
+        let mids: Vec<String> = self
+            .mids()
+            .into_iter()
+            .map(|m| m.unwrap_or_default().to_owned())
+            .collect();
+        self.remove_bundle_group();
+        self.lines
+            .push(SdpLine::attribute("group", Some(&format!("BUNDLE {}", mids.join(" ")))));
+    }
+
+    /// Takes out the session's `a=group:BUNDLE` (other groups stay).
+    pub fn remove_bundle_group(&mut self) {
+        self.lines
+            .retain(|l| !matches!(l.as_attribute(), Some(("group", g)) if bundle_mids(g).is_some()));
+    }
+
+    /// Every `a=fingerprint`, at session level and then in each media section.
+    pub fn fingerprints(&self) -> Vec<Fingerprint> {
+        let media = self.media.iter().flat_map(|m| m.lines.iter());
+        self.lines
+            .iter()
+            .chain(media)
+            .filter_map(|l| match l.as_attribute() {
+                Some(("fingerprint", v)) => Fingerprint::parse(v),
+                _ => None,
+            })
+            .collect()
     }
 }
 
@@ -253,54 +361,66 @@ impl MediaDescription {
     /// Replaces this section's direction attribute.
     pub fn set_direction(&mut self, direction: Direction) {
         remove_direction(&mut self.lines);
-        self.lines.push(SdpLine {
-            kind: 'a',
-            value: direction.as_str().to_owned(),
-        });
+        self.lines.push(SdpLine::attribute(direction.as_str(), None));
+    }
+
+    /// This section's `a=mid` (RFC 5888 §4).
+    pub fn mid(&self) -> Option<&str> {
+        self.attribute("mid").map(str::trim)
+    }
+
+    /// Gives this section the `a=mid` `mid`: first after its `m=` line, or in place of its own.
+    pub fn set_mid(&mut self, mid: &str) {
+        let line = SdpLine::attribute("mid", Some(mid));
+        match self
+            .lines
+            .iter_mut()
+            .find(|l| matches!(l.as_attribute(), Some(("mid", _))))
+        {
+            Some(existing) => *existing = line,
+            None => self.lines.insert(0, line),
+        }
+    }
+
+    /// The payload types of the `m=` line that are numbers.
+    pub fn payload_types(&self) -> impl Iterator<Item = u8> + '_ {
+        self.formats.iter().filter_map(|f| f.parse().ok())
+    }
+
+    /// Whether payload type `payload_type` has an `a=rtpmap`.
+    pub fn has_rtpmap(&self, payload_type: u8) -> bool {
+        self.attributes("rtpmap")
+            .any(|v| v.split_whitespace().next().and_then(|p| p.parse().ok()) == Some(payload_type))
     }
 
     /// Codecs in format order, from `a=rtpmap` or the static payload table (RFC 3551 §6).
     pub fn codecs(&self) -> Vec<Codec> {
-        self.formats
-            .iter()
-            .filter_map(|format| {
-                let payload_type: u8 = format.parse().ok()?;
+        self.payload_types()
+            .filter_map(|payload_type| {
                 let rtpmap = self.attributes("rtpmap").find_map(|v| {
                     let (pt, encoding) = v.trim().split_once(' ')?;
                     (pt.parse::<u8>().ok()? == payload_type).then_some(encoding.trim())
                 });
-                match rtpmap {
-                    Some(encoding) => {
-                        let mut parts = encoding.split('/');
-                        let name = parts.next().filter(|n| !n.is_empty())?.to_owned();
-                        let clock_rate = parts.next()?.parse().ok()?;
-                        let channels = parts.next().and_then(|c| c.parse().ok());
-                        Some(Codec {
-                            payload_type,
-                            name,
-                            clock_rate,
-                            channels,
-                        })
-                    }
-                    None => {
-                        let (name, clock_rate) = match payload_type {
-                            0 => ("PCMU", 8000),
-                            3 => ("GSM", 8000),
-                            8 => ("PCMA", 8000),
-                            9 => ("G722", 8000),
-                            18 => ("G729", 8000),
-                            _ => return None,
-                        };
-                        Some(Codec {
-                            payload_type,
-                            name: name.to_owned(),
-                            clock_rate,
-                            channels: None,
-                        })
-                    }
-                }
+                let Some(encoding) = rtpmap else {
+                    return Codec::static_payload(payload_type);
+                };
+                let mut parts = encoding.split('/');
+                let name = parts.next().filter(|n| !n.is_empty())?.to_owned();
+                let clock_rate = parts.next()?.parse().ok()?;
+                let channels = parts.next().and_then(|c| c.parse().ok());
+                Some(Codec {
+                    payload_type,
+                    name,
+                    clock_rate,
+                    channels,
+                })
             })
             .collect()
+    }
+
+    /// The ICE candidates of this section that parse (RFC 8839 §5.1).
+    pub fn candidates(&self) -> impl Iterator<Item = Candidate> + '_ {
+        self.attributes("candidate").filter_map(Candidate::parse)
     }
 }
 
@@ -329,94 +449,5 @@ impl fmt::Display for SessionDescription {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         self.lines.iter().try_for_each(|l| l.fmt(f))?;
         self.media.iter().try_for_each(|m| m.fmt(f))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const WEBRTC_OFFER: &str = "v=0\r
-o=- 4611731400430051336 2 IN IP4 127.0.0.1\r
-s=-\r
-t=0 0\r
-a=group:BUNDLE 0\r
-a=msid-semantic: WMS\r
-m=audio 9 UDP/TLS/RTP/SAVPF 111 0 8 126\r
-c=IN IP4 0.0.0.0\r
-a=rtcp:9 IN IP4 0.0.0.0\r
-a=ice-ufrag:EsAw\r
-a=fingerprint:sha-256 D2:FA:0E:C3:22:59:5E:14:95:69:92:3D:13:B4:84:24:2C:C2:A2:C0:3E:FD:34:8E:5E:EA:6F:AF:52:CE:E6:0F\r
-a=setup:actpass\r
-a=mid:0\r
-a=sendrecv\r
-a=rtcp-mux\r
-a=rtpmap:111 opus/48000/2\r
-a=fmtp:111 minptime=10;useinbandfec=1\r
-a=rtpmap:126 telephone-event/8000\r
-";
-
-    #[test]
-    fn webrtc_offer_round_trips_and_lists_codecs() {
-        let sdp = parse(WEBRTC_OFFER).expect("parse");
-        assert_eq!(sdp.to_string(), WEBRTC_OFFER);
-        assert_eq!(sdp.line('o'), Some("- 4611731400430051336 2 IN IP4 127.0.0.1"));
-        assert_eq!(sdp.attribute("group"), Some("BUNDLE 0"));
-        let audio = sdp.media.first().expect("audio");
-        assert_eq!(
-            (audio.kind.as_str(), audio.port, audio.proto.as_str()),
-            ("audio", 9, "UDP/TLS/RTP/SAVPF")
-        );
-        let names: Vec<_> = audio
-            .codecs()
-            .into_iter()
-            .map(|c| (c.payload_type, c.name, c.clock_rate, c.channels))
-            .collect();
-        assert_eq!(
-            names,
-            vec![
-                (111, "opus".to_owned(), 48000, Some(2)),
-                (0, "PCMU".to_owned(), 8000, None),
-                (8, "PCMA".to_owned(), 8000, None),
-                (126, "telephone-event".to_owned(), 8000, None),
-            ]
-        );
-        assert_eq!(audio.attribute("setup"), Some("actpass"));
-    }
-
-    #[test]
-    fn hold_sets_direction_and_bumps_version() {
-        let mut sdp = parse(WEBRTC_OFFER).expect("parse");
-        assert_eq!(sdp.media_direction(0), Some(Direction::SendRecv));
-        sdp.set_direction(Direction::SendOnly);
-        sdp.bump_version();
-        let held = parse(&sdp.to_string()).expect("reparse");
-        assert_eq!(held.media_direction(0), Some(Direction::SendOnly));
-        assert_eq!(held.media.first().expect("audio").attributes("sendrecv").count(), 0);
-        assert_eq!(held.line('o'), Some("- 4611731400430051336 3 IN IP4 127.0.0.1"));
-    }
-
-    #[test]
-    fn session_level_direction_is_inherited() {
-        let sdp =
-            parse("v=0\no=- 1 1 IN IP4 1.2.3.4\ns=-\na=inactive\nt=0 0\nm=audio 4000/2 RTP/AVP 0\n").expect("parse");
-        assert_eq!(sdp.media_direction(0), Some(Direction::Inactive));
-        assert_eq!(sdp.media.first().expect("m").port_count, Some(2));
-        assert_eq!(sdp.media_direction(1), None);
-    }
-
-    #[test]
-    fn rejects_malformed() {
-        for bad in [
-            "",
-            "o=- 1 1 IN IP4 x\n",
-            "v=1\n",
-            "v=0\nnonsense\n",
-            "v=0\nm=audio\n",
-            "v=0\nm=audio x RTP/AVP 0\n",
-            "v=0\n1=x\n",
-        ] {
-            assert!(parse(bad).is_err(), "{bad:?} accepted");
-        }
     }
 }
