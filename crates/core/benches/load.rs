@@ -119,6 +119,15 @@ async fn round(stores: &[Store], w: &Arc<World>, seconds: u64, searches: usize) 
             let mut events = Box::pin(s.appeal_events().await?);
             let drain = tokio::spawn(async move { while events.next().await.is_some() {} });
             let (mut creates, mut finds, mut errors) = (Vec::new(), Vec::new(), 0usize);
+            // The first failure of each operator is said, so that a broken round is not read
+            // as a slow one.
+            let mut said = false;
+            let mut failed = |e: dialog_core::Error| {
+                if !std::mem::replace(&mut said, true) {
+                    eprintln!("  operator {i}: {e}");
+                }
+                errors += 1;
+            };
             let mut rng = 0x9e37_79b9_7f4a_7c15_u64 ^ (i as u64 + 1);
             let mut n = 0usize;
             while !stop.load(Ordering::Relaxed) {
@@ -126,7 +135,7 @@ async fn round(stores: &[Store], w: &Arc<World>, seconds: u64, searches: usize) 
                 if n.is_multiple_of(searches + 1) {
                     match s.create_appeals(&card(&w, &mut rng)).await {
                         Ok(_) => creates.push(t.elapsed()),
-                        Err(_) => errors += 1,
+                        Err(e) => failed(e),
                     }
                 } else {
                     let f = RegistryFilter {
@@ -135,7 +144,7 @@ async fn round(stores: &[Store], w: &Arc<World>, seconds: u64, searches: usize) 
                     };
                     match s.registry_page(&f, Sort::ReceivedDesc, None, 50).await {
                         Ok(_) => finds.push(t.elapsed()),
-                        Err(_) => errors += 1,
+                        Err(e) => failed(e),
                     }
                 }
                 n += 1;

@@ -443,18 +443,23 @@ impl Store {
         )
         .fetch_all(&self.pool)
         .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            // One template this version cannot read must not take the desktop's others with it.
-            let filter: RegistryFilter = match serde_json::from_value(r.filter) {
-                Ok(f) => f,
+        // One template this version cannot read must not take the desktop's others with it.
+        let readable: Vec<(TemplateRow, RegistryFilter)> = rows
+            .into_iter()
+            .filter_map(|r| match serde_json::from_value(r.filter.clone()) {
+                Ok(f) => Some((r, f)),
                 Err(e) => {
                     tracing::warn!(id = %r.id, error = %e, "a filter template that cannot be read is left out");
-                    continue;
+                    None
                 }
-            };
-            let count = self.registry_count(&filter).await?;
-            out.push(TemplateCount {
+            })
+            .collect();
+        // The counts run side by side, on as many connections as the person's pool holds.
+        let counts = futures_util::future::try_join_all(readable.iter().map(|(_, f)| self.registry_count(f))).await?;
+        let out = readable
+            .into_iter()
+            .zip(counts)
+            .map(|((r, filter), count)| TemplateCount {
                 template: FilterTemplate {
                     id: r.id,
                     owner: r.owner,
@@ -464,8 +469,8 @@ impl Store {
                     position: r.position,
                 },
                 count,
-            });
-        }
+            })
+            .collect();
         Ok(out)
     }
 }

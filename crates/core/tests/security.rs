@@ -498,9 +498,42 @@ async fn one_person_cannot_stop_the_center(pool: PgPool) -> TestResult {
         format!("dialog_apply_executors('{}', '{{}}', 'новый')", a.id),
         format!("dialog_announce('{}', 'update')", a.id),
         format!("dialog_open_door('{login}', true)"),
+        // The searches' turns: nobody takes them all for themselves.
+        "pg_try_advisory_xact_lock(1685283171, 1)".to_owned(),
+        "pg_advisory_xact_lock_shared(1685283171, 1)".to_owned(),
+        "dialog_registry_rows(null, null, null, null, 1)".to_owned(),
     ] {
         assert_eq!(refused(&mut sql, &format!("select {f}")).await, "42501", "{f}");
     }
+    // Searches take turns: with every turn taken a search waits for one, and a registration
+    // does not wait at all.
+    let mut owner = city.owner.pool().begin().await?;
+    sqlx::raw_sql("select pg_advisory_xact_lock(1685283171, i) from generate_series(1, 4) i")
+        .execute(&mut *owner)
+        .await?;
+    let search = tokio::spawn({
+        let op = op.clone();
+        async move {
+            let page = op
+                .registry_page(&Default::default(), dialog_core::registry::Sort::ReceivedDesc, None, 10)
+                .await;
+            (page, Instant::now())
+        }
+    });
+    let t = Instant::now();
+    registered(&other, "+79123456702", city.lenina_110, city.leak).await?;
+    assert!(
+        t.elapsed() < Duration::from_secs(1),
+        "registration waited {:?}",
+        t.elapsed()
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!search.is_finished(), "a search ran without a turn");
+    let freed = Instant::now();
+    owner.rollback().await?;
+    let (page, done) = tokio::time::timeout(Duration::from_secs(5), search).await??;
+    assert!(!page?.rows.is_empty());
+    assert!(done - freed < Duration::from_secs(1), "{:?}", done - freed);
     // A registration left open in a transaction holds no number: the others register at once.
     let mut stalled = psql(&city, &login).await?;
     sqlx::raw_sql(&format!(
