@@ -30,6 +30,10 @@ DIALOG_ASTERISK_PACKAGES=(
     libcurl4-openssl-dev bzip2 xz-utils
 )
 
+# The sqlx-cli whose `cargo sqlx prepare` writes and checks .sqlx/: the version of the sqlx the
+# workspace builds with.
+DIALOG_SQLX_CLI_VERSION=0.8.6
+
 dialog_missing_packages() {
     local p missing=()
     for p in "$@"; do

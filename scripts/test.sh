@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Every check and every test of Dialog, from a fresh Debian 12 machine:
 #   scripts/test.sh
-# Installs what is missing; checks formatting, lints (warnings are errors), TypeScript, and
-# that the UI's generated types match the Rust ones; starts a private PostgreSQL cluster in a
-# temporary directory (unless DATABASE_URL is given; the TLS tests then need
-# DIALOG_TEST_PG_CA, the CA of that server); runs all Rust tests and the end-to-end tests of
-# the real app under Xvfb and of the web in Debian's Chromium; stops the cluster. The tests
-# run in a private network namespace (scripts/in-netns.sh) with the telephony rig
+# Installs what is missing; checks formatting, lints (warnings are errors), TypeScript, that
+# the UI's generated types match the Rust ones, and that .sqlx/ is current; starts a private
+# PostgreSQL cluster in a temporary directory (unless DATABASE_URL is given; the TLS tests
+# then need DIALOG_TEST_PG_CA, the CA of that server); runs all Rust tests and the end-to-end
+# tests of the real app under Xvfb and of the web in Debian's Chromium; stops the cluster. The
+# tests run in a private network namespace (scripts/in-netns.sh) with the telephony rig
 # (scripts/sip-rig.sh) and a real Asterisk (scripts/asterisk.sh: built once into
 # /var/tmp/dialog-asterisk, or DIALOG_ASTERISK) in it.
 set -euo pipefail
@@ -29,6 +29,15 @@ echo "== cargo fmt --check"
 cargo fmt --all --check
 echo "== cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The query macros build from .sqlx/ (SQLX_OFFLINE in .cargo/config.toml): it must be what
+# the migrations give. sqlx-cli is built once and kept outside the clone, like tauri-driver.
+tools=${DIALOG_TOOLS_DIR:-/var/tmp/dialog-tools}
+if [ "$("$tools/bin/sqlx" --version 2>/dev/null)" != "sqlx-cli $DIALOG_SQLX_CLI_VERSION" ]; then
+    echo "== sqlx-cli $DIALOG_SQLX_CLI_VERSION into $tools"
+    cargo install -q --locked sqlx-cli --version "$DIALOG_SQLX_CLI_VERSION" --no-default-features \
+        --features postgres,rustls --root "$tools"
+fi
+scripts/sqlx-check.sh
 
 # Everything that needs the network (crates, npm, tauri-driver) is fetched and built above and
 # here; the tests then run in a network namespace with only loopback, where the telephony rig

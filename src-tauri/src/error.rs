@@ -1,4 +1,4 @@
-//! The error every command returns: [`dialog_core::ErrorBody`], `{ kind, message, field }`.
+//! The error every command returns: [`dialog_core::ErrorBody`], `{ kind, message, field, appeal }`.
 
 use dialog_core::ErrorBody;
 
@@ -14,6 +14,7 @@ impl AppError {
             kind: "internal".into(),
             message: message.into(),
             field: None,
+            appeal: None,
         })
     }
 
@@ -23,6 +24,7 @@ impl AppError {
             kind: "notLoggedIn".into(),
             message: "Войдите в систему".into(),
             field: None,
+            appeal: None,
         })
     }
 }

@@ -193,12 +193,12 @@ pub async fn import_text(conn: &mut PgConnection, what: Directory, text: &str) -
         Directory::Executors => {
             let rows = rows::<ExecutorRow>(text)?;
             let orgs = organizations(conn).await?;
-            let kinds: HashMap<String, Uuid> =
-                sqlx::query_as::<_, (String, Uuid)>("select lower(name), id from appeal_kinds")
-                    .fetch_all(&mut *conn)
-                    .await?
-                    .into_iter()
-                    .collect();
+            let kinds: HashMap<String, Uuid> = sqlx::query!(r#"select lower(name) as "name!", id from appeal_kinds"#)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .map(|k| (k.name, k.id))
+                .collect();
             for (line, r) in &rows {
                 let org = find_org(&orgs, &r.organization, *line)?;
                 let kind_ids = list(&r.kinds)
@@ -211,12 +211,13 @@ pub async fn import_text(conn: &mut PgConnection, what: Directory, text: &str) -
                     })
                     .collect::<anyhow::Result<Vec<_>>>()?;
                 let building_ids = executor_buildings(conn, org, &r.buildings, *line).await?;
-                let id: Option<Uuid> =
-                    sqlx::query_scalar("select id from executors where full_name = $1 and organization_id = $2")
-                        .bind(r.full_name.trim())
-                        .bind(org)
-                        .fetch_optional(&mut *conn)
-                        .await?;
+                let id = sqlx::query_scalar!(
+                    "select id from executors where full_name = $1 and organization_id = $2",
+                    r.full_name.trim(),
+                    org
+                )
+                .fetch_optional(&mut *conn)
+                .await?;
                 let e = Executor {
                     id: id.unwrap_or_else(Uuid::now_v7),
                     full_name: r.full_name.clone(),
@@ -235,13 +236,12 @@ pub async fn import_text(conn: &mut PgConnection, what: Directory, text: &str) -
 }
 
 async fn organizations(conn: &mut PgConnection) -> anyhow::Result<HashMap<String, Uuid>> {
-    Ok(
-        sqlx::query_as::<_, (String, Uuid)>("select name, id from organizations")
-            .fetch_all(&mut *conn)
-            .await?
-            .into_iter()
-            .collect(),
-    )
+    Ok(sqlx::query!("select name, id from organizations")
+        .fetch_all(&mut *conn)
+        .await?
+        .into_iter()
+        .map(|o| (o.name, o.id))
+        .collect())
 }
 
 fn find_org(orgs: &HashMap<String, Uuid>, name: &str, line: u64) -> anyhow::Result<Uuid> {
@@ -253,8 +253,7 @@ fn find_org(orgs: &HashMap<String, Uuid>, name: &str, line: u64) -> anyhow::Resu
 async fn executor_buildings(conn: &mut PgConnection, org: Uuid, spec: &str, line: u64) -> anyhow::Result<Vec<Uuid>> {
     if spec.trim() == "*" {
         return Ok(
-            sqlx::query_scalar("select id from buildings where organization_id = $1")
-                .bind(org)
+            sqlx::query_scalar!("select id from buildings where organization_id = $1", org)
                 .fetch_all(&mut *conn)
                 .await?,
         );
@@ -269,13 +268,13 @@ async fn executor_buildings(conn: &mut PgConnection, org: Uuid, spec: &str, line
                 "строка {line}: адрес «{addr}» записан неверно; пример: ул. Ленина, 10 или ул. Ленина, 10, 2"
             ),
         };
-        let id: Option<Uuid> = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "select id from buildings where organization_id = $1 and street = $2 and house = $3 and block = $4",
+            org,
+            street,
+            house,
+            block
         )
-        .bind(org)
-        .bind(street)
-        .bind(house)
-        .bind(block)
         .fetch_optional(&mut *conn)
         .await?;
         ids.push(id.ok_or_else(|| anyhow!("строка {line}: дом «{addr}» не найден среди домов организации"))?);

@@ -79,6 +79,7 @@ pub fn internal(message: impl Into<String>) -> ErrorBody {
         kind: "internal".into(),
         message: message.into(),
         field: None,
+        appeal: None,
     }
 }
 
@@ -88,6 +89,7 @@ pub fn unknown(name: &str) -> ErrorBody {
         kind: "unknownCommand".into(),
         message: format!("Команда «{name}» здесь недоступна — обновите страницу или приложение"),
         field: None,
+        appeal: None,
     }
 }
 
@@ -101,6 +103,7 @@ fn arguments<T: serde::de::DeserializeOwned>(name: &str, args: Value) -> Result<
         kind: "invalid".into(),
         message: format!("Запрос «{name}» составлен неверно ({e}) — обновите страницу или приложение и повторите"),
         field: None,
+        appeal: None,
     })
 }
 
@@ -245,6 +248,7 @@ async fn build_report(
             kind: "cancelled".into(),
             message: "Построение отчёта отменено".into(),
             field: None,
+            appeal: None,
         }),
     }
 }

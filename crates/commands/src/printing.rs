@@ -50,6 +50,7 @@ pub async fn cards_pdf(store: &Store, ids: &[Uuid]) -> Result<MadeFile, ErrorBod
             kind: "invalid".into(),
             message: "Не выбрано ни одного обращения для печати — отметьте обращения и повторите".into(),
             field: None,
+            appeal: None,
         });
     }
     let orgs = store.organizations().await.map_err(Failure::body)?;
@@ -103,6 +104,7 @@ pub async fn report_file(report: &Report, format: &str) -> Result<MadeFile, Erro
                 kind: "invalid".into(),
                 message: format!("Отчёт сохраняется в PDF или CSV, а не в «{other}» — выберите один из них"),
                 field: Some("format".into()),
+                appeal: None,
             })
         }
     };

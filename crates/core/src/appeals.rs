@@ -226,36 +226,87 @@ pub fn normalize_identifier(input: &str) -> Result<String> {
     ))
 }
 
-const APPEAL_SELECT: &str = r#"
-    select a.id, a.number, a.received_at, a.registered_at, a.channel, a.identifier, a.applicant_name,
-           a.contacts, a.building_id, a.address, a.apartment, a.entrance, a.floor, a.address_note,
-           a.kind_id, k.name as kind_name, a.appeal_type, a.priority, a.status, a.progress, a.comment,
-           a.joined_to, a.organization_id, a.localize_deadline_at, a.deadline_at, a.control_at,
-           a.notified_at, a.in_work_at, a.done_at, a.closed_at, a.created_by, a.updated_at,
-           a.updated_by, a.version, dialog_type_needs_address(a.appeal_type) as needs_address,
-           dialog_next_statuses(a) as next_statuses,
-           (select b.address from buildings b where b.id = a.building_id) as building_address
-    from dialog_appeals_by_id($1) a join appeal_kinds k on k.id = a.kind_id
-"#;
-
 /// The appeals with these ids that the person may see, with their executors, in the order
 /// asked for.
 #[tracing::instrument(skip_all)]
 pub(crate) async fn fetch_appeals(conn: &mut PgConnection, ids: &[Uuid]) -> Result<Vec<Appeal>> {
-    let mut found: Vec<Appeal> = sqlx::query_as(APPEAL_SELECT).bind(ids).fetch_all(&mut *conn).await?;
+    let mut found = sqlx::query!(
+        r#"
+        select a.id as "id!", a.number as "number!", a.received_at as "received_at!",
+               a.registered_at as "registered_at!", a.channel as "channel!: Channel",
+               a.identifier as "identifier!", a.applicant_name as "applicant_name!", a.contacts as "contacts!",
+               a.building_id, a.address as "address!", a.apartment as "apartment!", a.entrance as "entrance!",
+               a.floor as "floor!", a.address_note as "address_note!", a.kind_id as "kind_id!",
+               k.name as kind_name, a.appeal_type as "appeal_type!: AppealType",
+               a.priority as "priority!: Priority", a.status as "status!: AppealStatus",
+               a.progress as "progress!", a.comment as "comment!", a.joined_to, a.organization_id,
+               a.localize_deadline_at, a.deadline_at, a.control_at, a.notified_at, a.in_work_at, a.done_at,
+               a.closed_at, a.created_by as "created_by!", a.updated_at as "updated_at!",
+               a.updated_by as "updated_by!", a.version as "version!",
+               dialog_type_needs_address(a.appeal_type) as "needs_address!",
+               dialog_next_statuses(a) as "next_statuses!: Vec<AppealStatus>",
+               (select b.address from buildings b where b.id = a.building_id) as building_address
+        from dialog_appeals_by_id($1) a join appeal_kinds k on k.id = a.kind_id
+        "#,
+        ids
+    )
+    .fetch_all(&mut *conn)
+    .await?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
         let Some(i) = found.iter().position(|a| a.id == *id) else {
             return Err(Error::NotFound("Обращение"));
         };
-        let mut a = found.swap_remove(i);
-        a.executors = sqlx::query_as(
-            "select executor_id, full_name, phones, assigned_at, notified from dialog_appeal_executors($1)",
+        let a = found.swap_remove(i);
+        let executors = sqlx::query_as!(
+            AssignedExecutor,
+            r#"select executor_id as "executor_id!", full_name as "full_name!", phones as "phones!",
+                      assigned_at as "assigned_at!", notified as "notified!"
+               from dialog_appeal_executors($1)"#,
+            a.id
         )
-        .bind(a.id)
         .fetch_all(&mut *conn)
         .await?;
-        out.push(a);
+        out.push(Appeal {
+            id: a.id,
+            number: a.number,
+            received_at: a.received_at,
+            registered_at: a.registered_at,
+            channel: a.channel,
+            identifier: a.identifier,
+            applicant_name: a.applicant_name,
+            contacts: a.contacts,
+            building_id: a.building_id,
+            address: a.address,
+            apartment: a.apartment,
+            entrance: a.entrance,
+            floor: a.floor,
+            address_note: a.address_note,
+            kind_id: a.kind_id,
+            kind_name: a.kind_name,
+            appeal_type: a.appeal_type,
+            priority: a.priority,
+            status: a.status,
+            progress: a.progress,
+            comment: a.comment,
+            joined_to: a.joined_to,
+            organization_id: a.organization_id,
+            localize_deadline_at: a.localize_deadline_at,
+            deadline_at: a.deadline_at,
+            control_at: a.control_at,
+            notified_at: a.notified_at,
+            in_work_at: a.in_work_at,
+            done_at: a.done_at,
+            closed_at: a.closed_at,
+            created_by: a.created_by,
+            updated_at: a.updated_at,
+            updated_by: a.updated_by,
+            version: a.version,
+            needs_address: a.needs_address,
+            next_statuses: a.next_statuses,
+            building_address: a.building_address,
+            executors,
+        });
     }
     Ok(out)
 }
@@ -292,27 +343,27 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         let mut ids = Vec::with_capacity(new.reasons.len());
         for r in &new.reasons {
-            sqlx::query(
+            sqlx::query!(
                 "select dialog_register_appeal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)",
+                r.id,
+                new.received_at,
+                new.channel as Channel,
+                identifier,
+                new.applicant_name.trim(),
+                new.contacts.trim(),
+                r.building_id,
+                r.apartment.trim(),
+                r.entrance.trim(),
+                r.floor.trim(),
+                r.address_note.trim(),
+                r.kind_id,
+                r.priority as Option<Priority>,
+                r.comment.trim(),
+                &r.executor_ids,
+                r.join_to,
+                new.status as Option<AppealStatus>,
             )
-            .bind(r.id)
-            .bind(new.received_at)
-            .bind(new.channel)
-            .bind(identifier)
-            .bind(new.applicant_name.trim())
-            .bind(new.contacts.trim())
-            .bind(r.building_id)
-            .bind(r.apartment.trim())
-            .bind(r.entrance.trim())
-            .bind(r.floor.trim())
-            .bind(r.address_note.trim())
-            .bind(r.kind_id)
-            .bind(r.priority)
-            .bind(r.comment.trim())
-            .bind(&r.executor_ids)
-            .bind(r.join_to)
-            .bind(new.status)
-            .execute(&mut *tx)
+            .fetch_one(&mut *tx)
             .await?;
             for f in &r.attachments {
                 crate::files::attach(&mut tx, f.id, r.id, &f.file_name, &f.mime, &f.bytes()?).await?;
@@ -334,8 +385,7 @@ impl Store {
     /// for the number an operator types.
     pub async fn appeal_by_number(&self, number: &str) -> Result<Appeal> {
         let mut conn = self.pool.acquire().await?;
-        let id: Uuid = sqlx::query_scalar::<_, Option<Uuid>>("select dialog_appeal_id_by_number($1)")
-            .bind(number.trim())
+        let id = sqlx::query_scalar!("select dialog_appeal_id_by_number($1)", number.trim())
             .fetch_one(&mut *conn)
             .await?
             .ok_or(Error::NotFound("Обращение с таким номером"))?;
@@ -352,27 +402,27 @@ impl Store {
 
     async fn save(&self, id: Uuid, version: i32, c: &AppealChanges, identifier: &str) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
+        sqlx::query!(
             "select dialog_save_appeal($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)",
+            id,
+            version,
+            c.received_at,
+            c.channel as Channel,
+            identifier,
+            c.applicant_name.trim(),
+            c.contacts.trim(),
+            c.building_id,
+            c.apartment.trim(),
+            c.entrance.trim(),
+            c.floor.trim(),
+            c.address_note.trim(),
+            c.kind_id,
+            c.priority as Priority,
+            c.comment.trim(),
+            c.status as AppealStatus,
+            &c.executor_ids,
+            c.joined_to,
         )
-        .bind(id)
-        .bind(version)
-        .bind(c.received_at)
-        .bind(c.channel)
-        .bind(identifier)
-        .bind(c.applicant_name.trim())
-        .bind(c.contacts.trim())
-        .bind(c.building_id)
-        .bind(c.apartment.trim())
-        .bind(c.entrance.trim())
-        .bind(c.floor.trim())
-        .bind(c.address_note.trim())
-        .bind(c.kind_id)
-        .bind(c.priority)
-        .bind(c.comment.trim())
-        .bind(c.status)
-        .bind(&c.executor_ids)
-        .bind(c.joined_to)
         .execute(&mut *tx)
         .await?;
         let a = fetch_appeal(&mut tx, id).await?;
@@ -396,12 +446,14 @@ impl Store {
 
     async fn set_status(&self, ids: &[Uuid], versions: &[i32], status: AppealStatus) -> Result<Vec<Appeal>> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_set_status($1, $2, $3)")
-            .bind(ids)
-            .bind(versions)
-            .bind(status)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "select dialog_set_status($1, $2, $3)",
+            ids,
+            versions,
+            status as AppealStatus
+        )
+        .execute(&mut *tx)
+        .await?;
         let out = fetch_appeals(&mut tx, ids).await?;
         tx.commit().await?;
         Ok(out)
@@ -414,11 +466,7 @@ impl Store {
 
     async fn assign_once(&self, id: Uuid, version: i32, executor_id: Uuid, assign: bool) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_assign($1, $2, $3, $4)")
-            .bind(id)
-            .bind(version)
-            .bind(executor_id)
-            .bind(assign)
+        sqlx::query!("select dialog_assign($1, $2, $3, $4)", id, version, executor_id, assign)
             .execute(&mut *tx)
             .await?;
         let a = fetch_appeal(&mut tx, id).await?;
@@ -444,10 +492,7 @@ impl Store {
 
     async fn join_once(&self, id: Uuid, version: i32, to: Option<Uuid>) -> Result<Appeal> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_join($1, $2, $3)")
-            .bind(id)
-            .bind(version)
-            .bind(to)
+        sqlx::query!("select dialog_join($1, $2, $3)", id, version, to)
             .execute(&mut *tx)
             .await?;
         let a = fetch_appeal(&mut tx, id).await?;
@@ -478,8 +523,7 @@ impl Store {
     /// All appeals of the group the appeal belongs to (the first one and those joined to it).
     pub async fn joined_group(&self, id: Uuid) -> Result<Vec<Appeal>> {
         let mut conn = self.pool.acquire().await?;
-        let ids: Vec<Uuid> = sqlx::query_scalar("select dialog_joined_group($1)")
-            .bind(id)
+        let ids: Vec<Uuid> = sqlx::query_scalar!(r#"select dialog_joined_group($1) as "id!""#, id)
             .fetch_all(&mut *conn)
             .await?;
         fetch_appeals(&mut conn, &ids).await
@@ -490,9 +534,7 @@ impl Store {
         if text.trim().is_empty() {
             return Err(Error::invalid("comment", "Комментарий пуст — напишите текст"));
         }
-        sqlx::query("select dialog_add_comment($1, $2)")
-            .bind(id)
-            .bind(text.trim())
+        sqlx::query!("select dialog_add_comment($1, $2)", id, text.trim())
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -500,16 +542,30 @@ impl Store {
 
     /// The appeal's history, oldest first.
     pub async fn history(&self, id: Uuid) -> Result<Vec<HistoryEntry>> {
-        let mut h: Vec<HistoryEntry> = sqlx::query_as(
-            "select at, actor, actor_name, action, before, after, comment from dialog_appeal_history($1)",
+        let rows = sqlx::query!(
+            r#"select at as "at!", actor as "actor!", actor_name, action as "action!", before, after, comment
+               from dialog_appeal_history($1)"#,
+            id
         )
-        .bind(id)
         .fetch_all(&self.pool)
         .await?;
-        for e in &mut h {
-            e.text = crate::history::describe(e);
-        }
-        Ok(h)
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let mut e = HistoryEntry {
+                    at: r.at,
+                    actor: r.actor,
+                    actor_name: r.actor_name,
+                    action: r.action,
+                    before: r.before,
+                    after: r.after,
+                    comment: r.comment,
+                    text: String::new(),
+                };
+                e.text = crate::history::describe(&e);
+                e
+            })
+            .collect())
     }
 }
 

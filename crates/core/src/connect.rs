@@ -296,6 +296,17 @@ pub struct Person {
     pub active: bool,
 }
 
+/// The person the connection's login is, if it is one of Dialog's.
+pub(crate) async fn whoami(conn: impl sqlx::PgExecutor<'_>) -> sqlx::Result<Option<Person>> {
+    sqlx::query_as!(
+        Person,
+        r#"select login, full_name, role as "role: StaffRole", sip_extension, organization_id, active
+           from staff where login = session_user"#
+    )
+    .fetch_optional(conn)
+    .await
+}
+
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Connections a person's app keeps to the server, besides the one that listens for changes.
@@ -323,17 +334,14 @@ impl Store {
             .connect_with(pg.clone())
             .await
             .map_err(|e| ConnectError::classify(e, &pg, &opts.login))?;
-        let me = sqlx::query_as::<_, Person>(
-            "select login, full_name, role, sip_extension, organization_id, active from staff where login = session_user",
-        )
-        .fetch_optional(&pool)
-        .await
-        .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
-            // A login role without any of Dialog's group roles cannot even read the staff list.
-            Some("42501") => ConnectError::NotAPerson(opts.login.clone()),
-            _ => ConnectError::Other(e.to_string()),
-        })?
-        .ok_or_else(|| ConnectError::NotAPerson(opts.login.clone()))?;
+        let me = whoami(&pool)
+            .await
+            .map_err(|e| match e.as_database_error().and_then(|d| d.code()).as_deref() {
+                // A login role without any of Dialog's group roles cannot even read the staff list.
+                Some("42501") => ConnectError::NotAPerson(opts.login.clone()),
+                _ => ConnectError::Other(e.to_string()),
+            })?
+            .ok_or_else(|| ConnectError::NotAPerson(opts.login.clone()))?;
         Ok(Store { pool, me: Some(me) })
     }
 }

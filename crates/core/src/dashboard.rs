@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::model::AppealType;
 use crate::Store;
 
 /// The supervisor's live dashboard.
@@ -49,25 +50,29 @@ impl Store {
     /// The live dashboard: cheap counts over the partial indexes of live appeals (a manager's
     /// of their organization).
     pub async fn dashboard(&self) -> Result<Dashboard> {
-        type Row = (Vec<crate::model::AppealType>, Vec<i64>, i64, i64, i64, i64, i64, i64);
-        let (types, counts, overdue_now, not_notified, live, calls_waiting, operators_on_line, operators_talking): Row =
-            sqlx::query_as("select * from dialog_dashboard(make_interval(secs => $1))")
-                .bind(crate::phone::LINE_STALE_AFTER.as_secs_f64())
-                .fetch_one(&self.pool)
-                .await?;
-        let today_by_type = types
+        let d = sqlx::query!(
+            r#"select today_types as "types!: Vec<AppealType>", today_counts as "counts!", overdue_now as "overdue_now!",
+                      not_notified as "not_notified!", live as "live!", calls_waiting as "calls_waiting!",
+                      operators_on_line as "operators_on_line!", operators_talking as "operators_talking!"
+               from dialog_dashboard(make_interval(secs => $1))"#,
+            crate::phone::LINE_STALE_AFTER.as_secs_f64()
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let today_by_type = d
+            .types
             .into_iter()
-            .zip(counts)
+            .zip(d.counts)
             .map(|(appeal_type, count)| TypeCount { appeal_type, count })
             .collect();
         Ok(Dashboard {
             today_by_type,
-            overdue_now,
-            not_notified,
-            live,
-            calls_waiting,
-            operators_on_line,
-            operators_talking,
+            overdue_now: d.overdue_now,
+            not_notified: d.not_notified,
+            live: d.live,
+            calls_waiting: d.calls_waiting,
+            operators_on_line: d.operators_on_line,
+            operators_talking: d.operators_talking,
         })
     }
 }

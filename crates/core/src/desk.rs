@@ -144,38 +144,42 @@ impl Store {
 
     /// Articles matching the words, best first (Russian stemming: «трубы» finds «труба»).
     pub async fn search_articles(&self, text: &str) -> Result<Vec<ArticleHit>> {
-        Ok(sqlx::query_as(
+        Ok(sqlx::query_as!(
+            ArticleHit,
             r#"select id, title,
-                      ts_headline('russian', body, q, 'StartSel=«, StopSel=», MaxWords=30, MinWords=10') as snippet
+                      ts_headline('russian', body, q, 'StartSel=«, StopSel=», MaxWords=30, MinWords=10') as "snippet!"
                from kb_articles, websearch_to_tsquery('russian', $1) q
                where $1 = '' or search_vector @@ q
                order by ts_rank(search_vector, q) desc, title limit 50"#,
+            text.trim()
         )
-        .bind(text.trim())
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// One article.
     pub async fn article(&self, id: Uuid) -> Result<Article> {
-        sqlx::query_as("select id, title, body, tags, updated_at from kb_articles where id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound("Статья"))
+        sqlx::query_as!(
+            Article,
+            "select id, title, body, tags, updated_at from kb_articles where id = $1",
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound("Статья"))
     }
 
     /// Creates or edits an article (admins).
     pub async fn save_article(&self, a: &Article) -> Result<()> {
-        sqlx::query(
+        sqlx::query!(
             r#"insert into kb_articles (id, title, body, tags) values ($1, $2, $3, $4)
                on conflict (id) do update set title = excluded.title, body = excluded.body, tags = excluded.tags,
                    updated_at = now(), updated_by = session_user"#,
+            a.id,
+            a.title.trim(),
+            a.body,
+            &a.tags
         )
-        .bind(a.id)
-        .bind(a.title.trim())
-        .bind(&a.body)
-        .bind(&a.tags)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -183,8 +187,7 @@ impl Store {
 
     /// Removes an article for good (admins).
     pub async fn delete_article(&self, id: Uuid) -> Result<()> {
-        sqlx::query("delete from kb_articles where id = $1")
-            .bind(id)
+        sqlx::query!("delete from kb_articles where id = $1", id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -192,11 +195,12 @@ impl Store {
 
     /// The price list of a building.
     pub async fn prices(&self, building_id: Uuid) -> Result<Vec<Price>> {
-        Ok(sqlx::query_as(
-            r#"select id, building_id, service, price::text as price, unit, note from building_prices
+        Ok(sqlx::query_as!(
+            Price,
+            r#"select id, building_id, service, price::text as "price!", unit, note from building_prices
                where building_id = $1 order by service"#,
+            building_id
         )
-        .bind(building_id)
         .fetch_all(&self.pool)
         .await?)
     }
@@ -220,22 +224,24 @@ impl Store {
         if p.service.trim().is_empty() {
             return Err(Error::invalid("service", "Укажите название услуги"));
         }
-        sqlx::query(
-            r#"insert into building_prices (id, building_id, service, price, unit, note)
-               values ($1, $2, $3, $4::numeric, $5, $6)
-               on conflict (id) do update set service = excluded.service, price = excluded.price,
-                   unit = excluded.unit, note = excluded.note"#,
-        )
-        .bind(p.id)
-        .bind(p.building_id)
-        .bind(p.service.trim())
-        .bind(&price)
-        .bind(if p.unit.trim().is_empty() {
+        let unit = if p.unit.trim().is_empty() {
             "шт."
         } else {
             p.unit.trim()
-        })
-        .bind(p.note.trim())
+        };
+        // The price crosses as text and becomes numeric in the database: kopecks stay exact.
+        sqlx::query!(
+            r#"insert into building_prices (id, building_id, service, price, unit, note)
+               values ($1, $2, $3, $4::text::numeric, $5, $6)
+               on conflict (id) do update set service = excluded.service, price = excluded.price,
+                   unit = excluded.unit, note = excluded.note"#,
+            p.id,
+            p.building_id,
+            p.service.trim(),
+            price,
+            unit,
+            p.note.trim()
+        )
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -243,8 +249,7 @@ impl Store {
 
     /// Removes a service from a building's price list (admins).
     pub async fn delete_price(&self, id: Uuid) -> Result<()> {
-        sqlx::query("delete from building_prices where id = $1")
-            .bind(id)
+        sqlx::query!("delete from building_prices where id = $1", id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -253,15 +258,15 @@ impl Store {
     /// Adds an executor's shift to the schedule (admins); it belongs to the executor's
     /// organization.
     pub async fn add_shift(&self, s: &NewShift) -> Result<()> {
-        sqlx::query(
+        sqlx::query!(
             r#"insert into schedules (id, organization_id, executor_id, starts_at, ends_at, note)
                values ($1, (select organization_id from executors where id = $2), $2, $3, $4, $5)"#,
+            s.id,
+            s.executor_id,
+            s.starts_at,
+            s.ends_at,
+            s.note.trim()
         )
-        .bind(s.id)
-        .bind(s.executor_id)
-        .bind(s.starts_at)
-        .bind(s.ends_at)
-        .bind(s.note.trim())
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -269,8 +274,7 @@ impl Store {
 
     /// Removes a shift from the schedule (admins).
     pub async fn delete_shift(&self, id: Uuid) -> Result<()> {
-        sqlx::query("delete from schedules where id = $1")
-            .bind(id)
+        sqlx::query!("delete from schedules where id = $1", id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -283,8 +287,9 @@ impl Store {
         to: DateTime<Utc>,
         organization_id: Option<Uuid>,
     ) -> Result<Vec<Shift>> {
-        Ok(sqlx::query_as(
-            r#"select s.id, coalesce(e.full_name, st.full_name) as person, o.name as organization,
+        Ok(sqlx::query_as!(
+            Shift,
+            r#"select s.id, coalesce(e.full_name, st.full_name) as "person!", o.name as "organization?",
                       s.starts_at, s.ends_at, s.note
                from schedules s
                left join executors e on e.id = s.executor_id
@@ -292,11 +297,11 @@ impl Store {
                left join organizations o on o.id = coalesce(s.organization_id, e.organization_id, st.organization_id)
                where s.starts_at < $2 and s.ends_at > $1
                  and ($3::uuid is null or coalesce(s.organization_id, e.organization_id) = $3)
-               order by s.starts_at, person"#,
+               order by s.starts_at, coalesce(e.full_name, st.full_name)"#,
+            from,
+            to,
+            organization_id
         )
-        .bind(from)
-        .bind(to)
-        .bind(organization_id)
         .fetch_all(&self.pool)
         .await?)
     }

@@ -123,11 +123,6 @@ pub struct Service {
     pub building_ids: Vec<Uuid>,
 }
 
-const BUILDING_COLUMNS: &str = "id, organization_id, city, street, house, block, address";
-const KIND_COLUMNS: &str = "id, name, appeal_type, default_priority, localize_minutes, resolve_minutes, deadline_note, keywords, source, active, \
-    dialog_type_needs_address(appeal_type) as needs_address";
-const EXECUTOR_COLUMNS: &str = "e.id, e.full_name, e.position, e.phones, e.organization_id, e.active";
-
 /// An organization's phone as stored: `+7…`, or none when left empty.
 fn organization_phone(phone: Option<&str>) -> Result<Option<String>> {
     phone
@@ -144,38 +139,38 @@ pub mod upsert {
     /// Creates or renames an organization found by name; returns its id.
     pub async fn organization(conn: &mut PgConnection, name: &str, phone: Option<&str>) -> Result<Uuid> {
         let phone = organization_phone(phone)?;
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar!(
             r#"insert into organizations (id, name, phone) values ($1, $2, $3)
                on conflict (name) do update set phone = coalesce(excluded.phone, organizations.phone)
                returning id"#,
+            Uuid::now_v7(),
+            name.trim(),
+            phone
         )
-        .bind(Uuid::now_v7())
-        .bind(name.trim())
-        .bind(phone)
         .fetch_one(&mut *conn)
         .await?)
     }
 
     /// Creates a building or moves it to another organization; returns its id.
     pub async fn building(conn: &mut PgConnection, b: &Building) -> Result<Uuid> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar!(
             r#"insert into buildings (id, organization_id, city, street, house, block) values ($1, $2, $3, $4, $5, $6)
                on conflict (city, street, house, block) do update set organization_id = excluded.organization_id
                returning id"#,
+            b.id,
+            b.organization_id,
+            b.city.trim(),
+            b.street.trim(),
+            b.house.trim(),
+            b.block.trim()
         )
-        .bind(b.id)
-        .bind(b.organization_id)
-        .bind(b.city.trim())
-        .bind(b.street.trim())
-        .bind(b.house.trim())
-        .bind(b.block.trim())
         .fetch_one(&mut *conn)
         .await?)
     }
 
     /// Creates or updates a kind found by name; returns its id.
     pub async fn kind(conn: &mut PgConnection, k: &AppealKind) -> Result<Uuid> {
-        Ok(sqlx::query_scalar(
+        Ok(sqlx::query_scalar!(
             r#"insert into appeal_kinds (id, name, appeal_type, default_priority, localize_minutes, resolve_minutes,
                    deadline_note, keywords, source, active)
                values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -184,17 +179,17 @@ pub mod upsert {
                    resolve_minutes = excluded.resolve_minutes, deadline_note = excluded.deadline_note,
                    keywords = excluded.keywords, source = excluded.source, active = excluded.active
                returning id"#,
+            k.id,
+            k.name.trim(),
+            k.appeal_type as AppealType,
+            k.default_priority as Priority,
+            k.localize_minutes,
+            k.resolve_minutes,
+            k.deadline_note,
+            &k.keywords,
+            k.source,
+            k.active
         )
-        .bind(k.id)
-        .bind(k.name.trim())
-        .bind(k.appeal_type)
-        .bind(k.default_priority)
-        .bind(k.localize_minutes)
-        .bind(k.resolve_minutes)
-        .bind(&k.deadline_note)
-        .bind(&k.keywords)
-        .bind(&k.source)
-        .bind(k.active)
         .fetch_one(&mut *conn)
         .await?)
     }
@@ -206,39 +201,47 @@ pub mod upsert {
             .iter()
             .map(|p| normalize_phone(p).ok_or_else(|| Error::invalid("phones", format!("«{p}» — не номер телефона"))))
             .collect::<Result<Vec<_>>>()?;
-        sqlx::query(
+        sqlx::query!(
             r#"insert into executors (id, full_name, position, phones, organization_id, active) values ($1, $2, $3, $4, $5, $6)
                on conflict (id) do update set full_name = excluded.full_name, position = excluded.position,
                    phones = excluded.phones, organization_id = excluded.organization_id, active = excluded.active"#,
+            e.id,
+            e.full_name.trim(),
+            e.position.trim(),
+            &phones,
+            e.organization_id,
+            e.active
         )
-        .bind(e.id)
-        .bind(e.full_name.trim())
-        .bind(e.position.trim())
-        .bind(&phones)
-        .bind(e.organization_id)
-        .bind(e.active)
         .execute(&mut *conn)
         .await?;
-        sqlx::query("delete from executor_kinds where executor_id = $1 and kind_id <> all($2)")
-            .bind(e.id)
-            .bind(&service.kind_ids)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("insert into executor_kinds select $1, unnest($2::uuid[]) on conflict do nothing")
-            .bind(e.id)
-            .bind(&service.kind_ids)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("delete from executor_buildings where executor_id = $1 and building_id <> all($2)")
-            .bind(e.id)
-            .bind(&service.building_ids)
-            .execute(&mut *conn)
-            .await?;
-        sqlx::query("insert into executor_buildings select $1, unnest($2::uuid[]) on conflict do nothing")
-            .bind(e.id)
-            .bind(&service.building_ids)
-            .execute(&mut *conn)
-            .await?;
+        sqlx::query!(
+            "delete from executor_kinds where executor_id = $1 and kind_id <> all($2)",
+            e.id,
+            &service.kind_ids
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "insert into executor_kinds select $1, unnest($2::uuid[]) on conflict do nothing",
+            e.id,
+            &service.kind_ids
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "delete from executor_buildings where executor_id = $1 and building_id <> all($2)",
+            e.id,
+            &service.building_ids
+        )
+        .execute(&mut *conn)
+        .await?;
+        sqlx::query!(
+            "insert into executor_buildings select $1, unnest($2::uuid[]) on conflict do nothing",
+            e.id,
+            &service.building_ids
+        )
+        .execute(&mut *conn)
+        .await?;
         Ok(e.id)
     }
 }
@@ -253,12 +256,14 @@ impl Store {
     /// Renames an organization or corrects its phone (admins).
     pub async fn update_organization(&self, id: Uuid, name: &str, phone: Option<&str>) -> Result<()> {
         let phone = organization_phone(phone)?;
-        let done = sqlx::query("update organizations set name = $2, phone = $3 where id = $1")
-            .bind(id)
-            .bind(name.trim())
-            .bind(phone)
-            .execute(&self.pool)
-            .await?;
+        let done = sqlx::query!(
+            "update organizations set name = $2, phone = $3 where id = $1",
+            id,
+            name.trim(),
+            phone
+        )
+        .execute(&self.pool)
+        .await?;
         if done.rows_affected() == 0 {
             return Err(Error::NotFound("Организация"));
         }
@@ -276,16 +281,20 @@ impl Store {
     pub async fn save_building_served(&self, b: &Building, served_by: &[Uuid]) -> Result<Uuid> {
         let mut tx = self.pool.begin().await?;
         let id = upsert::building(&mut tx, b).await?;
-        sqlx::query("delete from executor_buildings where building_id = $1 and executor_id <> all($2)")
-            .bind(id)
-            .bind(served_by)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("insert into executor_buildings select unnest($2::uuid[]), $1 on conflict do nothing")
-            .bind(id)
-            .bind(served_by)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "delete from executor_buildings where building_id = $1 and executor_id <> all($2)",
+            id,
+            served_by
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!(
+            "insert into executor_buildings select unnest($2::uuid[]), $1 on conflict do nothing",
+            id,
+            served_by
+        )
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(id)
     }
@@ -306,19 +315,22 @@ impl Store {
 
     /// Every executor, working or not (admin screens).
     pub async fn executors(&self) -> Result<Vec<Executor>> {
-        Ok(sqlx::query_as(&format!(
-            "select {EXECUTOR_COLUMNS} from executors e order by e.full_name"
-        ))
+        Ok(sqlx::query_as!(
+            Executor,
+            "select id, full_name, position, phones, organization_id, active from executors order by full_name"
+        )
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// The buildings of an organization (admin screens).
     pub async fn buildings(&self, organization_id: Uuid) -> Result<Vec<Building>> {
-        Ok(sqlx::query_as(&format!(
-            "select {BUILDING_COLUMNS} from buildings where organization_id = $1 order by street, length(house), house, block"
-        ))
-        .bind(organization_id)
+        Ok(sqlx::query_as!(
+            Building,
+            r#"select id, organization_id, city, street, house, block, address as "address!" from buildings
+               where organization_id = $1 order by street, length(house), house, block"#,
+            organization_id
+        )
         .fetch_all(&self.pool)
         .await?)
     }
@@ -326,7 +338,7 @@ impl Store {
     /// All organizations.
     pub async fn organizations(&self) -> Result<Vec<Organization>> {
         Ok(
-            sqlx::query_as("select id, name, phone from organizations order by name")
+            sqlx::query_as!(Organization, "select id, name, phone from organizations order by name")
                 .fetch_all(&self.pool)
                 .await?,
         )
@@ -339,63 +351,78 @@ impl Store {
         if patterns.is_empty() {
             return Ok(Vec::new());
         }
-        Ok(sqlx::query_as(&format!(
-            r#"select {BUILDING_COLUMNS} from buildings
+        Ok(sqlx::query_as!(
+            Building,
+            r#"select id, organization_id, city, street, house, block, address as "address!" from buildings
                where search_text like all($1)
                order by similarity(search_text, dialog_norm($2)) desc, street, length(house), house, block
-               limit $3"#
-        ))
-        .bind(&patterns)
-        .bind(text)
-        .bind(i64::from(limit.clamp(1, 100)))
+               limit $3"#,
+            &patterns,
+            text,
+            i64::from(limit.clamp(1, 100))
+        )
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// One building.
     pub async fn building(&self, id: Uuid) -> Result<Building> {
-        sqlx::query_as(&format!("select {BUILDING_COLUMNS} from buildings where id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?
-            .ok_or(Error::NotFound("Дом"))
+        sqlx::query_as!(
+            Building,
+            r#"select id, organization_id, city, street, house, block, address as "address!" from buildings
+               where id = $1"#,
+            id
+        )
+        .fetch_optional(&self.pool)
+        .await?
+        .ok_or(Error::NotFound("Дом"))
     }
 
     /// Active kinds matching a keyword ("вода", "течь"), best first; all when `text` is empty.
     #[tracing::instrument(skip_all)]
     pub async fn search_kinds(&self, text: &str) -> Result<Vec<AppealKind>> {
         let patterns = search_patterns(text);
-        Ok(sqlx::query_as(&format!(
-            r#"select {KIND_COLUMNS} from appeal_kinds
+        Ok(sqlx::query_as!(
+            AppealKind,
+            r#"select id, name, appeal_type as "appeal_type: AppealType", default_priority as "default_priority: Priority",
+                      localize_minutes, resolve_minutes, deadline_note, keywords, source, active,
+                      dialog_type_needs_address(appeal_type) as "needs_address!"
+               from appeal_kinds
                where active and search_text like all($1)
-               order by similarity(search_text, dialog_norm($2)) desc, name"#
-        ))
-        .bind(&patterns)
-        .bind(text)
+               order by similarity(search_text, dialog_norm($2)) desc, name"#,
+            &patterns,
+            text
+        )
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// Every kind, active or not (admin screens).
     pub async fn kinds(&self) -> Result<Vec<AppealKind>> {
-        Ok(
-            sqlx::query_as(&format!("select {KIND_COLUMNS} from appeal_kinds order by name"))
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as!(
+            AppealKind,
+            r#"select id, name, appeal_type as "appeal_type: AppealType",
+                          default_priority as "default_priority: Priority", localize_minutes, resolve_minutes,
+                          deadline_note, keywords, source, active,
+                          dialog_type_needs_address(appeal_type) as "needs_address!"
+                   from appeal_kinds order by name"#
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Active executors who serve this kind at this building: the only ones the card offers.
     pub async fn executors_for(&self, kind_id: Uuid, building_id: Uuid) -> Result<Vec<Executor>> {
-        Ok(sqlx::query_as(&format!(
-            r#"select {EXECUTOR_COLUMNS} from executors e
+        Ok(sqlx::query_as!(
+            Executor,
+            r#"select e.id, e.full_name, e.position, e.phones, e.organization_id, e.active from executors e
                where e.active
                  and exists (select 1 from executor_kinds k where k.executor_id = e.id and k.kind_id = $1)
                  and exists (select 1 from executor_buildings b where b.executor_id = e.id and b.building_id = $2)
-               order by e.full_name"#
-        ))
-        .bind(kind_id)
-        .bind(building_id)
+               order by e.full_name"#,
+            kind_id,
+            building_id
+        )
         .fetch_all(&self.pool)
         .await?)
     }
@@ -403,12 +430,10 @@ impl Store {
     /// What an executor serves.
     pub async fn executor_service(&self, id: Uuid) -> Result<Service> {
         Ok(Service {
-            kind_ids: sqlx::query_scalar("select kind_id from executor_kinds where executor_id = $1")
-                .bind(id)
+            kind_ids: sqlx::query_scalar!("select kind_id from executor_kinds where executor_id = $1", id)
                 .fetch_all(&self.pool)
                 .await?,
-            building_ids: sqlx::query_scalar("select building_id from executor_buildings where executor_id = $1")
-                .bind(id)
+            building_ids: sqlx::query_scalar!("select building_id from executor_buildings where executor_id = $1", id)
                 .fetch_all(&self.pool)
                 .await?,
         })
@@ -416,15 +441,30 @@ impl Store {
 
     /// The contacts list: active executors with the number of appeals in their work.
     pub async fn contacts(&self) -> Result<Vec<Contact>> {
-        Ok(sqlx::query_as(&format!(
-            r#"select {EXECUTOR_COLUMNS}, o.name as organization_name,
-                      coalesce(l.in_work, 0) as in_work
+        let rows = sqlx::query!(
+            r#"select e.id, e.full_name, e.position, e.phones, e.organization_id, e.active,
+                      o.name as organization_name, coalesce(l.in_work, 0) as "in_work!"
                from executors e join organizations o on o.id = e.organization_id
                left join dialog_executor_load() l on l.executor_id = e.id
                where e.active order by e.full_name"#
-        ))
+        )
         .fetch_all(&self.pool)
-        .await?)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Contact {
+                executor: Executor {
+                    id: r.id,
+                    full_name: r.full_name,
+                    position: r.position,
+                    phones: r.phones,
+                    organization_id: r.organization_id,
+                    active: r.active,
+                },
+                organization_name: r.organization_name,
+                in_work: r.in_work,
+            })
+            .collect())
     }
 
     /// The executor whose phone this is (an incoming call from an executor).
@@ -432,10 +472,12 @@ impl Store {
         let Some(phone) = normalize_phone(phone) else {
             return Ok(None);
         };
-        Ok(sqlx::query_as(&format!(
-            "select {EXECUTOR_COLUMNS} from executors e where e.phones @> array[$1] order by e.active desc limit 1"
-        ))
-        .bind(phone)
+        Ok(sqlx::query_as!(
+            Executor,
+            r#"select id, full_name, position, phones, organization_id, active from executors
+               where phones @> array[$1] order by active desc limit 1"#,
+            phone
+        )
         .fetch_optional(&self.pool)
         .await?)
     }

@@ -45,8 +45,12 @@ pub enum Error {
     /// Someone else saved the appeal since it was read (optimistic `version`).
     #[error("Обращение {number} изменил другой оператор — обновите карточку и повторите изменения")]
     Conflict {
+        /// The appeal's id.
+        id: uuid::Uuid,
         /// The appeal's number.
         number: String,
+        /// The version the appeal has now.
+        version: i32,
     },
     /// The thing asked for does not exist or is not visible to this person.
     #[error("{0} не найдено — возможно, его удалили или у вас нет к нему доступа")]
@@ -98,8 +102,8 @@ fn sqlstate_of(e: &sqlx::Error) -> String {
         .unwrap_or_else(|| "нет".to_owned())
 }
 
-/// An error as a client receives it: `{ kind, message, field }`, kind in camelCase so that the
-/// UI can branch on it, message in Russian to show as it is.
+/// An error as a client receives it: `{ kind, message, field, appeal }`, kind in camelCase so
+/// that the UI can branch on it, message in Russian to show as it is.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export, rename = "CommandError"))]
 #[serde(rename_all = "camelCase")]
@@ -111,6 +115,22 @@ pub struct ErrorBody {
     pub message: String,
     /// The field to mark red, for `invalid`.
     pub field: Option<String>,
+    /// The appeal someone else changed meanwhile, for `conflict`.
+    pub appeal: Option<ConflictedAppeal>,
+}
+
+/// The appeal a conflict is about, as the database names it: the DETAIL of its `DL008`, a JSON
+/// object, so that nobody reads it out of the message.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS), ts(export))]
+#[serde(rename_all = "camelCase")]
+pub struct ConflictedAppeal {
+    /// Id.
+    pub id: uuid::Uuid,
+    /// Number.
+    pub number: String,
+    /// The version it has now.
+    pub version: i32,
 }
 
 impl From<&Error> for ErrorBody {
@@ -120,6 +140,14 @@ impl From<&Error> for ErrorBody {
             message: e.to_string(),
             field: match e {
                 Error::Invalid { field, .. } if !field.is_empty() => Some((*field).to_owned()),
+                _ => None,
+            },
+            appeal: match e {
+                Error::Conflict { id, number, version } => Some(ConflictedAppeal {
+                    id: *id,
+                    number: number.clone(),
+                    version: *version,
+                }),
                 _ => None,
             },
         }
@@ -132,6 +160,7 @@ impl From<&crate::ConnectError> for ErrorBody {
             kind: e.kind().to_owned(),
             message: e.to_string(),
             field: None,
+            appeal: None,
         }
     }
 }
@@ -252,8 +281,14 @@ impl From<sqlx::Error> for Error {
         }
         if code == "DL008" {
             let pg = db.try_downcast_ref::<sqlx::postgres::PgDatabaseError>();
-            let number = pg.and_then(|p| p.detail()).unwrap_or_default().to_owned();
-            return Self::Conflict { number };
+            let detail = pg.and_then(|p| p.detail()).unwrap_or_default();
+            match serde_json::from_str::<ConflictedAppeal>(detail) {
+                Ok(ConflictedAppeal { id, number, version }) => return Self::Conflict { id, number, version },
+                Err(parse) => {
+                    tracing::warn!(error = %parse, detail, "a conflict whose DETAIL names no appeal");
+                    return Self::Database(e);
+                }
+            }
         }
         if code == "55P03" {
             return Self::Busy;

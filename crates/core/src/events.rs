@@ -54,7 +54,7 @@ pub struct AppealEvent {
 }
 
 /// One row of `dialog_changes_since`.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 struct ChangeRow {
     seq: i64,
     appeal_id: Option<Uuid>,
@@ -141,13 +141,16 @@ impl Cursor {
 }
 
 async fn read(pool: &PgPool, cursor: &mut Cursor) -> Result<Read> {
-    let rows: Vec<ChangeRow> =
-        sqlx::query_as("select seq, appeal_id, number, version, op, gap from dialog_changes_since($1, $2, $3)")
-            .bind(cursor.top())
-            .bind(cursor.holes())
-            .bind(1000)
-            .fetch_all(pool)
-            .await?;
+    let rows = sqlx::query_as!(
+        ChangeRow,
+        r#"select seq as "seq!", appeal_id, number, version, op as "op!", gap as "gap!"
+           from dialog_changes_since($1, $2, $3)"#,
+        cursor.top(),
+        &cursor.holes(),
+        1000
+    )
+    .fetch_all(pool)
+    .await?;
     Ok(cursor.take(rows, Instant::now()))
 }
 
@@ -170,7 +173,7 @@ impl Store {
     pub async fn changes(&self) -> Result<impl Stream<Item = Result<Change>> + Send + 'static> {
         let mut listener = PgListener::connect_with(&self.pool).await?;
         listener.listen_all([CHANNEL, crate::pbx::QUEUE_CHANNEL]).await?;
-        let head: i64 = sqlx::query_scalar("select dialog_changes_head()")
+        let head = sqlx::query_scalar!(r#"select dialog_changes_head() as "head!""#)
             .fetch_one(&self.pool)
             .await?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<Change>>(1024);

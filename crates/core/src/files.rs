@@ -197,9 +197,6 @@ fn number_digits(text: &str) -> Result<Option<String>> {
     Ok(Some(digits))
 }
 
-const CALL_COLUMNS: &str = "id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login, \
-    appeal_id, executor_id, recording_codec, recording_size";
-
 impl Store {
     /// Attaches a file (at most 25 MiB; the database refuses more, and more than a person's
     /// daily allowance).
@@ -213,12 +210,14 @@ impl Store {
         let id = Uuid::now_v7();
         let mut tx = self.pool.begin().await?;
         attach(&mut tx, id, appeal_id, file_name, mime, content).await?;
-        let a = sqlx::query_as(
-            r#"select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from dialog_appeal_files($1)
-               where id = $2"#,
+        let a = sqlx::query_as!(
+            Attachment,
+            r#"select id as "id!", appeal_id as "appeal_id!", file_name as "file_name!", mime as "mime!",
+                      size as "size!", uploaded_by as "uploaded_by!", uploaded_at as "uploaded_at!"
+               from dialog_appeal_files($1) where id = $2"#,
+            appeal_id,
+            id
         )
-        .bind(appeal_id)
-        .bind(id)
         .fetch_one(&mut *tx)
         .await?;
         tx.commit().await?;
@@ -227,18 +226,20 @@ impl Store {
 
     /// The appeal's files.
     pub async fn attachments(&self, appeal_id: Uuid) -> Result<Vec<Attachment>> {
-        Ok(sqlx::query_as(
-            "select id, appeal_id, file_name, mime, size, uploaded_by, uploaded_at from dialog_appeal_files($1)",
+        Ok(sqlx::query_as!(
+            Attachment,
+            r#"select id as "id!", appeal_id as "appeal_id!", file_name as "file_name!", mime as "mime!",
+                      size as "size!", uploaded_by as "uploaded_by!", uploaded_at as "uploaded_at!"
+               from dialog_appeal_files($1)"#,
+            appeal_id
         )
-        .bind(appeal_id)
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// A file's bytes.
     pub async fn attachment_content(&self, id: Uuid) -> Result<Vec<u8>> {
-        sqlx::query_scalar("select content from dialog_file($1)")
-            .bind(id)
+        sqlx::query_scalar!(r#"select content as "content!" from dialog_file($1)"#, id)
             .fetch_optional(&self.pool)
             .await?
             .ok_or(Error::NotFound("Файл"))
@@ -248,36 +249,40 @@ impl Store {
     /// server's (the database keeps the durations the phone measured).
     pub async fn record_call(&self, c: &NewCall) -> Result<Call> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)")
-            .bind(c.id)
-            .bind(c.direction)
-            .bind(&c.from_number)
-            .bind(&c.to_number)
-            .bind(c.started_at)
-            .bind(c.answered_at)
-            .bind(c.ended_at)
-            .bind(c.appeal_id)
-            .bind(c.executor_id)
-            .bind(c.recording.as_deref())
-            .bind(&c.recording_codec)
-            .bind(&c.sip_call_id)
-            .execute(&mut *tx)
-            .await?;
-        let call = sqlx::query_as(&format!(
-            "select {CALL_COLUMNS} from (select c.*, octet_length(c.recording) as recording_size from calls c where c.id = $1) c"
-        ))
-            .bind(c.id)
-            .fetch_one(&mut *tx)
-            .await?;
+        sqlx::query!(
+            "select dialog_record_call($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+            c.id,
+            c.direction as CallDirection,
+            c.from_number,
+            c.to_number,
+            c.started_at,
+            c.answered_at,
+            c.ended_at,
+            c.appeal_id,
+            c.executor_id,
+            c.recording.as_deref(),
+            c.recording_codec,
+            c.sip_call_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        let call = sqlx::query_as!(
+            Call,
+            r#"select id, direction as "direction: CallDirection", from_number, to_number, started_at, answered_at,
+                      ended_at, operator_login, appeal_id, executor_id, recording_codec,
+                      octet_length(recording) as recording_size
+               from calls where id = $1"#,
+            c.id
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(call)
     }
 
     /// Links one's own call (say, answered before the card was saved) to an appeal.
     pub async fn link_call(&self, call_id: Uuid, appeal_id: Uuid) -> Result<()> {
-        sqlx::query("select dialog_link_call($1, $2)")
-            .bind(call_id)
-            .bind(appeal_id)
+        sqlx::query!("select dialog_link_call($1, $2)", call_id, appeal_id)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -285,12 +290,16 @@ impl Store {
 
     /// Calls about an appeal, and calls to its executors made since they were assigned.
     pub async fn appeal_calls(&self, appeal_id: Uuid) -> Result<Vec<Call>> {
-        Ok(
-            sqlx::query_as(&format!("select {CALL_COLUMNS} from dialog_appeal_calls($1)"))
-                .bind(appeal_id)
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as!(
+            Call,
+            r#"select id as "id!", direction as "direction!: CallDirection", from_number as "from_number!",
+                      to_number as "to_number!", started_at as "started_at!", answered_at, ended_at,
+                      operator_login as "operator_login!", appeal_id, executor_id, recording_codec, recording_size
+               from dialog_appeal_calls($1)"#,
+            appeal_id
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The recordings registry: calls matching the filter, newest first, at most
@@ -299,26 +308,33 @@ impl Store {
     #[tracing::instrument(skip_all)]
     pub async fn calls(&self, f: &CallFilter) -> Result<Vec<Call>> {
         let number = number_digits(&f.number)?;
-        Ok(sqlx::query_as(&format!(
-            "select {CALL_COLUMNS} from dialog_calls($1, $2, $3, $4, $5, $6)"
-        ))
-        .bind(f.from)
-        .bind(f.to)
-        .bind(number)
-        .bind(f.operator_login.as_deref().filter(|l| !l.is_empty()))
-        .bind(f.direction)
-        .bind(CALLS_LIMIT as i32)
+        Ok(sqlx::query_as!(
+            Call,
+            r#"select id as "id!", direction as "direction!: CallDirection", from_number as "from_number!",
+                      to_number as "to_number!", started_at as "started_at!", answered_at, ended_at,
+                      operator_login as "operator_login!", appeal_id, executor_id, recording_codec, recording_size
+               from dialog_calls($1, $2, $3, $4, $5, $6)"#,
+            f.from,
+            f.to,
+            number,
+            f.operator_login.as_deref().filter(|l| !l.is_empty()),
+            f.direction as Option<CallDirection>,
+            CALLS_LIMIT as i32
+        )
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// A call's recording and its codec.
     pub async fn recording(&self, call_id: Uuid) -> Result<(Vec<u8>, String)> {
-        let row: Option<(Vec<u8>, String)> = sqlx::query_as("select recording, codec from dialog_recording($1)")
-            .bind(call_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.ok_or(Error::NotFound("Запись разговора"))
+        let row = sqlx::query!(
+            r#"select recording as "recording!", codec as "codec!" from dialog_recording($1)"#,
+            call_id
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| (r.recording, r.codec))
+            .ok_or(Error::NotFound("Запись разговора"))
     }
 }
 
@@ -335,14 +351,16 @@ pub(crate) async fn attach(
     if file_name.is_empty() {
         return Err(Error::invalid("fileName", "У файла нет имени"));
     }
-    sqlx::query("select dialog_add_attachment($1, $2, $3, $4, $5)")
-        .bind(id)
-        .bind(appeal_id)
-        .bind(&file_name)
-        .bind(mime_type(mime))
-        .bind(content)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "select dialog_add_attachment($1, $2, $3, $4, $5)",
+        id,
+        appeal_id,
+        file_name,
+        mime_type(mime),
+        content
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -27,7 +27,7 @@ pub mod scram;
 pub mod softphone;
 
 pub use connect::{ConnectError, ConnectOptions, LoginRequest, Person, TlsMode};
-pub use error::{Error, ErrorBody, Result, Rule};
+pub use error::{ConflictedAppeal, Error, ErrorBody, Result, Rule};
 
 use sqlx::PgPool;
 
@@ -54,11 +54,7 @@ impl Store {
     /// A store over an existing pool (the owner's, in `dialog-admin` and tests); reads who
     /// the pool's role is when that role is a person of Dialog.
     pub async fn from_pool(pool: PgPool) -> Result<Store> {
-        let me = sqlx::query_as::<_, Person>(
-            "select login, full_name, role, sip_extension, organization_id, active from staff where login = session_user",
-        )
-        .fetch_optional(&pool)
-        .await?;
+        let me = connect::whoami(&pool).await?;
         Ok(Store { pool, me })
     }
 

@@ -193,18 +193,19 @@ fn refused(e: &sqlx::Error) -> bool {
 impl Service {
     /// The highest UID of `mailbox` under `uidvalidity` already taken (0: none).
     pub async fn mail_last_uid(&self, mailbox: &str, uidvalidity: u32) -> Result<u32> {
-        let uid: i64 = sqlx::query_scalar("select dialog_mail_last_uid($1, $2)")
-            .bind(mailbox)
-            .bind(i64::from(uidvalidity))
-            .fetch_one(self.pool())
-            .await?;
+        let uid = sqlx::query_scalar!(
+            r#"select dialog_mail_last_uid($1, $2) as "uid!""#,
+            mailbox,
+            i64::from(uidvalidity)
+        )
+        .fetch_one(self.pool())
+        .await?;
         Ok(u32::try_from(uid).unwrap_or(u32::MAX))
     }
 
     /// Why the kind for written appeals named in the configuration cannot be used, if so.
     pub async fn mail_default_kind_problem(&self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("select dialog_mail_check_default_kind($1)")
-            .bind(name)
+        Ok(sqlx::query_scalar!("select dialog_mail_check_default_kind($1)", name)
             .fetch_one(self.pool())
             .await?)
     }
@@ -247,27 +248,28 @@ impl Service {
             .map(|f| serde_json::json!({ "name": clean(&f.name), "mime": f.mime, "size": f.content.len() }))
             .collect();
         let mut tx = self.pool().begin().await?;
-        let row: TakeRow = sqlx::query_as(
-            r#"select id, outcome::text as outcome, appeal_id, number, reason, fresh
+        let row = sqlx::query_as!(
+            TakeRow,
+            r#"select id as "id!", outcome::text as "outcome!", appeal_id, number, reason, fresh as "fresh!"
                from dialog_mail_take($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"#,
+            Uuid::now_v7(),
+            Uuid::now_v7(),
+            clean(&letter.mailbox),
+            i64::from(letter.uidvalidity),
+            i64::from(letter.uid),
+            clean(&letter.message_key),
+            letter.message_id.as_deref().map(clean),
+            &letter.references.iter().map(|r| clean(r)).collect::<Vec<_>>(),
+            clean(&letter.sender),
+            clean(&letter.sender_name),
+            clean(&letter.subject),
+            clean(&letter.text),
+            letter.received_at,
+            i64::try_from(letter.size).unwrap_or(i64::MAX),
+            serde_json::Value::Array(files),
+            default_kind.map(str::trim).filter(|k| !k.is_empty()),
+            refusal
         )
-        .bind(Uuid::now_v7())
-        .bind(Uuid::now_v7())
-        .bind(clean(&letter.mailbox))
-        .bind(i64::from(letter.uidvalidity))
-        .bind(i64::from(letter.uid))
-        .bind(clean(&letter.message_key))
-        .bind(letter.message_id.as_deref().map(clean))
-        .bind(letter.references.iter().map(|r| clean(r)).collect::<Vec<_>>())
-        .bind(clean(&letter.sender))
-        .bind(clean(&letter.sender_name))
-        .bind(clean(&letter.subject))
-        .bind(clean(&letter.text))
-        .bind(letter.received_at)
-        .bind(i64::try_from(letter.size).unwrap_or(i64::MAX))
-        .bind(serde_json::Value::Array(files))
-        .bind(default_kind.map(str::trim).filter(|k| !k.is_empty()))
-        .bind(refusal)
         .fetch_one(&mut *tx)
         .await?;
         let taken = row.taken();
@@ -275,20 +277,20 @@ impl Service {
             match taken.outcome {
                 Outcome::Appeal { .. } | Outcome::Comment { .. } => {
                     for f in &letter.files {
-                        sqlx::query("select dialog_mail_attach($1, $2, $3, $4, $5)")
-                            .bind(taken.id)
-                            .bind(Uuid::now_v7())
-                            .bind(clean(&f.name))
-                            .bind(&f.mime)
-                            .bind(&f.content)
-                            .execute(&mut *tx)
-                            .await?;
+                        sqlx::query!(
+                            "select dialog_mail_attach($1, $2, $3, $4, $5)",
+                            taken.id,
+                            Uuid::now_v7(),
+                            clean(&f.name),
+                            f.mime,
+                            f.content
+                        )
+                        .execute(&mut *tx)
+                        .await?;
                     }
                 }
                 Outcome::Unmatched { .. } if !letter.raw.is_empty() && letter.raw.len() <= FILE_LIMIT => {
-                    sqlx::query("select dialog_mail_keep_raw($1, $2)")
-                        .bind(taken.id)
-                        .bind(&letter.raw)
+                    sqlx::query!("select dialog_mail_keep_raw($1, $2)", taken.id, letter.raw)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -366,20 +368,22 @@ impl Store {
     /// Letters without an appeal: those still waiting (`resolved` false) or those dealt with,
     /// newest first (staff only).
     pub async fn mail_letters(&self, resolved: bool) -> Result<Vec<MailLetter>> {
-        Ok(sqlx::query_as(
-            r#"select id, received_at, taken_at, sender, sender_name, subject, reason, coalesce(body, '') as body,
-                      attachments, size, has_raw, resolved_at, resolved_by, appeal_id, appeal_number
+        Ok(sqlx::query_as!(
+            MailLetter,
+            r#"select id as "id!", received_at as "received_at!", taken_at as "taken_at!", sender as "sender!",
+                      sender_name as "sender_name!", subject as "subject!", reason as "reason!",
+                      coalesce(body, '') as "body!", attachments as "attachments!", size as "size!",
+                      has_raw as "has_raw!", resolved_at, resolved_by, appeal_id, appeal_number
                from dialog_mail_letters($1, 200)"#,
+            resolved
         )
-        .bind(resolved)
         .fetch_all(&self.pool)
         .await?)
     }
 
     /// The letter as it came (an .eml file), when it was kept.
     pub async fn mail_letter_raw(&self, id: Uuid) -> Result<Option<Vec<u8>>> {
-        Ok(sqlx::query_scalar("select dialog_mail_raw($1)")
-            .bind(id)
+        Ok(sqlx::query_scalar!("select dialog_mail_raw($1)", id)
             .fetch_one(&self.pool)
             .await?)
     }
@@ -389,27 +393,26 @@ impl Store {
     pub async fn register_from_letter(&self, r: &LetterAppeal) -> Result<Uuid> {
         let identifier = crate::appeals::normalize_identifier(&r.identifier)?;
         self.retrying(|| async {
-            Ok(
-                sqlx::query_scalar("select dialog_mail_register($1, $2, $3, $4, $5, $6, $7, $8)")
-                    .bind(r.letter_id)
-                    .bind(r.appeal_id)
-                    .bind(&identifier)
-                    .bind(r.applicant_name.trim())
-                    .bind(r.kind_id)
-                    .bind(r.building_id)
-                    .bind(r.apartment.trim())
-                    .bind(r.comment.trim())
-                    .fetch_one(&self.pool)
-                    .await?,
+            Ok(sqlx::query_scalar!(
+                r#"select dialog_mail_register($1, $2, $3, $4, $5, $6, $7, $8) as "id!""#,
+                r.letter_id,
+                r.appeal_id,
+                identifier,
+                r.applicant_name.trim(),
+                r.kind_id,
+                r.building_id,
+                r.apartment.trim(),
+                r.comment.trim()
             )
+            .fetch_one(&self.pool)
+            .await?)
         })
         .await
     }
 
     /// Puts a letter of the list aside: it is not an appeal.
     pub async fn dismiss_letter(&self, id: Uuid) -> Result<()> {
-        sqlx::query("select dialog_mail_dismiss($1)")
-            .bind(id)
+        sqlx::query!("select dialog_mail_dismiss($1)", id)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -99,7 +99,7 @@ impl Service {
         let mut probe = PgConnection::connect_with(&pg)
             .await
             .map_err(|e| ConnectError::Other(e.to_string()))?;
-        let mine: Option<Duty> = sqlx::query_scalar("select dialog_my_duty()")
+        let mine = sqlx::query_scalar!(r#"select dialog_my_duty() as "duty: Duty""#)
             .fetch_one(&mut probe)
             .await
             .map_err(|e| ConnectError::Other(e.to_string()))?;
@@ -123,35 +123,39 @@ impl Service {
 
     /// Records what happened to an operator's leg (repeating a report changes nothing).
     pub async fn call_event(&self, event: CallEvent, leg: &PbxLeg) -> Result<()> {
-        sqlx::query("select dialog_pbx_call($1, $2, $3, $4, $5, $6, $7)")
-            .bind(event.name())
-            .bind(&leg.uniqueid)
-            .bind(&leg.linkedid)
-            .bind(leg.direction)
-            .bind(&leg.extension)
-            .bind(&leg.number)
-            .bind(&leg.sip_call_id)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query!(
+            "select dialog_pbx_call($1, $2, $3, $4, $5, $6, $7)",
+            event.name(),
+            leg.uniqueid,
+            leg.linkedid,
+            leg.direction as CallDirection,
+            leg.extension,
+            leg.number,
+            leg.sip_call_id
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Publishes one queue's state.
     pub async fn queue(&self, q: &QueueState) -> Result<()> {
-        sqlx::query("select dialog_pbx_queue($1, $2, $3, $4, $5)")
-            .bind(&q.queue)
-            .bind(q.waiting)
-            .bind(q.longest_since)
-            .bind(q.agents)
-            .bind(q.talking)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query!(
+            "select dialog_pbx_queue($1, $2, $3, $4, $5)",
+            q.queue,
+            q.waiting,
+            q.longest_since,
+            q.agents,
+            q.talking
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Says the bridge is alive though nothing changed.
     pub async fn alive(&self) -> Result<()> {
-        sqlx::query("select dialog_pbx_alive()").execute(&self.pool).await?;
+        sqlx::query!("select dialog_pbx_alive()").execute(&self.pool).await?;
         Ok(())
     }
 }
@@ -159,29 +163,32 @@ impl Service {
 impl Store {
     /// The PBX's queues (staff only).
     pub async fn queue_state(&self) -> Result<Vec<QueueState>> {
-        Ok(
-            sqlx::query_as("select queue, waiting, longest_since, agents, talking, stale from dialog_queue_state()")
-                .fetch_all(&self.pool)
-                .await?,
+        Ok(sqlx::query_as!(
+            QueueState,
+            r#"select queue as "queue!", waiting as "waiting!", longest_since, agents as "agents!",
+                          talking as "talking!", stale as "stale!"
+                   from dialog_queue_state()"#
         )
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// Makes a service login of dialog-server (admins and the owner only).
     pub async fn add_service(&self, login: &str, password: &str, duty: Duty) -> Result<()> {
-        sqlx::query("select dialog_create_service($1, $2, $3)")
-            .bind(login.trim())
-            .bind(scram_verifier(password))
-            .bind(duty)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query!(
+            "select dialog_create_service($1, $2, $3)",
+            login.trim(),
+            scram_verifier(password),
+            duty as Duty
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Sets a setting an admin chooses (admins and the owner only).
     pub async fn set_setting(&self, key: &str, value: &str) -> Result<()> {
-        sqlx::query("select dialog_set_setting($1, $2)")
-            .bind(key)
-            .bind(value)
+        sqlx::query!("select dialog_set_setting($1, $2)", key, value)
             .execute(&self.pool)
             .await?;
         Ok(())

@@ -84,15 +84,17 @@ pub async fn create_person(conn: &mut PgConnection, p: &NewPerson) -> Result<()>
             "Для представителя УК укажите его организацию",
         ));
     }
-    sqlx::query("select dialog_create_person($1, $2, $3, $4, $5, $6)")
-        .bind(p.login.trim())
-        .bind(scram_verifier(&p.password))
-        .bind(p.role)
-        .bind(p.full_name.trim())
-        .bind(&p.sip_extension)
-        .bind(p.organization_id)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query!(
+        "select dialog_create_person($1, $2, $3, $4, $5, $6)",
+        p.login.trim(),
+        scram_verifier(&p.password),
+        p.role as StaffRole,
+        p.full_name.trim(),
+        p.sip_extension,
+        p.organization_id
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
@@ -108,16 +110,16 @@ impl Store {
     /// checks all three).
     pub async fn update_person(&self, p: &PersonChanges) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("select dialog_update_person($1, $2, $3, $4)")
-            .bind(&p.login)
-            .bind(p.full_name.trim())
-            .bind(&p.sip_extension)
-            .bind(p.organization_id)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query("select dialog_set_person_role($1, $2)")
-            .bind(&p.login)
-            .bind(p.role)
+        sqlx::query!(
+            "select dialog_update_person($1, $2, $3, $4)",
+            p.login,
+            p.full_name.trim(),
+            p.sip_extension,
+            p.organization_id
+        )
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query!("select dialog_set_person_role($1, $2)", p.login, p.role as StaffRole)
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
@@ -126,9 +128,7 @@ impl Store {
 
     /// Switches a person's login off (and ends their sessions) or back on.
     pub async fn set_person_active(&self, login: &str, active: bool) -> Result<()> {
-        sqlx::query("select dialog_set_person_active($1, $2)")
-            .bind(login)
-            .bind(active)
+        sqlx::query!("select dialog_set_person_active($1, $2)", login, active)
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -137,9 +137,7 @@ impl Store {
     /// Sets a password: one's own, or anyone's for admins.
     pub async fn set_password(&self, login: &str, password: &str) -> Result<()> {
         check_password(password)?;
-        sqlx::query("select dialog_set_password($1, $2)")
-            .bind(login)
-            .bind(scram_verifier(password))
+        sqlx::query!("select dialog_set_password($1, $2)", login, scram_verifier(password))
             .execute(&self.pool)
             .await?;
         Ok(())
@@ -147,8 +145,10 @@ impl Store {
 
     /// Everyone, for the admin screen.
     pub async fn people(&self) -> Result<Vec<Person>> {
-        Ok(sqlx::query_as(
-            "select login, full_name, role, sip_extension, organization_id, active from staff order by full_name",
+        Ok(sqlx::query_as!(
+            Person,
+            r#"select login, full_name, role as "role: StaffRole", sip_extension, organization_id, active
+               from staff order by full_name"#
         )
         .fetch_all(&self.pool)
         .await?)

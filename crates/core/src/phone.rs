@@ -26,19 +26,21 @@ pub struct LineReport {
 impl Store {
     /// Reports this person's line (the server stamps who and when).
     pub async fn report_line(&self, line: &LineReport) -> Result<()> {
-        sqlx::query("select dialog_report_line($1, $2, $3, $4)")
-            .bind(&line.extension)
-            .bind(line.registered)
-            .bind(i32::from(line.ringing))
-            .bind(i32::from(line.talking))
-            .execute(&self.pool)
-            .await?;
+        sqlx::query!(
+            "select dialog_report_line($1, $2, $3, $4)",
+            line.extension,
+            line.registered,
+            i32::from(line.ringing),
+            i32::from(line.talking)
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// This person's line is off (logout, exit).
     pub async fn clear_line(&self) -> Result<()> {
-        sqlx::query("select dialog_clear_line()").execute(&self.pool).await?;
+        sqlx::query!("select dialog_clear_line()").execute(&self.pool).await?;
         Ok(())
     }
 }

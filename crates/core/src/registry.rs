@@ -206,11 +206,13 @@ impl Store {
         }
         let address_like = phone_fragment(text).is_none() && !looks_like_appeal_number(text);
         if address_like {
-            let ids: Vec<Uuid> = sqlx::query_scalar("select id from buildings where search_text like all($1) limit $2")
-                .bind(&patterns)
-                .bind(MAX_ADDRESS_BUILDINGS + 1)
-                .fetch_all(&self.pool)
-                .await?;
+            let ids = sqlx::query_scalar!(
+                "select id from buildings where search_text like all($1) limit $2",
+                &patterns,
+                MAX_ADDRESS_BUILDINGS + 1
+            )
+            .fetch_all(&self.pool)
+            .await?;
             if !ids.is_empty() && ids.len() as i64 <= MAX_ADDRESS_BUILDINGS {
                 return Ok(TextMatch::Buildings(ids));
             }
@@ -219,39 +221,31 @@ impl Store {
     }
 }
 
-/// The filter as the database's registry functions take it (type `dialog_filter`): bound as
-/// parameters `$1`…`$15` of a statement that starts with [`FILTER_ROW`].
-const FILTER_ROW: &str = "row($1::appeal_type[], $2::appeal_status[], $3::appeal_priority[], $4::uuid[], $5::uuid[], \
-    $6::uuid[], $7::uuid, $8::text, $9::timestamptz, $10::timestamptz, $11::text, $12::text[], $13::uuid[], $14::boolean, \
-    $15::boolean)::dialog_filter";
+/// The parts of the filter that are not plain fields of [`RegistryFilter`]: the words of the
+/// quick search, as patterns or as buildings.
+struct Narrowing {
+    quick: Option<&'static str>,
+    patterns: Option<Vec<String>>,
+    buildings: Option<Vec<Uuid>>,
+}
 
-type Query<'q> = sqlx::query::Query<'q, sqlx::Postgres, sqlx::postgres::PgArguments>;
-
-fn bind_filter<'q>(q: Query<'q>, f: &RegistryFilter, text: TextMatch) -> Query<'q> {
-    let (patterns, buildings) = match text {
-        TextMatch::None => (None, None),
-        TextMatch::Buildings(ids) => (None, Some(ids)),
-        TextMatch::Patterns(p) => (Some(p), None),
-    };
-    let quick = f.quick.map(|q| match q {
-        QuickFilter::DeadlineSoon => "deadlineSoon",
-        QuickFilter::ExecutorNotNotified => "executorNotNotified",
-    });
-    q.bind(f.types.clone())
-        .bind(f.statuses.clone())
-        .bind(f.priorities.clone())
-        .bind(f.kind_ids.clone())
-        .bind(f.organization_ids.clone())
-        .bind(f.executor_ids.clone())
-        .bind(f.building_id)
-        .bind(f.identifier.clone())
-        .bind(f.received_from)
-        .bind(f.received_to)
-        .bind(quick)
-        .bind(patterns)
-        .bind(buildings)
-        .bind(f.mine)
-        .bind(f.today)
+impl Narrowing {
+    fn new(f: &RegistryFilter, text: TextMatch) -> Self {
+        let (patterns, buildings) = match text {
+            TextMatch::None => (None, None),
+            TextMatch::Buildings(ids) => (None, Some(ids)),
+            TextMatch::Patterns(p) => (Some(p), None),
+        };
+        let quick = f.quick.map(|q| match q {
+            QuickFilter::DeadlineSoon => "deadlineSoon",
+            QuickFilter::ExecutorNotNotified => "executorNotNotified",
+        });
+        Narrowing {
+            quick,
+            patterns,
+            buildings,
+        }
+    }
 }
 
 impl Sort {
@@ -281,21 +275,46 @@ impl Store {
         limit: u32,
     ) -> Result<Page> {
         let limit = limit.clamp(1, 500);
-        let text = self.text_match(&f.text).await?;
-        let sql = format!(
-            r#"select id, number, received_at, channel, identifier, applicant_name, contacts, address, kind_name,
-                      appeal_type, priority, status, progress, comment, control_at, overdue, notified_at,
-                      executor_names, executor_ids, attachment_kinds, has_recording, joined_to, joined_count, version
-               from dialog_registry({FILTER_ROW}, $16, $17, $18, $19)"#
-        );
-        let rows: Vec<RegistryRow> = bind_filter(sqlx::query(&sql), f, text)
-            .bind(sort.name())
-            .bind(after.map(|c| c.key))
-            .bind(after.map(|c| c.id))
-            .bind(limit as i32)
-            .try_map(|row| <RegistryRow as sqlx::FromRow<_>>::from_row(&row))
-            .fetch_all(&self.pool)
-            .await?;
+        let n = Narrowing::new(f, self.text_match(&f.text).await?);
+        // The filter is the composite `dialog_filter`, built here from its fields ($1…$15, in
+        // the type's order) so that each is bound, and checked, with its own type.
+        let rows = sqlx::query_as!(
+            RegistryRow,
+            r#"select id as "id!", number as "number!", received_at as "received_at!", channel as "channel!: Channel",
+                      identifier as "identifier!", applicant_name as "applicant_name!", contacts as "contacts!",
+                      address as "address!", kind_name as "kind_name!", appeal_type as "appeal_type!: AppealType",
+                      priority as "priority!: Priority", status as "status!: AppealStatus", progress as "progress!",
+                      comment as "comment!", control_at, overdue as "overdue!", notified_at,
+                      executor_names as "executor_names!", executor_ids as "executor_ids!",
+                      attachment_kinds as "attachment_kinds!", has_recording as "has_recording!", joined_to,
+                      joined_count as "joined_count!", version as "version!"
+               from dialog_registry(
+                   row($1::appeal_type[], $2::appeal_status[], $3::appeal_priority[], $4::uuid[], $5::uuid[],
+                       $6::uuid[], $7::uuid, $8::text, $9::timestamptz, $10::timestamptz, $11::text, $12::text[],
+                       $13::uuid[], $14::boolean, $15::boolean)::dialog_filter,
+                   $16, $17, $18, $19)"#,
+            &f.types as &[AppealType],
+            &f.statuses as &[AppealStatus],
+            &f.priorities as &[Priority],
+            &f.kind_ids,
+            &f.organization_ids,
+            &f.executor_ids,
+            f.building_id,
+            f.identifier,
+            f.received_from,
+            f.received_to,
+            n.quick,
+            n.patterns.as_deref(),
+            n.buildings.as_deref(),
+            f.mine,
+            f.today,
+            sort.name(),
+            after.map(|c| c.key),
+            after.map(|c| c.id),
+            limit as i32
+        )
+        .fetch_all(&self.pool)
+        .await?;
         let next = (rows.len() == limit as usize)
             .then(|| rows.last())
             .flatten()
@@ -313,13 +332,33 @@ impl Store {
     /// How many appeals match, counted up to [`COUNT_CAP`] + 1 so that no count ever walks
     /// the whole table.
     pub async fn registry_count(&self, f: &RegistryFilter) -> Result<i64> {
-        let text = self.text_match(&f.text).await?;
-        let sql = format!("select dialog_registry_count({FILTER_ROW}, $16)");
-        let row = bind_filter(sqlx::query(&sql), f, text)
-            .bind(COUNT_CAP)
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(sqlx::Row::try_get(&row, 0)?)
+        let n = Narrowing::new(f, self.text_match(&f.text).await?);
+        let count = sqlx::query_scalar!(
+            r#"select dialog_registry_count(
+                   row($1::appeal_type[], $2::appeal_status[], $3::appeal_priority[], $4::uuid[], $5::uuid[],
+                       $6::uuid[], $7::uuid, $8::text, $9::timestamptz, $10::timestamptz, $11::text, $12::text[],
+                       $13::uuid[], $14::boolean, $15::boolean)::dialog_filter,
+                   $16) as "count!""#,
+            &f.types as &[AppealType],
+            &f.statuses as &[AppealStatus],
+            &f.priorities as &[Priority],
+            &f.kind_ids,
+            &f.organization_ids,
+            &f.executor_ids,
+            f.building_id,
+            f.identifier,
+            f.received_from,
+            f.received_to,
+            n.quick,
+            n.patterns.as_deref(),
+            n.buildings.as_deref(),
+            f.mine,
+            f.today,
+            COUNT_CAP
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(count)
     }
 }
 
@@ -354,7 +393,6 @@ pub struct TemplateCount {
     pub count: i64,
 }
 
-#[derive(sqlx::FromRow)]
 struct TemplateRow {
     id: Uuid,
     owner: String,
@@ -371,21 +409,22 @@ impl Store {
         if t.name.trim().is_empty() {
             return Err(Error::invalid("name", "Укажите название шаблона"));
         }
-        sqlx::query("select dialog_save_template($1, $2, $3, $4, $5)")
-            .bind(t.id)
-            .bind(t.name.trim())
-            .bind(t.shared)
-            .bind(sqlx::types::Json(&t.filter))
-            .bind(t.position)
-            .execute(&self.pool)
-            .await?;
+        sqlx::query!(
+            "select dialog_save_template($1, $2, $3, $4, $5)",
+            t.id,
+            t.name.trim(),
+            t.shared,
+            sqlx::types::Json(&t.filter) as _,
+            t.position
+        )
+        .execute(&self.pool)
+        .await?;
         Ok(())
     }
 
     /// Deletes a template.
     pub async fn delete_template(&self, id: Uuid) -> Result<()> {
-        let deleted: bool = sqlx::query_scalar("select dialog_delete_template($1)")
-            .bind(id)
+        let deleted = sqlx::query_scalar!(r#"select dialog_delete_template($1) as "deleted!""#, id)
             .fetch_one(&self.pool)
             .await?;
         if !deleted {
@@ -396,10 +435,14 @@ impl Store {
 
     /// The person's own templates and the shared ones, each with its live count.
     pub async fn templates(&self) -> Result<Vec<TemplateCount>> {
-        let rows: Vec<TemplateRow> =
-            sqlx::query_as("select id, owner, name, shared, filter, position from dialog_templates()")
-                .fetch_all(&self.pool)
-                .await?;
+        let rows = sqlx::query_as!(
+            TemplateRow,
+            r#"select id as "id!", owner as "owner!", name as "name!", shared as "shared!", filter as "filter!",
+                      position as "position!"
+               from dialog_templates()"#
+        )
+        .fetch_all(&self.pool)
+        .await?;
         // One template this version cannot read must not take the desktop's others with it.
         let readable: Vec<(TemplateRow, RegistryFilter)> = rows
             .into_iter()

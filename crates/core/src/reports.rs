@@ -185,7 +185,17 @@ pub const CLOCKS: [&str; 3] = [
     "Устранение засора в течение 2 часов",
 ];
 
-type CountRow = (String, String, i64, i64, i64, i64, i64);
+/// A row of the count reports: a label, a second column (or `''`), and [`COUNTS_SQL`].
+#[derive(sqlx::FromRow)]
+struct CountRow {
+    label: String,
+    extra: String,
+    total: i64,
+    open: i64,
+    done: i64,
+    cancelled: i64,
+    overdue: i64,
+}
 
 impl Store {
     /// Builds a report. Dropping the returned future cancels the statement on the server
@@ -205,8 +215,7 @@ impl Store {
         let mut run = Cancellable::acquire(&self.pool).await?;
         let organization = match organization_id {
             Some(id) => Some(
-                sqlx::query_scalar::<_, String>("select name from organizations where id = $1")
-                    .bind(id)
+                sqlx::query_scalar!("select name from organizations where id = $1", id)
                     .fetch_optional(run.conn())
                     .await?
                     .ok_or_else(|| Error::invalid("organizationId", "Такой организации нет в справочнике"))?,
@@ -295,7 +304,7 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             "Тип",
             None,
             format!(
-                "select e.t::text, '', {COUNTS_SQL} from unnest(enum_range(null::appeal_type)) e(t)
+                "select e.t::text as label, '' as extra, {COUNTS_SQL} from unnest(enum_range(null::appeal_type)) e(t)
                  left join a on a.appeal_type = e.t group by e.t order by e.t"
             ),
         ),
@@ -303,7 +312,7 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             "Вид обращения",
             Some("Тип"),
             format!(
-                "select k.name, k.appeal_type::text, {COUNTS_SQL} from a join appeal_kinds k on k.id = a.kind_id
+                "select k.name as label, k.appeal_type::text as extra, {COUNTS_SQL} from a join appeal_kinds k on k.id = a.kind_id
                  group by k.id, k.name, k.appeal_type order by total desc, k.name"
             ),
         ),
@@ -311,7 +320,7 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             "Организация",
             None,
             format!(
-                "select coalesce(o.name, 'Без организации (нет адреса)'), '', {COUNTS_SQL}
+                "select coalesce(o.name, 'Без организации (нет адреса)') as label, '' as extra, {COUNTS_SQL}
                  from a left join organizations o on o.id = a.organization_id
                  group by o.id, o.name order by total desc, 1"
             ),
@@ -320,7 +329,7 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             "Исполнитель",
             Some("Организация"),
             format!(
-                "select e.full_name, o.name, {COUNTS_SQL} from a
+                "select e.full_name as label, o.name as extra, {COUNTS_SQL} from a
                  join ae on ae.appeal_id = a.id
                  join executors e on e.id = ae.executor_id
                  join organizations o on o.id = e.organization_id
@@ -331,7 +340,7 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
             "Оператор",
             Some("Логин"),
             format!(
-                "select coalesce(s.full_name, a.created_by), a.created_by, {COUNTS_SQL}
+                "select coalesce(s.full_name, a.created_by) as label, a.created_by as extra, {COUNTS_SQL}
                  from a left join staff s on s.login = a.created_by
                  group by a.created_by, s.full_name order by total desc, 1"
             ),
@@ -349,12 +358,12 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
     columns.extend(COUNT_COLUMNS);
     let mut sums = [0i64; 5];
     let mut rows = Vec::with_capacity(found.len() + 1);
-    for (label, extra, total, open, done, cancelled, overdue) in &found {
-        let n = [*total, *open, *done, *cancelled, *overdue];
+    for r in &found {
+        let n = [r.total, r.open, r.done, r.cancelled, r.overdue];
         sums.iter_mut().zip(n).for_each(|(s, v)| *s += v);
-        let mut row = vec![label.clone()];
+        let mut row = vec![r.label.clone()];
         if second.is_some() {
-            row.push(extra.clone());
+            row.push(r.extra.clone());
         }
         row.extend(n.iter().map(i64::to_string));
         rows.push(row);
@@ -368,37 +377,47 @@ async fn counts(conn: &mut PgConnection, scope: &Scope, kind: ReportKind) -> Res
         row.extend(sums.iter().map(i64::to_string));
         rows.push(row);
     }
-    let chart = chart(found.iter().map(|r| (r.0.clone(), r.2 as f64)));
+    let chart = chart(found.iter().map(|r| (r.label.clone(), r.total as f64)));
     Ok((columns, rows, chart))
+}
+
+/// A status and how many appeals have it.
+#[derive(sqlx::FromRow)]
+struct StatusRow {
+    status: String,
+    count: i64,
 }
 
 async fn by_status(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let mut q = scope.appeals();
     q.push(
-        "select e.s::text, count(a.id) from unnest(enum_range(null::appeal_status)) e(s)
+        "select e.s::text as status, count(a.id) as count from unnest(enum_range(null::appeal_status)) e(s)
          left join a on a.status = e.s group by e.s order by e.s",
     );
-    let found: Vec<(String, i64)> = q.build_query_as().fetch_all(conn).await?;
-    let total: i64 = found.iter().map(|r| r.1).sum();
+    let found: Vec<StatusRow> = q.build_query_as().fetch_all(conn).await?;
+    let total: i64 = found.iter().map(|r| r.count).sum();
     let mut rows: Vec<Vec<String>> = found
         .iter()
-        .map(|(s, n)| vec![s.clone(), n.to_string(), percent(*n, total)])
+        .map(|r| vec![r.status.clone(), r.count.to_string(), percent(r.count, total)])
         .collect();
     rows.push(vec!["Итого".into(), total.to_string(), percent(total, total)]);
-    let chart = chart(found.iter().map(|(s, n)| (s.clone(), *n as f64)));
+    let chart = chart(found.iter().map(|r| (r.status.clone(), r.count as f64)));
     Ok((vec!["Статус", "Обращений", "Доля, %"], rows, chart))
 }
 
-type OverdueRow = (
-    String,
-    DateTime<Utc>,
-    String,
-    String,
-    String,
-    DateTime<Utc>,
-    Option<DateTime<Utc>>,
-    f64,
-);
+/// An appeal whose resolution deadline ran out before its work was done.
+#[derive(sqlx::FromRow)]
+struct OverdueRow {
+    number: String,
+    received_at: DateTime<Utc>,
+    address: String,
+    kind: String,
+    executors: String,
+    deadline_at: DateTime<Utc>,
+    done_at: Option<DateTime<Utc>>,
+    /// Minutes late, until now when not done.
+    late: f64,
+}
 
 // Columns of the overdue list; "Опоздание" says "не отработано" when the work is not done yet,
 // so that the table fits A4 without a column of its own for it.
@@ -408,12 +427,13 @@ async fn overdue(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     q.push(", ae as materialized (select * from");
     scope.push_assignments(&mut q);
     q.push(
-        r#") select a.number, a.received_at, coalesce(nullif(a.address, ''), a.address_note), k.name,
+        r#") select a.number, a.received_at, coalesce(nullif(a.address, ''), a.address_note) as address,
+               k.name as kind,
                coalesce((select string_agg(e.full_name, ', ' order by ae.assigned_at)
                          from ae join executors e on e.id = ae.executor_id
-                         where ae.appeal_id = a.id), ''),
+                         where ae.appeal_id = a.id), '') as executors,
                a.deadline_at, a.done_at,
-               extract(epoch from coalesce(a.done_at, now()) - a.deadline_at)::float8 / 60
+               extract(epoch from coalesce(a.done_at, now()) - a.deadline_at)::float8 / 60 as late
            from a join appeal_kinds k on k.id = a.kind_id
            where a.status <> 'отменено' and a.deadline_at < coalesce(a.done_at, now())
            order by a.received_at, a.number"#,
@@ -422,21 +442,21 @@ async fn overdue(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let mut by_kind: Vec<(String, f64)> = Vec::new();
     let rows = found
         .into_iter()
-        .map(|(number, received, address, kind, executors, deadline, done, late)| {
-            match by_kind.iter_mut().find(|(k, _)| *k == kind) {
+        .map(|r| {
+            match by_kind.iter_mut().find(|(k, _)| *k == r.kind) {
                 Some((_, n)) => *n += 1.0,
-                None => by_kind.push((kind.clone(), 1.0)),
+                None => by_kind.push((r.kind.clone(), 1.0)),
             }
             vec![
-                number,
-                local(received),
-                address,
-                kind,
-                executors,
-                local(deadline),
-                match done {
-                    Some(_) => duration(late),
-                    None => format!("{}, не отработано", duration(late)),
+                r.number,
+                local(r.received_at),
+                r.address,
+                r.kind,
+                r.executors,
+                local(r.deadline_at),
+                match r.done_at {
+                    Some(_) => duration(r.late),
+                    None => format!("{}, не отработано", duration(r.late)),
                 },
             ]
         })
@@ -446,15 +466,18 @@ async fn overdue(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     Ok((columns, rows, chart(by_kind)))
 }
 
-type TimingRow = (
-    Option<String>,
-    i64,
-    Option<f64>,
-    Option<f64>,
-    i64,
-    Option<f64>,
-    Option<f64>,
-);
+/// Minutes to «в работе» and to «отработано» of one appeal type (or of all, `None`): how
+/// many got there, the median and the 90th percentile.
+#[derive(sqlx::FromRow)]
+struct TimingRow {
+    appeal_type: Option<String>,
+    n_work: i64,
+    median_work: Option<f64>,
+    p90_work: Option<f64>,
+    n_done: i64,
+    median_done: Option<f64>,
+    p90_done: Option<f64>,
+}
 
 async fn timings(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let mut q = scope.appeals();
@@ -463,12 +486,12 @@ async fn timings(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
                       extract(epoch from a.in_work_at - a.received_at)::float8 / 60 as to_work,
                       extract(epoch from a.done_at - a.received_at)::float8 / 60 as to_done
                    from a)
-           select t.appeal_type::text, count(t.to_work),
-                  percentile_cont(0.5) within group (order by t.to_work),
-                  percentile_cont(0.9) within group (order by t.to_work),
-                  count(t.to_done),
-                  percentile_cont(0.5) within group (order by t.to_done),
-                  percentile_cont(0.9) within group (order by t.to_done)
+           select t.appeal_type::text as appeal_type, count(t.to_work) as n_work,
+                  percentile_cont(0.5) within group (order by t.to_work) as median_work,
+                  percentile_cont(0.9) within group (order by t.to_work) as p90_work,
+                  count(t.to_done) as n_done,
+                  percentile_cont(0.5) within group (order by t.to_done) as median_done,
+                  percentile_cont(0.9) within group (order by t.to_done) as p90_done
            from t group by grouping sets ((), (t.appeal_type))
            order by t.appeal_type nulls first"#,
     );
@@ -476,22 +499,22 @@ async fn timings(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let maybe = |m: Option<f64>| m.map_or_else(|| "—".to_owned(), duration);
     let rows = found
         .iter()
-        .map(|(t, n_work, med_work, p90_work, n_done, med_done, p90_done)| {
+        .map(|r| {
             vec![
-                t.clone().unwrap_or_else(|| "Все типы".to_owned()),
-                n_work.to_string(),
-                maybe(*med_work),
-                maybe(*p90_work),
-                n_done.to_string(),
-                maybe(*med_done),
-                maybe(*p90_done),
+                r.appeal_type.clone().unwrap_or_else(|| "Все типы".to_owned()),
+                r.n_work.to_string(),
+                maybe(r.median_work),
+                maybe(r.p90_work),
+                r.n_done.to_string(),
+                maybe(r.median_done),
+                maybe(r.p90_done),
             ]
         })
         .collect();
     let chart = chart(found.iter().filter_map(|r| {
         Some((
-            format!("{}: медиана до «отработано», ч", r.0.as_deref()?),
-            (r.5? / 6.0).round() / 10.0,
+            format!("{}: медиана до «отработано», ч", r.appeal_type.as_deref()?),
+            (r.median_done? / 6.0).round() / 10.0,
         ))
     }));
     let columns = vec![
@@ -506,18 +529,22 @@ async fn timings(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     Ok((columns, rows, chart))
 }
 
-type ClockRow = (
-    i32,
-    bool,
-    i64,
-    i64,
-    Option<String>,
-    Option<DateTime<Utc>>,
-    Option<String>,
-    Option<String>,
-    Option<f64>,
-    Option<bool>,
-);
+/// A row of the compliance report: a clock's summary (`summary`: how many cases, how many
+/// met), or one case that missed it (the rest).
+#[derive(sqlx::FromRow)]
+struct ClockRow {
+    clock: i32,
+    summary: bool,
+    total: i64,
+    met: i64,
+    number: Option<String>,
+    at: Option<DateTime<Utc>>,
+    address: Option<String>,
+    what: Option<String>,
+    /// Minutes late.
+    late: Option<f64>,
+    finished: Option<bool>,
+}
 
 async fn compliance(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let mut q = scope.appeals();
@@ -556,8 +583,9 @@ async fn compliance(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
                union all select 2, * from localize
                union all select 3, * from blockage
            )
-           select clock, true, count(*), count(*) filter (where ok),
-                  null::text, null::timestamptz, null::text, null::text, null::float8, null::bool
+           select clock, true as summary, count(*) as total, count(*) filter (where ok) as met,
+                  null::text as number, null::timestamptz as at, null::text as address, null::text as what,
+                  null::float8 as late, null::bool as finished
            from clocks group by clock
            union all
            select clock, false, 0, 0, number, at, address, what, late, finished from clocks where not ok
@@ -570,8 +598,8 @@ async fn compliance(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
         let clock = i as i32 + 1;
         let (total, met) = found
             .iter()
-            .find(|r| r.0 == clock && r.1)
-            .map_or((0, 0), |r| (r.2, r.3));
+            .find(|r| r.clock == clock && r.summary)
+            .map_or((0, 0), |r| (r.total, r.met));
         let summary = if total == 0 {
             "случаев за период не было".to_owned()
         } else {
@@ -586,19 +614,19 @@ async fn compliance(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
             String::new(),
             summary,
         ]);
-        for (_, _, _, _, number, at, address, what, late, finished) in found.iter().filter(|r| r.0 == clock && !r.1) {
-            let late = late.unwrap_or(0.0);
-            let result = match (clock, finished.unwrap_or(false)) {
+        for r in found.iter().filter(|r| r.clock == clock && !r.summary) {
+            let late = r.late.unwrap_or(0.0);
+            let result = match (clock, r.finished.unwrap_or(false)) {
                 (1, false) => "звонок не принят".to_owned(),
                 (_, false) => format!("не выполнено, просрочено на {}", duration(late)),
                 (_, true) => format!("опоздание {}", duration(late)),
             };
             rows.push(vec![
                 name.to_string(),
-                number.clone().unwrap_or_else(|| "—".to_owned()),
-                at.map(local).unwrap_or_default(),
-                address.clone().unwrap_or_default(),
-                what.clone().unwrap_or_default(),
+                r.number.clone().unwrap_or_else(|| "—".to_owned()),
+                r.at.map(local).unwrap_or_default(),
+                r.address.clone().unwrap_or_default(),
+                r.what.clone().unwrap_or_default(),
                 result,
             ]);
         }
@@ -607,16 +635,27 @@ async fn compliance(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     Ok((columns, rows, chart(bars)))
 }
 
-type CallRow = (String, Option<String>, i64, i64, i64, i64, i64);
+/// An operator's calls of the period.
+#[derive(sqlx::FromRow)]
+struct CallRow {
+    login: String,
+    full_name: Option<String>,
+    incoming: i64,
+    answered: i64,
+    missed: i64,
+    in_time: i64,
+    outgoing: i64,
+}
 
 async fn calls(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let mut q = QueryBuilder::new(
-        r#"select c.operator_login, s.full_name,
-               count(*) filter (where c.direction = 'входящий'),
-               count(*) filter (where c.direction = 'входящий' and c.answered_at is not null),
-               count(*) filter (where c.direction = 'входящий' and c.answered_at is null),
-               count(*) filter (where c.direction = 'входящий' and c.answered_at - c.started_at <= interval '5 minutes'),
-               count(*) filter (where c.direction = 'исходящий')
+        r#"select c.operator_login as login, s.full_name,
+               count(*) filter (where c.direction = 'входящий') as incoming,
+               count(*) filter (where c.direction = 'входящий' and c.answered_at is not null) as answered,
+               count(*) filter (where c.direction = 'входящий' and c.answered_at is null) as missed,
+               count(*) filter (where c.direction = 'входящий' and c.answered_at - c.started_at <= interval '5 minutes')
+                   as in_time,
+               count(*) filter (where c.direction = 'исходящий') as outgoing
            from"#,
     );
     scope.push_calls(&mut q);
@@ -624,10 +663,10 @@ async fn calls(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
     let found: Vec<CallRow> = q.build_query_as().fetch_all(conn).await?;
     let mut sums = [0i64; 5];
     let mut rows = Vec::with_capacity(found.len() + 1);
-    for (login, name, incoming, answered, missed, in_time, outgoing) in &found {
-        let n = [*incoming, *answered, *missed, *in_time, *outgoing];
+    for r in &found {
+        let n = [r.incoming, r.answered, r.missed, r.in_time, r.outgoing];
         sums.iter_mut().zip(n).for_each(|(s, v)| *s += v);
-        let mut row = vec![name.clone().unwrap_or_else(|| login.clone()), login.clone()];
+        let mut row = vec![r.full_name.clone().unwrap_or_else(|| r.login.clone()), r.login.clone()];
         row.extend(n.iter().map(i64::to_string));
         rows.push(row);
     }
@@ -637,11 +676,12 @@ async fn calls(conn: &mut PgConnection, scope: &Scope) -> Result<Table> {
         rows.push(row);
     }
     // Bars of answered calls: who carries the line.
-    let chart = chart(
-        found
-            .iter()
-            .map(|r| (r.1.clone().unwrap_or_else(|| r.0.clone()), r.3 as f64)),
-    );
+    let chart = chart(found.iter().map(|r| {
+        (
+            r.full_name.clone().unwrap_or_else(|| r.login.clone()),
+            r.answered as f64,
+        )
+    }));
     let columns = vec![
         "Оператор",
         "Логин",
@@ -702,7 +742,7 @@ struct Cancellable {
 impl Cancellable {
     async fn acquire(pool: &PgPool) -> Result<Cancellable> {
         let mut conn = pool.acquire().await?;
-        let pid: i32 = sqlx::query_scalar("select pg_backend_pid()")
+        let pid = sqlx::query_scalar!(r#"select pg_backend_pid() as "pid!""#)
             .fetch_one(&mut *conn)
             .await?;
         Ok(Cancellable {
@@ -735,10 +775,7 @@ impl Drop for Cancellable {
         };
         let (pool, pid) = (self.pool.clone(), self.pid);
         runtime.spawn(async move {
-            let r = sqlx::query("select pg_cancel_backend($1)")
-                .bind(pid)
-                .execute(&pool)
-                .await;
+            let r = sqlx::query!("select pg_cancel_backend($1)", pid).fetch_one(&pool).await;
             if let Err(e) = r {
                 tracing::warn!(pid, error = %e, "could not cancel an abandoned report");
             }

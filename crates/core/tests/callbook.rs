@@ -31,15 +31,6 @@ impl Drop for Folder {
     }
 }
 
-/// A stored call: id, started, answered, ended, recording.
-type StoredCall = (
-    Uuid,
-    chrono::DateTime<Utc>,
-    chrono::DateTime<Utc>,
-    chrono::DateTime<Utc>,
-    Vec<u8>,
-);
-
 /// An answered incoming call that ended `minutes_ago`, with a recording.
 fn ended_call(minutes_ago: i64) -> NewCall {
     let ended = Utc::now() - Duration::minutes(minutes_ago);
@@ -84,21 +75,26 @@ async fn calls_kept_before_a_crash_of_the_app_are_stored_once_with_their_lengths
     // Once more (a second drain, a second app on the same folder): nothing doubles.
     book.keep(&early)?;
     assert_eq!(book.drain(&op).await.stored, vec![early.id]);
-    let stored: Vec<StoredCall> =
-        sqlx::query_as("select id, started_at, answered_at, ended_at, recording from calls order by id")
-            .fetch_all(&pool)
-            .await?;
+    let stored = sqlx::query!(
+        r#"select id, started_at, answered_at as "answered_at!", ended_at as "ended_at!", recording as "recording!"
+           from calls order by id"#
+    )
+    .fetch_all(&pool)
+    .await?;
     assert_eq!(stored.len(), 2, "{stored:?}");
-    assert_eq!(stored[0].0, early.id);
-    assert_eq!(stored[0].4, early.recording.clone().unwrap_or_default());
-    for (id, started, answered, ended, _) in &stored {
+    assert_eq!(stored[0].id, early.id);
+    assert_eq!(stored[0].recording, early.recording.clone().unwrap_or_default());
+    for c in &stored {
         // The times are the server's: a workstation's clock, or its claim that a call ended
         // long ago, dates nothing (only the PBX's record of the leg could); the lengths of
         // ringing and talk are the phone's.
-        let off = (*ended - Utc::now()).num_seconds().abs();
-        assert!(off <= 5, "call {id} ends {off} s off the server's clock");
+        let off = (c.ended_at - Utc::now()).num_seconds().abs();
+        assert!(off <= 5, "call {} ends {off} s off the server's clock", c.id);
         assert_eq!(
-            ((*answered - *started).num_seconds(), (*ended - *answered).num_seconds()),
+            (
+                (c.answered_at - c.started_at).num_seconds(),
+                (c.ended_at - c.answered_at).num_seconds()
+            ),
             (10, 60)
         );
     }

@@ -792,7 +792,9 @@ async fn statuses_cannot_be_skipped_or_closed_by_operators(pool: PgPool) -> Test
     c.comment = "первое".into();
     op.save_appeal(a.id, a.version, &c).await?;
     match op.save_appeal(a.id, a.version, &c).await {
-        Err(Error::Conflict { number }) => assert_eq!(number, a.number),
+        Err(Error::Conflict { id, number, version }) => {
+            assert_eq!((id, number.as_str(), version), (a.id, a.number.as_str(), a.version + 1));
+        }
         other => panic!("{other:?}"),
     }
     let a = op.appeal(a.id).await?;

@@ -53,6 +53,7 @@ fn invalid(field: &str, message: String) -> AppError {
         kind: "invalid".into(),
         message,
         field: Some(field.into()),
+        appeal: None,
     })
 }
 

@@ -12,7 +12,7 @@ export type { CommandError, UnlistenFn };
 /** Whether this page runs in a browser (dialog-server's web) rather than in the desktop app. */
 export const inBrowser: boolean = typeof window !== "undefined" && !("__TAURI_INTERNALS__" in window);
 
-/** Calls a command; failures reject with a CommandError `{ kind, message, field }`. */
+/** Calls a command; failures reject with a CommandError `{ kind, message, field, appeal }`. */
 export async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
   if (inBrowser) return web<T>(`/api/call/${command}`, { method: "POST", body: JSON.stringify(args ?? {}) });
   try {
@@ -24,7 +24,7 @@ export async function call<T>(command: string, args?: Record<string, unknown>): 
 
 export function asCommandError(e: unknown): CommandError {
   if (e && typeof e === "object" && "kind" in e && "message" in e) return e as CommandError;
-  return { kind: "internal", message: String(e), field: null };
+  return { kind: "internal", message: String(e), field: null, appeal: null };
 }
 
 /** Live changes of appeals made by anyone (the database's NOTIFY). */
@@ -53,6 +53,7 @@ const unreachable: CommandError = {
   kind: "unreachable",
   message: "Нет связи с сервером «Диалога» — проверьте подключение к сети и повторите",
   field: null,
+  appeal: null,
 };
 
 /** Calls `fn` when the server says the session is over (it expired, or was ended elsewhere). */
@@ -85,7 +86,7 @@ async function errorOf(r: Response): Promise<CommandError> {
   try {
     return asCommandError(JSON.parse(text));
   } catch {
-    return { kind: "internal", message: `Сервер «Диалога» ответил ошибкой ${r.status} — повторите; если не получится, сообщите администратору`, field: null };
+    return { kind: "internal", message: `Сервер «Диалога» ответил ошибкой ${r.status} — повторите; если не получится, сообщите администратору`, field: null, appeal: null };
   }
 }
 

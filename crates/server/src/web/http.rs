@@ -81,6 +81,7 @@ pub fn error(status: StatusCode, kind: &str, message: impl Into<String>) -> Resp
             kind: kind.into(),
             message: message.into(),
             field: None,
+            appeal: None,
         },
     )
 }

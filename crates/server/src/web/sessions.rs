@@ -280,13 +280,14 @@ impl Sessions {
                 Err(e) => return Err(SignInError::Connect(ConnectError::of(e, opts))),
             }
         };
-        let (used, limit): (i64, i32) = sqlx::query_as(
-            "select (select count(*) from pg_stat_activity where usename = session_user), \
-                    (select rolconnlimit from pg_roles where rolname = session_user)",
+        let room = sqlx::query!(
+            r#"select (select count(*) from pg_stat_activity where usename = session_user) as "used!",
+                      (select rolconnlimit from pg_roles where rolname = session_user) as "limit!""#
         )
         .fetch_one(&mut probe)
         .await
         .map_err(|e| SignInError::Store(e.into()))?;
+        let (used, limit) = (room.used, room.limit);
         let _ = probe.close().await;
         tracing::debug!(login = %opts.login, used, limit, needed, "room for a session");
         if limit < 0 {
