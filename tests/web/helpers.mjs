@@ -94,26 +94,41 @@ export function shot(page, name) {
   return page.screenshot({ path: join(screens, `web-${name}.png`) });
 }
 
-/** A WAV file: `seconds` of a `hz` tone, 8 kHz, 16-bit mono. */
+/** A WAV file: `seconds` of a `hz` tone, 8 kHz µ-law mono. */
 export function toneWav(hz, seconds) {
+  // As the phone records calls: G.711 µ-law, 8 kHz mono, with the `fact` chunk non-PCM WAVs carry.
   const rate = 8000;
   const n = rate * seconds;
-  const b = Buffer.alloc(44 + 2 * n);
+  const b = Buffer.alloc(58 + n);
   b.write("RIFF", 0);
-  b.writeUInt32LE(36 + 2 * n, 4);
+  b.writeUInt32LE(50 + n, 4);
   b.write("WAVEfmt ", 8);
-  b.writeUInt32LE(16, 16);
-  b.writeUInt16LE(1, 20);
+  b.writeUInt32LE(18, 16);
+  b.writeUInt16LE(7, 20); // WAVE_FORMAT_MULAW
   b.writeUInt16LE(1, 22);
   b.writeUInt32LE(rate, 24);
-  b.writeUInt32LE(rate * 2, 28);
-  b.writeUInt16LE(2, 32);
-  b.writeUInt16LE(16, 34);
-  b.write("data", 36);
-  b.writeUInt32LE(2 * n, 40);
-  for (let i = 0; i < n; i++) b.writeInt16LE(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + 2 * i);
+  b.writeUInt32LE(rate, 28);
+  b.writeUInt16LE(1, 32);
+  b.writeUInt16LE(8, 34);
+  b.writeUInt16LE(0, 36);
+  b.write("fact", 38);
+  b.writeUInt32LE(4, 42);
+  b.writeUInt32LE(n, 46);
+  b.write("data", 50);
+  b.writeUInt32LE(n, 54);
+  for (let i = 0; i < n; i++) b[58 + i] = ulaw(Math.round(12000 * Math.sin((2 * Math.PI * hz * i) / rate)));
   return b;
 }
+
+/** G.711 µ-law of one 16-bit sample. */
+function ulaw(sample) {
+  const sign = sample < 0 ? 0x80 : 0;
+  let s = Math.min(Math.abs(sample), 32635) + 0x84;
+  let exp = 7;
+  for (let mask = 0x4000; (s & mask) === 0 && exp > 0; mask >>= 1) exp--;
+  return ~(sign | (exp << 4) | ((s >> (exp + 3)) & 0x0f)) & 0xff;
+}
+
 
 /** The empty registry filter (every appeal the person may see). */
 export const everything = {

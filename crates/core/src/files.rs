@@ -130,7 +130,7 @@ pub struct NewCall {
     /// Both directions mixed.
     #[serde(skip)]
     pub recording: Option<Vec<u8>>,
-    /// e.g. `audio/ogg; codecs=opus`.
+    /// e.g. `audio/wav`.
     pub recording_codec: Option<String>,
     /// The SIP Call-ID of our leg: the PBX's record of the call names it too.
     #[serde(default)]

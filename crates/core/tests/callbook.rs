@@ -45,7 +45,7 @@ fn ended_call(minutes_ago: i64) -> NewCall {
         appeal_id: None,
         executor_id: None,
         recording: Some(format!("OggS {minutes_ago}").into_bytes()),
-        recording_codec: Some("audio/ogg; codecs=opus".into()),
+        recording_codec: Some("audio/wav".into()),
         sip_call_id: None,
     }
 }

@@ -25,7 +25,7 @@ fn incoming_from(from: &str, hours_ago: i64) -> NewCall {
         appeal_id: None,
         executor_id: None,
         recording: Some(b"OggS applicant".to_vec()),
-        recording_codec: Some("audio/ogg; codecs=opus".into()),
+        recording_codec: Some("audio/wav".into()),
         sip_call_id: None,
     }
 }

@@ -225,7 +225,7 @@ async fn calls_that_end_while_the_server_is_down_are_stored_when_it_is_back() ->
         appeal_id: None,
         executor_id: None,
         recording: Some(vec![n; 4000]),
-        recording_codec: Some("audio/ogg; codecs=opus".into()),
+        recording_codec: Some("audio/wav".into()),
         sip_call_id: None,
     };
     let first = call(1);

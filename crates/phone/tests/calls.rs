@@ -139,7 +139,7 @@ async fn outgoing_call_hears_the_far_tone_and_records_both_sides() {
     let heard = ours.heard.samples();
     assert!(tone_share(&heard, rig.tone_hz as f32) > 0.5, "we hear baresip's tone");
     let recording = rec.recording.expect("recorded");
-    assert_eq!(recording.codec, "audio/ogg; codecs=opus");
+    assert_eq!(recording.codec, "audio/wav");
     assert!(recording.duration >= Duration::from_secs(2), "{:?}", recording.duration);
     let mixed = decode_recording(&recording.data).expect("the recording decodes");
     assert!(
@@ -147,8 +147,14 @@ async fn outgoing_call_hears_the_far_tone_and_records_both_sides() {
         "the recording has the far side"
     );
     assert!(tone_share(&mixed, OUR_TONE) > 0.1, "the recording has our side");
-    // About 1.5 KB a second (12 kbit/s): compact.
-    assert!(recording.data.len() < 2_500 * recording.duration.as_secs().max(1) as usize);
+    // G.711 µ-law at 8 kHz: 8,000 bytes a second and a header.
+    let expected = 8 * recording.duration.as_millis() as usize;
+    assert!(
+        recording.data.len().abs_diff(expected) < 200,
+        "{} bytes for {:?}",
+        recording.data.len(),
+        recording.duration
+    );
 
     far.wait_for_event(CALL_CLOSED, WAIT)
         .await

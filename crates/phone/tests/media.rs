@@ -84,7 +84,7 @@ fn assert_hears(label: &str, heard: &CaptureHandle, freq: f32) {
 }
 
 fn assert_recording_has_both(label: &str, recording: &Recording) {
-    assert_eq!(recording.codec, "audio/ogg; codecs=opus");
+    assert_eq!(recording.codec, "audio/wav");
     let pcm = decode_recording(&recording.data).expect("decode recording");
     println!(
         "[{label}] recording: {} bytes, {:?}, {} samples",

@@ -42,7 +42,7 @@ appealId: string | null,
  */
 executorId: string | null, 
 /**
- * e.g. `audio/ogg; codecs=opus`.
+ * e.g. `audio/wav`.
  */
 recordingCodec: string | null, 
 /**

@@ -1,4 +1,4 @@
-// Plays a call's recording (Ogg Opus from the database) in an <audio> element, with the time
+// Plays a call's recording (a WAV file from the database: G.711 µ-law as the phone records it) in an <audio> element, with the time
 // and the length shown as text. One recording plays at a time: starting another stops it.
 // In a browser the player reads the recording from the web in pieces, as it plays and seeks.
 import { recording, recordingUrl } from "../api/appeals";

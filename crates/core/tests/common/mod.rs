@@ -280,7 +280,7 @@ pub fn call_to(executor: Uuid, phone: &str, appeal: Option<Uuid>) -> NewCall {
         appeal_id: appeal,
         executor_id: Some(executor),
         recording: Some(b"OggS recorded conversation".to_vec()),
-        recording_codec: Some("audio/ogg; codecs=opus".into()),
+        recording_codec: Some("audio/wav".into()),
         sip_call_id: None,
     }
 }

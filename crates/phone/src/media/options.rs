@@ -59,7 +59,7 @@ pub struct MediaOptions {
     /// Offer only loopback (127.0.0.1) candidates: for tests on a machine with other
     /// interfaces. In production all interfaces are used.
     pub loopback_only: bool,
-    /// Record the call (both directions mixed) into an Ogg Opus file returned by `close`.
+    /// Record the call (both directions mixed) into a µ-law WAV file returned by `close`.
     pub record: bool,
     /// Upper bound on waiting for ICE gathering when producing SDP. Host candidates are
     /// gathered in milliseconds; this only matters with unreachable STUN/TURN servers.

@@ -74,7 +74,7 @@ fn le_u32(b: &[u8], at: usize) -> Option<u32> {
 }
 
 /// Returns (sample rate, mono samples).
-fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), MediaError> {
+pub(crate) fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), MediaError> {
     let bad = |why: &str| MediaError::AudioFile(why.to_owned());
     if b.len() < 12 || &b[0..4] != b"RIFF" || &b[8..12] != b"WAVE" {
         return Err(bad("not a RIFF/WAVE file"));
@@ -131,7 +131,7 @@ fn parse_wav(b: &[u8]) -> Result<(u32, Vec<i16>), MediaError> {
 }
 
 /// Linear-interpolation resampling (enough for prompts and tests).
-fn resample_linear(input: &[i16], from: u32, to: u32) -> Vec<i16> {
+pub(crate) fn resample_linear(input: &[i16], from: u32, to: u32) -> Vec<i16> {
     if from == to || input.is_empty() {
         return input.to_vec();
     }
@@ -174,7 +174,7 @@ impl WavSink {
             )));
         }
         let mut out = BufWriter::new(File::create(path)?);
-        out.write_all(&header(rate, WavEncoding::Pcm16, 0))?;
+        out.write_all(&wav_header(rate, WavEncoding::Pcm16, 0))?;
         Ok(WavSink {
             out: Some(out),
             rate,
@@ -192,7 +192,7 @@ impl WavSink {
     fn finish_inner(&mut self) -> Result<(), MediaError> {
         if let Some(mut out) = self.out.take() {
             out.seek(SeekFrom::Start(0))?;
-            out.write_all(&header(self.rate, WavEncoding::Pcm16, self.data_bytes))?;
+            out.write_all(&wav_header(self.rate, WavEncoding::Pcm16, self.data_bytes))?;
             out.flush()?;
         }
         Ok(())
@@ -260,14 +260,14 @@ pub fn wav_bytes(samples: &[i16], rate: u32, encoding: WavEncoding) -> Vec<u8> {
         WavEncoding::Alaw => data.extend(samples.iter().map(|&s| g711::alaw_encode(s))),
     }
     let data_bytes = u32::try_from(data.len()).unwrap_or(u32::MAX);
-    let mut file = header(rate, encoding, data_bytes);
+    let mut file = wav_header(rate, encoding, data_bytes);
     file.extend_from_slice(&data);
     file
 }
 
 /// The RIFF header up to the data (whose length is `data_bytes`). Non-PCM formats carry the
 /// `cbSize` field and a `fact` chunk with the sample count, as the WAVE format asks of them.
-fn header(rate: u32, encoding: WavEncoding, data_bytes: u32) -> Vec<u8> {
+pub(crate) fn wav_header(rate: u32, encoding: WavEncoding, data_bytes: u32) -> Vec<u8> {
     let (tag, width) = encoding.tag_and_width();
     let pcm = encoding == WavEncoding::Pcm16;
     let fmt_len: u32 = if pcm { 16 } else { 18 };
