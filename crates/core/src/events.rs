@@ -1,9 +1,12 @@
 //! Change events. Every change of an appeal (its fields, executors, comments, files, calls) is
 //! a numbered row of the database's change stream; a notification on channel
 //! `dialog_changes` carries only that number. A listener reads the changes it may see through
-//! `dialog_changes_since` — after each notification, after a lost connection, and every few
+//! `dialog_changes_since` — after a notification, after a lost connection, and every few
 //! seconds in any case — so it never misses one silently: when it cannot know what it missed,
-//! it says so and the screens reload.
+//! it says so and the screens reload. A busy center makes hundreds of changes a second: a
+//! listener reads at most once every [`READ_GAP`], taking every change that came meanwhile in
+//! one read, so the server's work grows with the number of listeners, not with their product
+//! with the rate of changes.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -23,6 +26,10 @@ pub const CHANNEL: &str = "dialog_changes";
 /// How often the stream is read even when no notification came (a notification can be lost
 /// with its connection, or never sent when the server's queue is full).
 pub const POLL_EVERY: Duration = Duration::from_secs(10);
+
+/// The least time between two reads of one listener. The first change after a quiet spell is
+/// read at once; under a stream of changes each is shown within this time.
+pub const READ_GAP: Duration = Duration::from_millis(200);
 
 /// How long a missing number of the stream is waited for: a change made in a transaction that
 /// is still open gets its number before it becomes visible. Past this, the number belonged to
@@ -181,6 +188,7 @@ impl Store {
         tokio::spawn(async move {
             let mut cursor = Cursor::at(head);
             let mut lost = false;
+            let mut last_read: Option<Instant> = None;
             loop {
                 // Nobody listens any more (the session ended), or the person logged out.
                 if tx.is_closed() || pool.is_closed() {
@@ -195,7 +203,23 @@ impl Store {
                         continue;
                     }
                     // A notification, or the poll: read below.
-                    Ok(Ok(Some(_))) | Err(_) => {}
+                    Ok(Ok(Some(_))) | Err(_) => {
+                        // Changes coming fast are read together, once the gap since the last
+                        // read has passed; the notifications that came meanwhile are taken
+                        // with them.
+                        if let Some(wait) =
+                            last_read.map(|at| (at + READ_GAP).saturating_duration_since(Instant::now()))
+                        {
+                            tokio::time::sleep(wait).await;
+                        }
+                        let mut queue = false;
+                        while let Ok(Ok(Some(n))) = tokio::time::timeout(Duration::ZERO, listener.try_recv()).await {
+                            queue |= n.channel() == crate::pbx::QUEUE_CHANNEL;
+                        }
+                        if queue && tx.send(Ok(Change::Queue)).await.is_err() {
+                            return;
+                        }
+                    }
                     // The listening connection broke; the next try_recv reconnects. What came
                     // meanwhile is in the stream, read below.
                     Ok(Ok(None)) => tracing::info!("change listener reconnects"),
@@ -209,6 +233,7 @@ impl Store {
                         continue;
                     }
                 }
+                last_read = Some(Instant::now());
                 match read(&pool, &mut cursor).await {
                     Ok(Read::Events(events)) => {
                         lost = false;
