@@ -70,7 +70,16 @@ export async function openExecutor(ctx: AppContext, root: HTMLElement, e: Execut
       ctx.toast(t.contacts.markedDone(chosen.size));
       void openExecutor(ctx, root, e);
     } catch (err) {
-      ctx.toast((err as CommandError).message, "error");
+      const failure = err as CommandError;
+      if (failure.kind !== "conflict" || !failure.appeal) {
+        ctx.toast(failure.message, "error");
+        return;
+      }
+      // Nothing was marked: the list is read again, with the appeal someone else changed shown.
+      const { id, number } = failure.appeal;
+      ctx.toast(t.contacts.conflicted(number), "error");
+      await openExecutor(ctx, root, e);
+      root.querySelector(`li[data-id="${id}"]`)?.classList.add("conflicted");
     }
   });
   const closable = rows.filter((r) => r.status === "inWork");

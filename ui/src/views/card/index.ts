@@ -184,7 +184,12 @@ export function openCard(ctx: AppContext, id: string | null, prefill?: CardPrefi
           }, RETRY_MS);
         }
         general.markField(err.field);
-        if (err.kind === "conflict" && shown) {
+        // The conflict names its appeal: this card's is reloaded; another (a new card whose
+        // ids were registered differently, one of several reasons) is opened.
+        const other = err.kind === "conflict" && err.appeal && err.appeal.id !== shown?.id ? err.appeal : null;
+        if (other) {
+          message.appendChild(h("button", { class: "link", id: "card-conflict-open", onclick: () => ctx.openCard(other.id) }, " " + t.card.conflictOpen(other.number)));
+        } else if (err.kind === "conflict" && shown) {
           message.appendChild(h("button", { class: "link", onclick: () => void reload() }, " " + t.card.conflictReload));
         }
         return null;
