@@ -830,6 +830,37 @@ describe("calls", () => {
     }
   });
 
+  it("marks several appeals done at once, and names the one another operator changed meanwhile", async () => {
+    // An executor with an appeal in work, as the shift left it.
+    const [executor, name, appeal, number] = sql(
+      `select e.id, e.full_name, a.id, a.number from appeals a join appeal_executors ae on ae.appeal_id = a.id
+         join executors e on e.id = ae.executor_id where a.status = 'в работе' order by a.received_at desc limit 1`,
+    ).split("|");
+    assert.ok(appeal, "an appeal in work");
+    await s.click(await s.find("#nav-contacts"));
+    await s.type(await s.find("#contacts-filter"), name);
+    await s.press(`#contacts-rows tr[data-id="${executor}"] td`);
+    await s.press(`#executor-appeals input.pick-done[data-id="${appeal}"]`);
+    // operator2 changes that appeal's comment before operator1 presses «отработано».
+    sql(
+      `select dialog_save_appeal(a.id, a.version, a.received_at, a.channel, a.identifier, a.applicant_name, a.contacts,
+         a.building_id, a.apartment, a.entrance, a.floor, a.address_note, a.kind_id, a.priority, 'Уточнил второй оператор',
+         a.status, array(select executor_id from appeal_executors where appeal_id = a.id), a.joined_to)
+       from appeals a where a.id = '${appeal}'`,
+      as("operator2"),
+    );
+    await s.press("#mark-done");
+    await s.waitFor(".toast", { text: `Обращение ${number} только что изменил другой сотрудник` });
+    await s.waitFor(`#executor-appeals li.conflicted[data-id="${appeal}"]`);
+    await s.screenshot(join(screens, "contacts-conflict.png"));
+    assert.equal(sql(`select status from appeals where id = '${appeal}'`), "в работе", "nothing was marked");
+    // Checked again on the fresh list, it goes through.
+    await s.press(`#executor-appeals input.pick-done[data-id="${appeal}"]`);
+    await s.press("#mark-done");
+    await s.waitFor(".toast", { text: "Отмечено отработанными: 1" });
+    assert.equal(sql(`select status from appeals where id = '${appeal}'`), "отработано");
+  });
+
   it("shows the supervisor the operators on the line", async () => {
     await closeCard();
     // operator1's line is up in this app; the supervisor's dashboard counts it.
