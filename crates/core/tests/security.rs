@@ -759,6 +759,121 @@ async fn templates_lines_and_joins_stay_in_their_place(pool: PgPool) -> TestResu
     Ok(())
 }
 
+// 9. The clock and the person the triggers write down (migrations/…21_demo_clock.sql) are the
+// owner's to set, for a history loaded afterwards; a person who sets them from psql still gets
+// the server's clock and their own login, and no more rights.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn only_the_owner_sets_the_clock_and_the_actor(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (_op, login) = person(&city, StaffRole::Operator, None).await?;
+    let (_admin, admin_login) = person(&city, StaffRole::Admin, None).await?;
+    let owner = city.owner.pool();
+    let register = "select dialog_register_appeal($1, null, 'телефон', $2, 'Иванова Мария Ивановна', '', $3, '5', '', '', '', $4, null, 'Течь', null, null, null)";
+    // What the appeal and its first line of history say: registered when, by whom.
+    type Stamps = (
+        chrono::DateTime<chrono::Utc>,
+        String,
+        chrono::DateTime<chrono::Utc>,
+        String,
+    );
+    async fn stamps(owner: &PgPool, id: Uuid) -> anyhow::Result<Stamps> {
+        Ok(sqlx::query_as(
+            r#"select a.registered_at, a.created_by, h.at, h.actor
+               from appeals a join appeal_history h on h.appeal_id = a.id and h.action = 'created' where a.id = $1"#,
+        )
+        .bind(id)
+        .fetch_one(owner)
+        .await?)
+    }
+    let recent = chrono::Utc::now() - chrono::Duration::minutes(5);
+
+    let mut sql = psql(&city, &login).await?;
+    // PostgreSQL keeps a person from giving their role a default of a setting nobody declared;
+    // for the session, anyone may set it.
+    for default in ["dialog.clock = '2000-01-01 00:00:00+00'", "dialog.actor = 'admin'"] {
+        let attack = format!("alter role {login} set {default}");
+        assert_eq!(refused(&mut sql, &attack).await, "42501", "{attack}");
+    }
+    sqlx::raw_sql(&format!(
+        "set dialog.clock = '2000-01-01 00:00:00+00'; set dialog.actor = '{admin_login}'"
+    ))
+    .execute(&mut sql)
+    .await?;
+    assert_eq!(
+        column(&mut sql, "select current_setting('dialog.clock')").await?,
+        ["2000-01-01 00:00:00+00"]
+    );
+    let id = Uuid::now_v7();
+    sqlx::query(register)
+        .bind(id)
+        .bind("+79123456789")
+        .bind(city.lenina_10)
+        .bind(city.leak)
+        .execute(&mut sql)
+        .await?;
+    let (registered, created_by, at, actor) = stamps(owner, id).await?;
+    assert!(registered > recent && at > recent, "{registered}, {at}");
+    assert_eq!((created_by.as_str(), actor.as_str()), (login.as_str(), login.as_str()));
+    // Nor do the settings lend the admin's rights, and the clock is not the person's to read.
+    assert_eq!(column(&mut sql, "select dialog_is_admin()::text").await?, ["false"]);
+    assert_eq!(column(&mut sql, "select dialog_is_owner()::text").await?, ["false"]);
+    for attack in [
+        "select dialog_set_setting('call_evidence', 'app')",
+        "select dialog_now()",
+        "select dialog_actor()",
+    ] {
+        assert_eq!(refused(&mut sql, attack).await, "42501", "{attack}");
+    }
+
+    // The owner's session: the triggers write the time and the person it names, and the
+    // owner acting as an operator has the operator's rights, not its own.
+    let mut tx = owner.begin().await?;
+    sqlx::query(
+        "select set_config('dialog.clock', '2025-01-15 10:00:00+03', true), set_config('dialog.actor', $1, true)",
+    )
+    .bind(&login)
+    .execute(&mut *tx)
+    .await?;
+    let past = Uuid::now_v7();
+    sqlx::query(register)
+        .bind(past)
+        .bind("+79123456780")
+        .bind(city.lenina_10)
+        .bind(city.leak)
+        .execute(&mut *tx)
+        .await?;
+    let (is_owner, is_supervisor): (bool, bool) = sqlx::query_as("select dialog_is_owner(), dialog_is_supervisor()")
+        .fetch_one(&mut *tx)
+        .await?;
+    assert!(!is_owner && !is_supervisor);
+    tx.commit().await?;
+    let (registered, created_by, at, actor) = stamps(owner, past).await?;
+    let expected = "2025-01-15T07:00:00Z".parse::<chrono::DateTime<chrono::Utc>>()?;
+    assert_eq!((registered, at), (expected, expected));
+    assert_eq!((created_by.as_str(), actor.as_str()), (login.as_str(), login.as_str()));
+    let number: String = sqlx::query_scalar("select number from appeals where id = $1")
+        .bind(past)
+        .fetch_one(owner)
+        .await?;
+    assert!(
+        number.starts_with("2025-"),
+        "numbered in the year of its registration: {number}"
+    );
+    // Set for the transaction only: the owner's next one is its own, now.
+    let now_id = Uuid::now_v7();
+    sqlx::query(register)
+        .bind(now_id)
+        .bind("+79123456781")
+        .bind(city.lenina_10)
+        .bind(city.leak)
+        .execute(owner)
+        .await?;
+    let (registered, _, _, actor) = stamps(owner, now_id).await?;
+    assert!(registered > recent, "{registered}");
+    assert_ne!(actor, login);
+    Ok(())
+}
+
 // The workflow itself, through the functions a person may call.
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn statuses_cannot_be_skipped_or_closed_by_operators(pool: PgPool) -> TestResult {
