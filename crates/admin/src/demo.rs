@@ -289,7 +289,7 @@ fn pick<'a, T>(rng: &mut SmallRng, xs: &'a [T]) -> &'a T {
 
 /// Loads the demo into an empty database.
 pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
-    let existing: i64 = sqlx::query_scalar("select count(*) from appeals")
+    let existing = sqlx::query_scalar!(r#"select count(*) as "count!" from appeals"#)
         .fetch_one(store.pool())
         .await?;
     if existing > 0 {
@@ -307,7 +307,7 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
         .await
         .context("база знаний, цены, расписание")?;
     tx.commit().await?;
-    sqlx::query("analyze").execute(store.pool()).await?;
+    sqlx::query!("analyze").execute(store.pool()).await?;
     println!(
         "Демонстрационный город загружен: {} домов, {} видов обращений, {} обращений.",
         city.buildings.len(),
@@ -337,8 +337,7 @@ async fn directories(
         let mut v = Vec::new();
         for o in &ORGANIZATIONS[..n_orgs] {
             v.push(
-                sqlx::query_scalar("select id from organizations where name = $1")
-                    .bind(o)
+                sqlx::query_scalar!("select id from organizations where name = $1", o)
                     .fetch_one(&mut **tx)
                     .await?,
             );
@@ -366,15 +365,15 @@ async fn directories(
             continue;
         }
         let org = (buildings.len() * 7 + rng.gen_range(0..3)) % organizations.len();
-        let id: Uuid = sqlx::query_scalar(
+        let id = sqlx::query_scalar!(
             "insert into buildings (id, organization_id, city, street, house, block) values ($1, $2, $3, $4, $5, $6) returning id",
+            Uuid::now_v7(),
+            organizations[org],
+            CITY,
+            street,
+            house,
+            block
         )
-        .bind(Uuid::now_v7())
-        .bind(organizations[org])
-        .bind(CITY)
-        .bind(street)
-        .bind(&house)
-        .bind(&block)
         .fetch_one(&mut **tx)
         .await?;
         buildings.push(BuildingRef {
@@ -383,13 +382,17 @@ async fn directories(
             flats: rng.gen_range(20..=180),
         });
     }
-    let kinds: Vec<Kind> = sqlx::query_as::<_, (Uuid, String, AppealType, Priority, Option<i32>)>(
-        "select id, name, appeal_type, default_priority, resolve_minutes from appeal_kinds order by name",
+    let kinds: Vec<Kind> = sqlx::query!(
+        r#"select id, name, appeal_type as "appeal_type: AppealType", default_priority as "default_priority: Priority",
+                  resolve_minutes
+           from appeal_kinds order by name"#
     )
     .fetch_all(&mut **tx)
     .await?
     .into_iter()
-    .map(|(id, name, appeal_type, priority, resolve_minutes)| {
+    .map(|k| {
+        let (id, name, appeal_type, priority, resolve_minutes) =
+            (k.id, k.name, k.appeal_type, k.default_priority, k.resolve_minutes);
         let popular = [
             "Нет горячей воды",
             "Засор внутридомовой канализации",
@@ -467,27 +470,27 @@ async fn executors(
                 } else {
                     person_name(rng)
                 };
-                sqlx::query(
+                sqlx::query!(
                     "insert into executors (id, full_name, position, phones, organization_id) values ($1, $2, $3, $4, $5)",
+                    id,
+                    name,
+                    trade,
+                    &[format!("+{phone}")],
+                    org
                 )
-                .bind(id)
-                .bind(&name)
-                .bind(trade)
-                .bind(vec![format!("+{phone}")])
-                .bind(org)
                 .execute(&mut **tx)
                 .await?;
                 let kids: Vec<Uuid> = kind_ids.iter().map(|(_, k)| *k).collect();
-                sqlx::query("insert into executor_kinds select $1, unnest($2::uuid[])")
-                    .bind(id)
-                    .bind(&kids)
+                sqlx::query!("insert into executor_kinds select $1, unnest($2::uuid[])", id, &kids)
                     .execute(&mut **tx)
                     .await?;
-                sqlx::query("insert into executor_buildings select $1, unnest($2::uuid[])")
-                    .bind(id)
-                    .bind(&org_buildings)
-                    .execute(&mut **tx)
-                    .await?;
+                sqlx::query!(
+                    "insert into executor_buildings select $1, unnest($2::uuid[])",
+                    id,
+                    &org_buildings
+                )
+                .execute(&mut **tx)
+                .await?;
                 for (ki, _) in &kind_ids {
                     map.entry((oi, *ki)).or_default().push(id);
                 }
@@ -499,29 +502,34 @@ async fn executors(
 
 async fn people(tx: &mut PgConnection, password: &str, manager_org: Uuid) -> anyhow::Result<()> {
     for (i, (login, role, name)) in PEOPLE.iter().enumerate() {
-        let exists: bool = sqlx::query_scalar("select exists (select 1 from pg_roles where rolname = $1)")
-            .bind(login)
-            .fetch_one(&mut *tx)
-            .await?;
+        let exists = sqlx::query_scalar!(
+            r#"select exists (select 1 from pg_roles where rolname = $1) as "exists!""#,
+            login
+        )
+        .fetch_one(&mut *tx)
+        .await?;
         if exists {
             // Login roles belong to the whole server; another database of it may have made them.
-            let in_staff: bool = sqlx::query_scalar("select exists (select 1 from staff where login = $1)")
-                .bind(login)
-                .fetch_one(&mut *tx)
-                .await?;
+            let in_staff = sqlx::query_scalar!(
+                r#"select exists (select 1 from staff where login = $1) as "exists!""#,
+                login
+            )
+            .fetch_one(&mut *tx)
+            .await?;
             if !in_staff {
-                sqlx::query("insert into staff (login, full_name, role, sip_extension, organization_id) values ($1, $2, $3, $4, $5)")
-                    .bind(login)
-                    .bind(name)
-                    .bind(role)
-                    .bind((*role != StaffRole::Manager).then(|| format!("{}", 1001 + i)))
-                    .bind((*role == StaffRole::Manager).then_some(manager_org))
-                    .execute(&mut *tx)
-                    .await?;
+                sqlx::query!(
+                    "insert into staff (login, full_name, role, sip_extension, organization_id) values ($1, $2, $3, $4, $5)",
+                    login,
+                    name,
+                    *role as StaffRole,
+                    (*role != StaffRole::Manager).then(|| format!("{}", 1001 + i)),
+                    (*role == StaffRole::Manager).then_some(manager_org)
+                )
+                .execute(&mut *tx)
+                .await?;
             }
             // This database lets them in too.
-            sqlx::query("select dialog_open_door($1, true)")
-                .bind(login)
+            sqlx::query!("select dialog_open_door($1, true)", login)
                 .execute(&mut *tx)
                 .await?;
             continue;
@@ -905,13 +913,15 @@ async fn desk(tx: &mut Transaction<'static, Postgres>, rng: &mut SmallRng, city:
         ("Ответ на вопросы о начислениях", "Справки по квитанциям даёт расчётный центр управляющей компании. Зарегистрируйте обращение с видом «Вопрос о начислениях и тарифах» и сообщите жильцу телефон УК.", &["справка"]),
     ];
     for (title, body, tags) in articles {
-        sqlx::query("insert into kb_articles (id, title, body, tags) values ($1, $2, $3, $4)")
-            .bind(Uuid::now_v7())
-            .bind(title)
-            .bind(body)
-            .bind(tags.iter().map(|t| t.to_string()).collect::<Vec<_>>())
-            .execute(&mut **tx)
-            .await?;
+        sqlx::query!(
+            "insert into kb_articles (id, title, body, tags) values ($1, $2, $3, $4)",
+            Uuid::now_v7(),
+            title,
+            body,
+            &tags.iter().map(|t| t.to_string()).collect::<Vec<_>>()
+        )
+        .execute(&mut **tx)
+        .await?;
     }
     let services: &[(&str, f64, &str)] = &[
         ("Замена смесителя", 1500.0, "шт."),
@@ -924,41 +934,43 @@ async fn desk(tx: &mut Transaction<'static, Postgres>, rng: &mut SmallRng, city:
     let ids: Vec<Uuid> = city.buildings.iter().map(|b| b.id).collect();
     for (service, price, unit) in services {
         let factor = 0.9 + rng.gen::<f64>() * 0.3;
-        sqlx::query(
+        sqlx::query!(
             "insert into building_prices (id, building_id, service, price, unit) select gen_random_uuid(), b, $2, round(($3 * (0.95 + random() * 0.1))::numeric, -1), $4 from unnest($1::uuid[]) b",
+            &ids,
+            service,
+            price * factor,
+            unit
         )
-        .bind(&ids)
-        .bind(service)
-        .bind(price * factor)
-        .bind(unit)
         .execute(&mut **tx)
         .await?;
     }
     // Shifts of executors (8:00–17:00) and dispatchers (12-hour shifts) for this week and next.
-    sqlx::query(
+    sqlx::query!(
         r#"insert into schedules (id, executor_id, starts_at, ends_at, note)
            select gen_random_uuid(), e.id, d + time '08:00', d + time '17:00', 'рабочий день'
            from executors e, generate_series(date_trunc('week', now()), date_trunc('week', now()) + interval '13 days', interval '1 day') d
-           where extract(isodow from d) < 6"#,
+           where extract(isodow from d) < 6"#
     )
     .execute(&mut **tx)
     .await?;
-    sqlx::query(
+    sqlx::query!(
         r#"insert into schedules (id, staff_login, starts_at, ends_at, note)
            select gen_random_uuid(), s.login, d + make_interval(hours => 8 + 12 * ((extract(doy from d)::int + r.n) % 2)),
                   d + make_interval(hours => 20 + 12 * ((extract(doy from d)::int + r.n) % 2)), 'смена'
            from (select login, row_number() over (order by login)::int as n from staff where role in ('operator', 'supervisor')) r
            join staff s on s.login = r.login,
-           generate_series(date_trunc('week', now()), date_trunc('week', now()) + interval '13 days', interval '1 day') d"#,
+           generate_series(date_trunc('week', now()), date_trunc('week', now()) + interval '13 days', interval '1 day') d"#
     )
     .execute(&mut **tx)
     .await?;
     // A personal template of the desktop (the shared ones come with every center).
-    sqlx::query("insert into filter_templates (id, owner, name, shared, filter) values ($1, 'operator1', 'Жалобы за неделю', false, $2)")
-        .bind(Uuid::now_v7())
-        .bind(serde_json::json!({"types": ["complaint"], "receivedFrom": (Utc::now() - Duration::days(7)).to_rfc3339()}))
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query!(
+        "insert into filter_templates (id, owner, name, shared, filter) values ($1, 'operator1', 'Жалобы за неделю', false, $2)",
+        Uuid::now_v7(),
+        serde_json::json!({"types": ["complaint"], "receivedFrom": (Utc::now() - Duration::days(7)).to_rfc3339()})
+    )
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
