@@ -2,17 +2,21 @@
 //! kinds of appeals, executors of every trade, staff of every role, and a history of
 //! appeals (up to millions) whose statuses, executors, calls and history follow the rules.
 //!
-//! Appeals are generated here with a seeded random generator, copied into a staging table
-//! and moved into place with the same SQL functions the triggers use, in one transaction.
+//! The life of each appeal is planned here with a seeded random generator and copied into a
+//! staging table; then it is lived step by step through what the app runs (the statements of
+//! its functions, the functions of the PBX bridge and of the operator's app), as the person
+//! who did each step and at its time, with every trigger on: the database writes the numbers,
+//! the times and the history, and refuses any step the rules forbid. All in one transaction.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, Datelike, Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use clap::Args;
 use dialog_core::model::{AppealStatus, AppealType, Channel, Priority, StaffRole};
 use dialog_core::people::{create_person, NewPerson};
+use dialog_core::scram::scram_verifier;
 use dialog_core::Store;
 use dialog_phone::media::{wav_bytes, WavEncoding};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -559,15 +563,23 @@ fn demo_recording() -> Vec<u8> {
     wav_bytes(&tone, 8000, WavEncoding::Ulaw)
 }
 
+/// What happens to one appeal, planned in advance: each time is when someone does the next
+/// step through the app's own functions (the database stamps it with that time).
 struct Generated {
     status: AppealStatus,
     executor: Option<Uuid>,
     assigned_at: Option<DateTime<Utc>>,
+    /// The call to the executor: dialled, and hung up.
     call_at: Option<DateTime<Utc>>,
+    call_ended_at: Option<DateTime<Utc>>,
     in_work_at: Option<DateTime<Utc>>,
     done_at: Option<DateTime<Utc>>,
     closed_at: Option<DateTime<Utc>>,
+    cancelled_at: Option<DateTime<Utc>>,
 }
+
+/// How long after dialling the executor answers.
+const RING_SECONDS: i64 = 6;
 
 fn life(
     rng: &mut SmallRng,
@@ -582,12 +594,15 @@ fn life(
         executor: None,
         assigned_at: None,
         call_at: None,
+        call_ended_at: None,
         in_work_at: None,
         done_at: None,
         closed_at: None,
+        cancelled_at: None,
     };
     let roll: f64 = rng.gen();
-    if kind.appeal_type == AppealType::Inquiry || executors.is_none() {
+    if kind.appeal_type == AppealType::Inquiry {
+        // An inquiry is answered on the phone: «отработано» straight from «новый».
         if age > Duration::minutes(20) {
             g.status = if age > Duration::days(3) && roll < 0.8 {
                 AppealStatus::Closed
@@ -601,6 +616,10 @@ fn life(
         }
         return g;
     }
+    let Some(executors) = executors else {
+        // Nobody serves it: it waits.
+        return g;
+    };
     let target = if age > Duration::days(7) {
         if roll < 0.88 {
             AppealStatus::Closed
@@ -631,18 +650,35 @@ fn life(
         AppealStatus::New
     };
     g.status = target;
-    if target == AppealStatus::Cancelled || target == AppealStatus::New {
+    if target == AppealStatus::Cancelled {
+        g.cancelled_at = Some(received + Duration::minutes(5));
         return g;
     }
-    g.executor = executors.map(|e| *pick(rng, e));
+    if target == AppealStatus::New {
+        return g;
+    }
+    g.executor = Some(*pick(rng, executors));
     let assigned = received + Duration::minutes(rng.gen_range(1..4));
     g.assigned_at = Some(assigned);
     if target == AppealStatus::Assigned {
         return g;
     }
+    // The operator calls the executor; the PBX sees the call answered and hung up.
     let call = assigned + Duration::seconds(rng.gen_range(30..600));
+    let ended = call + Duration::seconds(RING_SECONDS + 34 + call.timestamp().rem_euclid(80));
+    let in_work = ended + Duration::seconds(rng.gen_range(20..140));
+    if ended >= now {
+        // Still talking, or just hung up.
+        g.status = AppealStatus::Assigned;
+        return g;
+    }
     g.call_at = Some(call);
-    g.in_work_at = Some(call + Duration::seconds(rng.gen_range(60..180)));
+    g.call_ended_at = Some(ended);
+    if in_work >= now {
+        g.status = AppealStatus::Assigned;
+        return g;
+    }
+    g.in_work_at = Some(in_work);
     if target == AppealStatus::InWork {
         return g;
     }
@@ -653,8 +689,10 @@ fn life(
     } else {
         rng.gen_range(norm..=norm * 3)
     };
-    let done = (call + Duration::minutes(took.max(10))).min(now - Duration::minutes(1));
-    g.done_at = Some(done.max(call + Duration::minutes(2)));
+    let done = (call + Duration::minutes(took.max(10)))
+        .min(now - Duration::minutes(1))
+        .max(in_work + Duration::minutes(1));
+    g.done_at = Some(done);
     if target == AppealStatus::Closed {
         g.closed_at = Some((done + Duration::hours(rng.gen_range(1..30))).min(now));
     }
@@ -664,6 +702,135 @@ fn life(
 fn ts(t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(|| "\\N".to_owned(), |t| t.to_rfc3339())
 }
+
+/// The demo's PBX bridge: a service login of the pbx duty, as dialog-server's pbx duty would
+/// have (switched off after the load; a center connects its own).
+const PBX_LOGIN: &str = "demo_pbx";
+
+/// The owner's clock and actor (`dialog.clock`, `dialog.actor`: migrations/…21_demo_clock.sql)
+/// set for the row about to be written: the value of a column its trigger overwrites anyway
+/// (`updated_at`, `updated_by`, `registered_at`, `created_by`, `assigned_at`, `assigned_by`),
+/// computed for each row just before the row's BEFORE triggers run.
+macro_rules! at {
+    ($time:expr, $actor:expr) => {
+        concat!(
+            "set_config('dialog.clock', (",
+            $time,
+            ")::text, true)::timestamptz, set_config('dialog.actor', ",
+            $actor,
+            ", true)"
+        )
+    };
+}
+
+/// The AFTER triggers of a statement (the history, the change stream, an executor's effect on
+/// the appeal) run when the whole statement is done: this one, first of a row's AFTER
+/// triggers (by name), sets the clock and the actor back to what that row was stamped with.
+/// It lives in the load's transaction only.
+const FOLLOW_THE_ROW: &str = r#"
+create function pg_temp.demo_follow_the_row() returns trigger language plpgsql as $$
+begin
+    if tg_table_name = 'appeal_executors' then
+        perform set_config('dialog.clock', new.assigned_at::text, true), set_config('dialog.actor', new.assigned_by, true);
+    else
+        perform set_config('dialog.clock', new.updated_at::text, true), set_config('dialog.actor', new.updated_by, true);
+    end if;
+    return null;
+end
+$$;
+create trigger appeals_0_demo_clock after insert or update on appeals
+    for each row execute function pg_temp.demo_follow_the_row();
+create trigger appeal_executors_0_demo_clock after insert on appeal_executors
+    for each row execute function pg_temp.demo_follow_the_row();
+"#;
+
+/// Moves the appeals of `demo_stage` with a planned time in column `$when` to `$status`, as
+/// `$who` at that time: the statement dialog_set_status runs.
+macro_rules! step {
+    ($status:literal, $when:literal, $who:literal) => {
+        concat!(
+            "update appeals a set status = '",
+            $status,
+            "', (updated_at, updated_by) = (select ",
+            at!(concat!("s.", $when), $who),
+            ") from demo_stage s where a.id = s.id and s.",
+            $when,
+            " is not null"
+        )
+    };
+}
+
+/// One chunk of appeals lives its life, step after step, each step one statement over the
+/// chunk: the statements the app's functions run (registration, join, executor, status) and
+/// the functions the PBX bridge and the operator's app call (the PBX's record of the call to
+/// the executor; the operator's recording of it), as the person who did each step and at the
+/// time it happened. The triggers write the history, the numbers and the times, and check
+/// every rule: an appeal moves to «в работе» only after the PBX saw its executor answer, only
+/// the supervisor closes.
+const LIFE: &[(&str, &str)] = &[
+    (
+        "регистрация",
+        concat!(
+            "insert into appeals (id, received_at, channel, identifier, applicant_name, contacts, building_id, apartment,
+                                  entrance, floor, address_note, kind_id, priority, comment, number, appeal_type,
+                                  registered_at, created_by)
+             select s.id, s.received_at, s.channel, s.identifier, s.applicant_name, '', s.building_id, s.apartment,
+                    s.entrance, s.floor, '', s.kind_id, s.priority, s.comment, '', null, ",
+            at!("s.registered_at", "s.created_by"),
+            " from demo_stage s order by s.registered_at"
+        ),
+    ),
+    (
+        "объединение",
+        concat!(
+            "update appeals a set joined_to = s.join_to, (updated_at, updated_by) = (select ",
+            at!("s.registered_at", "s.created_by"),
+            ") from demo_stage s where a.id = s.id and s.join_to is not null"
+        ),
+    ),
+    (
+        "исполнитель",
+        concat!(
+            "insert into appeal_executors (appeal_id, executor_id, assigned_at, assigned_by)
+             select s.id, s.executor_id, ",
+            at!("s.assigned_at", "s.created_by"),
+            " from demo_stage s where s.assigned_at is not null order by s.assigned_at"
+        ),
+    ),
+    ("назначено", step!("назначено", "assigned_at", "s.created_by")),
+    (
+        "звонок через АТС",
+        r#"select count(dialog_pbx_call(
+                   case when set_config('dialog.clock', c.at::text, true) <> '' and set_config('dialog.actor', c.pbx_login, true) <> ''
+                        then c.event end,
+                   c.id::text, c.id::text, 'исходящий', c.extension, c.phone, c.id || '@demo'))
+           from (select s.id, v.event, v.at, k.pbx_login, st.sip_extension as extension, x.phones[1] as phone
+                 from demo_stage s join staff st on st.login = s.created_by join executors x on x.id = s.executor_id
+                 cross join demo_constants k
+                 cross join lateral (values ('start', s.call_at), ('answer', s.call_at + k.ring), ('end', s.call_ended_at))
+                     v(event, at)
+                 where s.call_at is not null order by v.at) c"#,
+    ),
+    (
+        "запись разговора",
+        r#"select count(dialog_record_call(
+                   case when set_config('dialog.clock', c.call_ended_at::text, true) <> ''
+                             and set_config('dialog.actor', c.created_by, true) <> '' then gen_random_uuid() end,
+                   'исходящий', c.extension, c.phone, c.call_at, c.call_at + c.ring, c.call_ended_at, c.id,
+                   c.executor_id, c.recording, c.codec, c.id || '@demo'))
+           from (select s.id, s.created_by, s.call_at, s.call_ended_at, s.executor_id, k.ring,
+                        st.sip_extension as extension, x.phones[1] as phone,
+                        case when s.recorded then k.recording end as recording,
+                        case when s.recorded then 'audio/wav' end as codec
+                 from demo_stage s join staff st on st.login = s.created_by join executors x on x.id = s.executor_id
+                 cross join demo_constants k
+                 where s.call_at is not null order by s.call_ended_at) c"#,
+    ),
+    ("в работе", step!("в работе", "in_work_at", "s.created_by")),
+    ("отработано", step!("отработано", "done_at", "s.created_by")),
+    ("закрыто", step!("закрыто", "closed_at", "s.closed_by")),
+    ("отменено", step!("отменено", "cancelled_at", "s.created_by")),
+];
 
 async fn appeals(
     tx: &mut Transaction<'static, Postgres>,
@@ -681,23 +848,42 @@ async fn appeals(
         .filter(|p| p.1 == StaffRole::Operator)
         .map(|p| p.0)
         .collect();
+    let supervisor = PEOPLE
+        .iter()
+        .find(|p| p.1 == StaffRole::Supervisor)
+        .map(|p| p.0)
+        .context("нет старшего диспетчера")?;
     let total_weight: f64 = city.kinds.iter().map(|k| k.weight).sum();
 
-    for t in ["appeals", "appeal_executors", "calls", "appeal_history"] {
-        sqlx::query(&format!("alter table {t} disable trigger user"))
-            .execute(&mut **tx)
-            .await?;
-    }
-    sqlx::query(
+    pbx_bridge(tx).await.context("мост АТС")?;
+    // The tables grow from nothing in this one transaction: a plan made while they looked
+    // empty (the functions' and the foreign keys' are kept for the session) would read them
+    // whole at every step. Plans priced so would then be compiled, each time: no JIT either.
+    sqlx::query!("set local enable_seqscan = off")
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query!("set local jit = off").execute(&mut **tx).await?;
+    // Temporary tables are not in the database the query macros are checked against.
+    sqlx::raw_sql(
         r#"create temp table demo_stage (
-               id uuid, number text, received_at timestamptz, channel appeal_channel, identifier text,
+               id uuid, received_at timestamptz, registered_at timestamptz, channel appeal_channel, identifier text,
                applicant_name text, building_id uuid, apartment text, entrance text, floor text, kind_id uuid,
-               priority appeal_priority, status appeal_status, comment text, created_by text, executor_id uuid,
-               assigned_at timestamptz, call_at timestamptz, in_work_at timestamptz, done_at timestamptz,
-               closed_at timestamptz) on commit drop"#,
+               priority appeal_priority, comment text, created_by text, join_to uuid, executor_id uuid,
+               assigned_at timestamptz, call_at timestamptz, call_ended_at timestamptz, recorded boolean,
+               in_work_at timestamptz, done_at timestamptz, closed_at timestamptz, closed_by text,
+               cancelled_at timestamptz) on commit drop;
+           create temp table demo_constants (pbx_login text, ring interval, recording bytea) on commit drop"#,
     )
     .execute(&mut **tx)
     .await?;
+    sqlx::query("insert into demo_constants values ($1, make_interval(secs => $2), $3)")
+        .bind(PBX_LOGIN)
+        .bind(RING_SECONDS as f64)
+        .bind(demo_recording())
+        .execute(&mut **tx)
+        .await?;
+
+    sqlx::raw_sql(FOLLOW_THE_ROW).execute(&mut **tx).await?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -706,8 +892,11 @@ async fn appeals(
     };
     bar.set_style(ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} ({eta})")?.progress_chars("=> "));
     bar.set_message("Обращения");
-    let recording = demo_recording();
-    let mut year_seq: HashMap<i32, u32> = HashMap::new();
+    // Live accidents reported twice at one building: the later reports are joined to the
+    // first as they are registered.
+    let mut first_live_accident: HashMap<(Uuid, Uuid), Uuid> = HashMap::new();
+    // Recordings are kept for a week in the demo; older calls keep their details only.
+    let recordings_from = now - Duration::days(7);
     let chunk = 20_000u64;
     let mut i = 0u64;
     while i < n {
@@ -716,9 +905,6 @@ async fn appeals(
         for j in i..end {
             let offset = span * (j as f64 + rng.gen::<f64>()) / n as f64;
             let received = start + Duration::milliseconds((offset * 1000.0) as i64);
-            let year = received.year();
-            let seq = year_seq.entry(year).or_insert(0);
-            *seq += 1;
             let mut w = rng.gen::<f64>() * total_weight;
             let ki = city
                 .kinds
@@ -755,15 +941,29 @@ async fn appeals(
             } else {
                 kind.priority
             };
+            let id = Uuid::now_v7();
+            let join_to = if kind.appeal_type == AppealType::Accident
+                && with_building
+                && matches!(
+                    g.status,
+                    AppealStatus::New | AppealStatus::Assigned | AppealStatus::InWork
+                ) {
+                match first_live_accident.entry((kind.id, b.id)) {
+                    std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(id);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
             writeln!(
                 copy,
-                "{}\t{}-{:06}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}",
-                Uuid::now_v7(),
-                year,
-                seq,
+                "{id}\t{}\t{}\t{}\t{identifier}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{supervisor}\t{}",
                 received.to_rfc3339(),
+                received.max(now.min(received + Duration::seconds(40))).to_rfc3339(),
                 channel.label(),
-                identifier,
                 person_name(rng),
                 if with_building { b.id.to_string() } else { "\\N".into() },
                 if with_building { flat.to_string() } else { String::new() },
@@ -779,125 +979,76 @@ async fn appeals(
                 },
                 kind.id,
                 priority.label(),
-                g.status.label(),
                 pick(rng, DETAILS),
                 pick(rng, &operators),
+                join_to.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
                 g.executor.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
                 ts(g.assigned_at),
                 ts(g.call_at),
+                ts(g.call_ended_at),
+                g.call_at.is_some_and(|c| c > recordings_from),
                 ts(g.in_work_at),
                 ts(g.done_at),
                 ts(g.closed_at),
+                ts(g.cancelled_at),
             )?;
         }
-        load_chunk(tx, &copy, &recording, now).await?;
+        sqlx::raw_sql("truncate demo_stage").execute(&mut **tx).await?;
+        let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
+        sink.send(copy.as_bytes()).await?;
+        sink.finish().await?;
+        for (step, sql) in LIFE {
+            sqlx::raw_sql(sql)
+                .execute(&mut **tx)
+                .await
+                .with_context(|| format!("шаг «{step}»"))?;
+        }
         bar.set_position(end);
         i = end;
     }
     bar.finish_with_message("Обращения загружены");
-    // Later registrations continue each year's numbers (dialog_next_number's sequences).
-    for (year, last) in year_seq {
-        sqlx::query("select dialog_next_number(make_date($1, 1, 1))")
-            .bind(year)
-            .execute(&mut **tx)
-            .await?;
-        sqlx::query("select setval(format('appeal_number_%s', $1)::regclass, greatest($2, nextval(format('appeal_number_%s', $1)::regclass)))")
-            .bind(year)
-            .bind(last as i64)
-            .execute(&mut **tx)
-            .await?;
-    }
-    // Live accidents reported twice at one building are joined to the first report.
-    sqlx::query(
-        r#"with firsts as (
-               select kind_id, building_id, (array_agg(id order by received_at))[1] as first_id
-               from appeals where appeal_type = 'авария' and status in ('новый', 'назначено', 'в работе') and building_id is not null
-               group by kind_id, building_id having count(*) > 1)
-           update appeals a set joined_to = f.first_id from firsts f
-           where a.kind_id = f.kind_id and a.building_id = f.building_id and a.id <> f.first_id
-             and a.status in ('новый', 'назначено', 'в работе')"#,
+    sqlx::raw_sql(
+        "drop trigger appeals_0_demo_clock on appeals; drop trigger appeal_executors_0_demo_clock on appeal_executors;
+         drop function pg_temp.demo_follow_the_row()",
     )
     .execute(&mut **tx)
     .await?;
-    for t in ["appeals", "appeal_executors", "calls", "appeal_history"] {
-        sqlx::query(&format!("alter table {t} enable trigger user"))
-            .execute(&mut **tx)
-            .await?;
-    }
+    sqlx::query!(
+        r#"select set_config('dialog.clock', '', true) as "clock", set_config('dialog.actor', '', true) as "actor""#
+    )
+    .fetch_one(&mut **tx)
+    .await?;
+    sqlx::query!("reset enable_seqscan").execute(&mut **tx).await?;
+    sqlx::query!("reset jit").execute(&mut **tx).await?;
+    // The demo's bridge has done its part: nobody logs in as it.
+    sqlx::query!("select dialog_set_service_active($1, false)", PBX_LOGIN)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 
-async fn load_chunk(tx: &mut PgConnection, copy: &str, recording: &[u8], now: DateTime<Utc>) -> anyhow::Result<()> {
-    sqlx::query("truncate demo_stage").execute(&mut *tx).await?;
-    let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
-    sink.send(copy.as_bytes()).await?;
-    sink.finish().await?;
-    sqlx::query(
-        r#"insert into appeals (id, number, received_at, registered_at, channel, identifier, applicant_name, contacts,
-               building_id, apartment, entrance, floor, kind_id, appeal_type, priority, status, comment, organization_id,
-               address, localize_deadline_at, deadline_at, notified_at, in_work_at, done_at, closed_at, created_by,
-               updated_at, updated_by, version, search_text)
-           select s.id, s.number, s.received_at, s.received_at + interval '40 seconds', s.channel, s.identifier,
-               s.applicant_name, '', s.building_id, s.apartment, s.entrance, s.floor, s.kind_id, k.appeal_type,
-               s.priority, s.status, s.comment, b.organization_id, addr.address,
-               s.received_at + make_interval(mins => k.localize_minutes),
-               s.received_at + make_interval(mins => k.resolve_minutes),
-               s.call_at, s.in_work_at, s.done_at, s.closed_at, s.created_by,
-               coalesce(s.closed_at, s.done_at, s.in_work_at, s.assigned_at, s.received_at), s.created_by,
-               1 + (s.assigned_at is not null)::int * 2 + (s.in_work_at is not null)::int + (s.done_at is not null)::int
-                 + (s.closed_at is not null)::int,
-               dialog_appeal_search_text(s.number, s.identifier, s.applicant_name, '', addr.address, '', k.name, s.comment)
-           from demo_stage s
-           join appeal_kinds k on k.id = s.kind_id
-           left join buildings b on b.id = s.building_id
-           cross join lateral (select dialog_appeal_address(s.building_id, s.apartment, s.entrance, s.floor) as address) addr"#,
+/// The demo's PBX bridge: a service login of the pbx duty with a password nobody knows.
+async fn pbx_bridge(tx: &mut PgConnection) -> anyhow::Result<()> {
+    let exists = sqlx::query_scalar!(
+        r#"select exists (select 1 from pg_roles where rolname = $1) as "exists!""#,
+        PBX_LOGIN
     )
-    .execute(&mut *tx)
+    .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        r#"insert into appeal_executors (appeal_id, executor_id, assigned_at, assigned_by)
-           select id, executor_id, assigned_at, created_by from demo_stage where executor_id is not null"#,
-    )
-    .execute(&mut *tx)
-    .await?;
-    // Recordings are kept for a week in the demo; older calls keep their details only.
-    sqlx::query(
-        r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login,
-               appeal_id, executor_id, recording, recording_codec, organization_id)
-           select gen_random_uuid(), 'исходящий', st.sip_extension, e.phones[1], s.call_at, s.call_at + interval '6 seconds',
-               s.call_at + make_interval(secs => 40 + (extract(epoch from s.call_at)::bigint % 80)), s.created_by, s.id, s.executor_id,
-               case when s.call_at > $1 - interval '7 days' then $2 end,
-               case when s.call_at > $1 - interval '7 days' then 'audio/wav' end,
-               e.organization_id
-           from demo_stage s join executors e on e.id = s.executor_id join staff st on st.login = s.created_by
-           where s.call_at is not null"#,
-    )
-    .bind(now)
-    .bind(recording)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        r#"insert into appeal_history (appeal_id, at, actor, action, before, after)
-           select id, received_at + interval '40 seconds', created_by, 'created', null::jsonb, jsonb_build_object('status', 'новый')
-             from demo_stage
-           union all
-           select s.id, s.assigned_at, s.created_by, 'assigned', null::jsonb, jsonb_build_object('executor_id', s.executor_id, 'executor', e.full_name)
-             from demo_stage s join executors e on e.id = s.executor_id
-           union all
-           select id, assigned_at, created_by, 'status', '{"status": "новый"}'::jsonb, '{"status": "назначено"}'::jsonb
-             from demo_stage where assigned_at is not null
-           union all
-           select id, in_work_at, created_by, 'status', '{"status": "назначено"}'::jsonb, '{"status": "в работе"}'::jsonb
-             from demo_stage where in_work_at is not null
-           union all
-           select id, done_at, created_by, 'status', jsonb_build_object('status', case when in_work_at is null then 'новый' else 'в работе' end), '{"status": "отработано"}'::jsonb
-             from demo_stage where done_at is not null
-           union all
-           select id, closed_at, 'starshiy', 'status', '{"status": "отработано"}'::jsonb, '{"status": "закрыто"}'::jsonb
-             from demo_stage where closed_at is not null
-           union all
-           select id, received_at + interval '5 minutes', created_by, 'status', '{"status": "новый"}'::jsonb, '{"status": "отменено"}'::jsonb
-             from demo_stage where status = 'отменено'"#,
+    if exists {
+        // Login roles belong to the whole server; another database of it may have made it.
+        sqlx::query!(
+            "insert into services (login, duty) values ($1, 'pbx') on conflict (login) do update set active = true",
+            PBX_LOGIN
+        )
+        .execute(&mut *tx)
+        .await?;
+        return Ok(());
+    }
+    sqlx::query!(
+        "select dialog_create_service($1, $2, 'pbx')",
+        PBX_LOGIN,
+        scram_verifier(&Uuid::new_v4().to_string())
     )
     .execute(&mut *tx)
     .await?;

@@ -127,6 +127,46 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     .fetch_one(&pool)
     .await?;
     assert_eq!(broken, 0, "demo appeals that break a rule");
+    // The history is the triggers': it begins with the registration, by its author at its
+    // time; each appeal in work was let in by a call the PBX saw answered after assignment and
+    // before it; only the supervisor closed; nothing of the load is left on the tables.
+    let unlike_the_app: i64 = sqlx::query_scalar(
+        r#"select count(*) from appeals a where
+             (select (h.action, h.actor, h.at) <> ('created', a.created_by, a.registered_at)
+              from appeal_history h where h.appeal_id = a.id order by h.id limit 1)
+          or (a.in_work_at is not null and not exists (
+                select 1 from appeal_executors ae join executors e on e.id = ae.executor_id
+                join pbx_calls p on p.number = any(e.phones)
+                where ae.appeal_id = a.id and p.direction = 'исходящий' and p.answered_at is not null
+                  and p.started_at >= ae.assigned_at and p.answered_at <= a.in_work_at))
+          or (a.notified_at is null) <> (a.in_work_at is null)
+          or (select count(*) from appeal_history h where h.appeal_id = a.id and h.action = 'status')
+             <> (case a.status when 'новый' then 0 when 'назначено' then 1 when 'в работе' then 2 when 'отменено' then 1
+                    when 'отработано' then case when a.appeal_type = 'справка' then 1 else 3 end
+                    else case when a.appeal_type = 'справка' then 2 else 4 end end)
+          or exists (select 1 from appeal_history h where h.appeal_id = a.id
+                     and h.after ->> 'status' = 'закрыто' and h.actor <> 'starshiy')
+          or exists (select 1 from appeal_history h join appeal_history g on g.appeal_id = h.appeal_id and g.id > h.id
+                     where h.appeal_id = a.id and g.at < h.at)"#,
+    )
+    .fetch_one(&pool)
+    .await?;
+    assert_eq!(
+        unlike_the_app, 0,
+        "demo appeals whose history the app would not have written"
+    );
+    let left: i64 = sqlx::query_scalar(
+        r#"select count(*) from pg_trigger
+           where tgrelid in ('appeals'::regclass, 'appeal_executors'::regclass, 'calls'::regclass, 'appeal_history'::regclass)
+             and not tgisinternal and (tgenabled <> 'O' or tgname like '%demo%')"#,
+    )
+    .fetch_one(&pool)
+    .await?;
+    assert_eq!(left, 0, "triggers switched off or left by the load");
+    let witness_on: bool = sqlx::query_scalar("select active from services where duty = 'pbx'")
+        .fetch_one(&pool)
+        .await?;
+    assert!(!witness_on, "the demo's PBX bridge is switched off after the load");
     let live: i64 =
         sqlx::query_scalar("select count(*) from appeals where status in ('новый', 'назначено', 'в работе')")
             .fetch_one(&pool)
