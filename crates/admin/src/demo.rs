@@ -6,7 +6,7 @@
 //! staging table; then it is lived step by step through what the app runs (the statements of
 //! its functions, the functions of the PBX bridge and of the operator's app), as the person
 //! who did each step and at its time, with every trigger on: the database writes the numbers,
-//! the times and the history, and refuses any step the rules forbid. All in one transaction.
+//! the times and the history, and refuses any step the rules forbid.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -300,16 +300,27 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
         bail!("в базе уже есть обращения ({existing}); демонстрационные данные загружаются только в пустую базу");
     }
     let mut rng = SmallRng::seed_from_u64(args.seed);
-    // One transaction: a failed load leaves the database as it was.
+    // The city in one transaction; the appeals in transactions of CHUNK each (see appeals()).
     let mut tx = store.pool().begin().await?;
     let city = directories(&mut tx, &mut rng, args.appeals)
         .await
         .context("справочники")?;
     people(&mut tx, &args.password, city.organizations[0]).await?;
-    appeals(&mut tx, &mut rng, &city, args).await.context("обращения")?;
+    pbx_bridge(&mut tx).await.context("мост АТС")?;
+    tx.commit().await?;
+    let mut conn = store.pool().acquire().await?;
+    appeals(&mut conn, &mut rng, &city, args).await.context(
+        "обращения: демонстрационные данные загружены не полностью — создайте базу заново и загрузите их в неё",
+    )?;
+    drop(conn);
+    let mut tx = store.pool().begin().await?;
     desk(&mut tx, &mut rng, &city)
         .await
         .context("база знаний, цены, расписание")?;
+    // The demo's bridge has done its part: nobody logs in as it.
+    sqlx::query!("select dialog_set_service_active($1, false)", PBX_LOGIN)
+        .execute(&mut *tx)
+        .await?;
     tx.commit().await?;
     sqlx::query!("analyze").execute(store.pool()).await?;
     println!(
@@ -723,11 +734,15 @@ macro_rules! at {
     };
 }
 
-/// The AFTER triggers of a statement (the history, the change stream, an executor's effect on
-/// the appeal) run when the whole statement is done: this one, first of a row's AFTER
-/// triggers (by name), sets the clock and the actor back to what that row was stamped with.
-/// It lives in the load's transaction only.
-const FOLLOW_THE_ROW: &str = r#"
+/// The load's session: the staging tables, and the function of the trigger below.
+const SESSION: &str = r#"
+create temp table demo_stage (
+    id uuid, received_at timestamptz, registered_at timestamptz, channel appeal_channel, identifier text,
+    applicant_name text, building_id uuid, apartment text, entrance text, floor text, kind_id uuid,
+    priority appeal_priority, comment text, created_by text, join_to uuid, executor_id uuid,
+    assigned_at timestamptz, call_at timestamptz, call_ended_at timestamptz, recorded boolean,
+    in_work_at timestamptz, done_at timestamptz, closed_at timestamptz, closed_by text, cancelled_at timestamptz);
+create temp table demo_constants (pbx_login text, ring interval, recording bytea);
 create function pg_temp.demo_follow_the_row() returns trigger language plpgsql as $$
 begin
     if tg_table_name = 'appeal_executors' then
@@ -738,11 +753,25 @@ begin
     return null;
 end
 $$;
+"#;
+
+/// The AFTER triggers of a statement (the history, the change stream, an executor's effect on
+/// the appeal) run when the whole statement is done: this trigger, first of a row's AFTER
+/// triggers (by name), sets the clock and the actor back to what that row was stamped with.
+/// It exists only inside the transaction of a chunk, never for anybody else.
+const FOLLOW_THE_ROW: &str = r#"
 create trigger appeals_0_demo_clock after insert or update on appeals
     for each row execute function pg_temp.demo_follow_the_row();
 create trigger appeal_executors_0_demo_clock after insert on appeal_executors
     for each row execute function pg_temp.demo_follow_the_row();
 "#;
+const UNFOLLOW: &str =
+    "drop trigger appeals_0_demo_clock on appeals; drop trigger appeal_executors_0_demo_clock on appeal_executors";
+
+/// Appeals in one transaction. Every change of an appeal announces itself (dialog_announce):
+/// its notification is kept, with a subtransaction's memory (8 KiB), until the transaction
+/// ends — some 60 KB an appeal, so a million in one transaction would not fit in memory.
+const CHUNK: u64 = 10_000;
 
 /// Moves the appeals of `demo_stage` with a planned time in column `$when` to `$status`, as
 /// `$who` at that time: the statement dialog_set_status runs.
@@ -832,12 +861,7 @@ const LIFE: &[(&str, &str)] = &[
     ("отменено", step!("отменено", "cancelled_at", "s.created_by")),
 ];
 
-async fn appeals(
-    tx: &mut Transaction<'static, Postgres>,
-    rng: &mut SmallRng,
-    city: &City,
-    args: &DemoArgs,
-) -> anyhow::Result<()> {
+async fn appeals(conn: &mut PgConnection, rng: &mut SmallRng, city: &City, args: &DemoArgs) -> anyhow::Result<()> {
     let n = u64::from(args.appeals);
     let days = i64::from(args.days.unwrap_or((args.appeals / 1_400).max(30)));
     let now = Utc::now();
@@ -855,35 +879,14 @@ async fn appeals(
         .context("нет старшего диспетчера")?;
     let total_weight: f64 = city.kinds.iter().map(|k| k.weight).sum();
 
-    pbx_bridge(tx).await.context("мост АТС")?;
-    // The tables grow from nothing in this one transaction: a plan made while they looked
-    // empty (the functions' and the foreign keys' are kept for the session) would read them
-    // whole at every step. Plans priced so would then be compiled, each time: no JIT either.
-    sqlx::query!("set local enable_seqscan = off")
-        .execute(&mut **tx)
-        .await?;
-    sqlx::query!("set local jit = off").execute(&mut **tx).await?;
     // Temporary tables are not in the database the query macros are checked against.
-    sqlx::raw_sql(
-        r#"create temp table demo_stage (
-               id uuid, received_at timestamptz, registered_at timestamptz, channel appeal_channel, identifier text,
-               applicant_name text, building_id uuid, apartment text, entrance text, floor text, kind_id uuid,
-               priority appeal_priority, comment text, created_by text, join_to uuid, executor_id uuid,
-               assigned_at timestamptz, call_at timestamptz, call_ended_at timestamptz, recorded boolean,
-               in_work_at timestamptz, done_at timestamptz, closed_at timestamptz, closed_by text,
-               cancelled_at timestamptz) on commit drop;
-           create temp table demo_constants (pbx_login text, ring interval, recording bytea) on commit drop"#,
-    )
-    .execute(&mut **tx)
-    .await?;
+    sqlx::raw_sql(SESSION).execute(&mut *conn).await?;
     sqlx::query("insert into demo_constants values ($1, make_interval(secs => $2), $3)")
         .bind(PBX_LOGIN)
         .bind(RING_SECONDS as f64)
         .bind(demo_recording())
-        .execute(&mut **tx)
+        .execute(&mut *conn)
         .await?;
-
-    sqlx::raw_sql(FOLLOW_THE_ROW).execute(&mut **tx).await?;
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -897,10 +900,9 @@ async fn appeals(
     let mut first_live_accident: HashMap<(Uuid, Uuid), Uuid> = HashMap::new();
     // Recordings are kept for a week in the demo; older calls keep their details only.
     let recordings_from = now - Duration::days(7);
-    let chunk = 20_000u64;
     let mut i = 0u64;
     while i < n {
-        let end = (i + chunk).min(n);
+        let end = (i + CHUNK).min(n);
         let mut copy = String::with_capacity(((end - i) * 400) as usize);
         for j in i..end {
             let offset = span * (j as f64 + rng.gen::<f64>()) / n as f64;
@@ -993,37 +995,40 @@ async fn appeals(
                 ts(g.cancelled_at),
             )?;
         }
-        sqlx::raw_sql("truncate demo_stage").execute(&mut **tx).await?;
-        let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
-        sink.send(copy.as_bytes()).await?;
-        sink.finish().await?;
-        for (step, sql) in LIFE {
-            sqlx::raw_sql(sql)
-                .execute(&mut **tx)
-                .await
-                .with_context(|| format!("шаг «{step}»"))?;
-        }
+        live_the_chunk(conn, &copy)
+            .await
+            .with_context(|| format!("обращения с {} по {}", i + 1, end))?;
         bar.set_position(end);
         i = end;
     }
     bar.finish_with_message("Обращения загружены");
-    sqlx::raw_sql(
-        "drop trigger appeals_0_demo_clock on appeals; drop trigger appeal_executors_0_demo_clock on appeal_executors;
-         drop function pg_temp.demo_follow_the_row()",
-    )
-    .execute(&mut **tx)
-    .await?;
-    sqlx::query!(
-        r#"select set_config('dialog.clock', '', true) as "clock", set_config('dialog.actor', '', true) as "actor""#
-    )
-    .fetch_one(&mut **tx)
-    .await?;
-    sqlx::query!("reset enable_seqscan").execute(&mut **tx).await?;
-    sqlx::query!("reset jit").execute(&mut **tx).await?;
-    // The demo's bridge has done its part: nobody logs in as it.
-    sqlx::query!("select dialog_set_service_active($1, false)", PBX_LOGIN)
-        .execute(&mut **tx)
+    sqlx::raw_sql("drop table demo_stage, demo_constants; drop function pg_temp.demo_follow_the_row()")
+        .execute(&mut *conn)
         .await?;
+    Ok(())
+}
+
+/// One chunk, staged as COPY text, in one transaction (the owner's clock and actor end with it).
+async fn live_the_chunk(conn: &mut PgConnection, copy: &str) -> anyhow::Result<()> {
+    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+    // The tables grow from nothing: a plan made while they looked empty (the functions' and
+    // the foreign keys' are kept for the session) would read them whole at every step. Plans
+    // priced so would then be compiled, each time: no JIT either.
+    sqlx::query!("set local enable_seqscan = off").execute(&mut *tx).await?;
+    sqlx::query!("set local jit = off").execute(&mut *tx).await?;
+    sqlx::raw_sql("truncate demo_stage").execute(&mut *tx).await?;
+    let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
+    sink.send(copy.as_bytes()).await?;
+    sink.finish().await?;
+    sqlx::raw_sql(FOLLOW_THE_ROW).execute(&mut *tx).await?;
+    for (step, sql) in LIFE {
+        sqlx::raw_sql(sql)
+            .execute(&mut *tx)
+            .await
+            .with_context(|| format!("шаг «{step}»"))?;
+    }
+    sqlx::raw_sql(UNFOLLOW).execute(&mut *tx).await?;
+    tx.commit().await?;
     Ok(())
 }
 
