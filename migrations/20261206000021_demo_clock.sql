@@ -26,24 +26,29 @@
 -- clock and the login.
 
 -- Whether the session's login is the owner of Dialog's tables or a superuser (what
--- dialog_is_owner() said until now). The triggers ask it at every stamp while a setting is
--- set, so the owner's own session is known without reading the catalog: the function runs as
--- its owner, the role that made Dialog's objects.
+-- dialog_is_owner() said until now). While a setting is set the stamps ask it again and again
+-- (for every row a statement looks at), so it is made cheap: it runs as its owner, the role
+-- that made Dialog's objects, and so knows the owner's own session without reading the
+-- catalog; and it has no search_path of its own (setting one would cost more than all the
+-- rest): it names everything by its schema instead.
 create function dialog_session_is_owner() returns boolean
-language plpgsql stable security definer set search_path = public, pg_temp
+language plpgsql stable security definer
 as $$
 begin
-    if session_user = current_user then
+    if session_user operator(pg_catalog.=) current_user then
         return true;
     end if;
-    return session_user = (select pg_get_userbyid(relowner) from pg_class where oid = 'public.appeals'::regclass)
-        or coalesce((select rolsuper from pg_roles where rolname = session_user), false);
+    return session_user operator(pg_catalog.=) (
+            select pg_catalog.pg_get_userbyid(c.relowner) from pg_catalog.pg_class c
+            where c.oid operator(pg_catalog.=) 'public.appeals'::pg_catalog.regclass)
+        or coalesce((select r.rolsuper from pg_catalog.pg_roles r where r.rolname operator(pg_catalog.=) session_user),
+                    false);
 end
 $$;
 revoke all on function dialog_session_is_owner() from public;
 
 -- The three below are written into the statements that call them (plain SQL, inlined), so
--- that every session of the app, where no setting is set, pays no more than it did.
+-- that every session of the app, where no setting is set, pays only for reading the setting.
 
 -- The transaction's time, as now(); or the owner's `dialog.clock`.
 create function dialog_now() returns timestamptz
