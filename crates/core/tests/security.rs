@@ -998,6 +998,23 @@ async fn in_work_needs_a_call_the_pbx_carried_after_assignment(pool: PgPool) -> 
     let a = op.change_status(a.id, a.version, AppealStatus::InWork).await?;
     assert_eq!(a.status, AppealStatus::InWork);
     assert!(a.notified_at.is_some() && a.in_work_at.is_some());
+    // Every phone of the executor counts, and the first answered call since the assignment is
+    // the moment they were notified.
+    sqlx::query("update executors set phones = array['+79170000001', '+79170000009'] where id = $1")
+        .bind(city.plumber)
+        .execute(city.owner.pool())
+        .await?;
+    let c = registered(&op, "+79123456787", city.lenina_10, city.leak).await?;
+    let c = op.assign_executor(c.id, c.version, city.plumber).await?;
+    pbx_call(&city, "2001", "+79170000009").await?;
+    pbx_call(&city, "2001", city.plumber_phone).await?;
+    let c = op.change_status(c.id, c.version, AppealStatus::InWork).await?;
+    let first: chrono::DateTime<chrono::Utc> = sqlx::query_scalar(
+        "select started_at from pbx_calls where number = '+79170000009' order by started_at desc limit 1",
+    )
+    .fetch_one(city.owner.pool())
+    .await?;
+    assert_eq!(c.notified_at, Some(first));
     // A center without the PBX bridge may choose to trust the operators' apps; the admin
     // says so, it is never a silent fallback.
     let b = registered(&op, "+79123456788", city.lenina_10, city.leak).await?;
