@@ -1,12 +1,14 @@
 //! Change events. Every change of an appeal (its fields, executors, comments, files, calls) is
-//! a numbered row of the database's change stream; a notification on channel
-//! `dialog_changes` carries only that number. A listener reads the changes it may see through
-//! `dialog_changes_since` — after a notification, after a lost connection, and every few
-//! seconds in any case — so it never misses one silently: when it cannot know what it missed,
-//! it says so and the screens reload. A busy center makes hundreds of changes a second: a
-//! listener reads at most once every [`READ_GAP`], taking every change that came meanwhile in
-//! one read, so the server's work grows with the number of listeners, not with their product
-//! with the rate of changes.
+//! a numbered row of the database's change stream, the record of what happened. It is also
+//! announced at once, with what changed, on a channel whose name only the database gives out
+//! (`dialog_my_change_channel`: one for those who see every appeal, one per organization for
+//! its managers). Anybody may send a notification on any channel, so a notification is only a
+//! hint: its change is shown at once, and the stream is read through `dialog_changes_since`
+//! every [`CONFIRM_EVERY`] while hints come (every [`POLL_EVERY`] when all is quiet, and after
+//! a lost connection), so that nothing is missed silently: when the reader cannot know what it
+//! missed, it says so and the screens reload. A hint the stream does not confirm is taken for
+//! what it is; a confirmed one is not shown twice. So a busy center's server reads the stream
+//! for each listener once in a few seconds, not after every change.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -20,16 +22,13 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::Store;
 
-/// The notification channel.
-pub const CHANNEL: &str = "dialog_changes";
-
 /// How often the stream is read even when no notification came (a notification can be lost
 /// with its connection, or never sent when the server's queue is full).
 pub const POLL_EVERY: Duration = Duration::from_secs(10);
 
-/// The least time between two reads of one listener. The first change after a quiet spell is
-/// read at once; under a stream of changes each is shown within this time.
-pub const READ_GAP: Duration = Duration::from_millis(200);
+/// How often the stream is read while hints come: what a hint announced is confirmed (or a
+/// change whose hint was lost is found) within this time.
+pub const CONFIRM_EVERY: Duration = Duration::from_secs(2);
 
 /// How long a missing number of the stream is waited for: a change made in a transaction that
 /// is still open gets its number before it becomes visible. Past this, the number belonged to
@@ -60,6 +59,16 @@ pub struct AppealEvent {
     pub op: String,
 }
 
+/// A change as its notification announces it (`dialog_announce`).
+#[derive(Debug, Clone, Deserialize)]
+struct Hint {
+    seq: i64,
+    id: Uuid,
+    number: Option<String>,
+    version: Option<i32>,
+    op: String,
+}
+
 /// One row of `dialog_changes_since`.
 #[derive(Debug, Clone)]
 struct ChangeRow {
@@ -78,6 +87,9 @@ struct Cursor {
     floor: i64,
     seen: BTreeSet<i64>,
     holes: BTreeMap<i64, Instant>,
+    /// Changes shown from their hints and not yet read from the stream: which appeal and
+    /// version each hint named.
+    hinted: BTreeMap<i64, (Uuid, Option<i32>)>,
 }
 
 /// What reading the stream once gave.
@@ -106,6 +118,20 @@ impl Cursor {
         self.seen.last().copied().unwrap_or(self.floor)
     }
 
+    /// A hint of a change not read yet: the event to show now.
+    fn hint(&mut self, h: Hint) -> Option<AppealEvent> {
+        if h.seq <= self.floor || self.seen.contains(&h.seq) {
+            return None;
+        }
+        self.hinted.insert(h.seq, (h.id, h.version));
+        Some(AppealEvent {
+            id: h.id,
+            number: h.number,
+            version: h.version,
+            op: h.op,
+        })
+    }
+
     /// Takes the rows of one read; `now` is when they were read.
     fn take(&mut self, rows: Vec<ChangeRow>, now: Instant) -> Read {
         let mut out = Vec::new();
@@ -118,7 +144,8 @@ impl Cursor {
                 continue;
             }
             self.holes.remove(&r.seq);
-            if let Some(id) = r.appeal_id {
+            let shown = self.hinted.remove(&r.seq);
+            if let Some(id) = r.appeal_id.filter(|&id| shown != Some((id, r.version))) {
                 out.push(AppealEvent {
                     id,
                     number: r.number,
@@ -143,6 +170,8 @@ impl Cursor {
             self.floor += 1;
             self.seen.remove(&self.floor);
         }
+        let floor = self.floor;
+        self.hinted.retain(|&n, _| n > floor);
         Read::Events(out)
     }
 }
@@ -178,8 +207,13 @@ impl Store {
     /// been missed (the server could not be reached, or was away longer than it keeps
     /// changes): screens reload what they show. The stream ends when dropped.
     pub async fn changes(&self) -> Result<impl Stream<Item = Result<Change>> + Send + 'static> {
+        let channel = sqlx::query_scalar!(r#"select dialog_my_change_channel() as "channel!""#)
+            .fetch_one(&self.pool)
+            .await?;
         let mut listener = PgListener::connect_with(&self.pool).await?;
-        listener.listen_all([CHANNEL, crate::pbx::QUEUE_CHANNEL]).await?;
+        listener
+            .listen_all([channel.as_str(), crate::pbx::QUEUE_CHANNEL])
+            .await?;
         let head = sqlx::query_scalar!(r#"select dialog_changes_head() as "head!""#)
             .fetch_one(&self.pool)
             .await?;
@@ -188,13 +222,16 @@ impl Store {
         tokio::spawn(async move {
             let mut cursor = Cursor::at(head);
             let mut lost = false;
-            let mut last_read: Option<Instant> = None;
+            let mut last_read = Instant::now();
+            let mut hinted = false;
             loop {
                 // Nobody listens any more (the session ended), or the person logged out.
                 if tx.is_closed() || pool.is_closed() {
                     return;
                 }
-                let woke = tokio::time::timeout(POLL_EVERY, listener.try_recv()).await;
+                let due = last_read + if hinted { CONFIRM_EVERY } else { POLL_EVERY };
+                let woke =
+                    tokio::time::timeout(due.saturating_duration_since(Instant::now()), listener.try_recv()).await;
                 match woke {
                     Ok(Ok(Some(n))) if n.channel() == crate::pbx::QUEUE_CHANNEL => {
                         if tx.send(Ok(Change::Queue)).await.is_err() {
@@ -202,24 +239,19 @@ impl Store {
                         }
                         continue;
                     }
-                    // A notification, or the poll: read below.
-                    Ok(Ok(Some(_))) | Err(_) => {
-                        // Changes coming fast are read together, once the gap since the last
-                        // read has passed; the notifications that came meanwhile are taken
-                        // with them.
-                        if let Some(wait) =
-                            last_read.map(|at| (at + READ_GAP).saturating_duration_since(Instant::now()))
-                        {
-                            tokio::time::sleep(wait).await;
+                    // A hint: shown now, confirmed by the next read. What is not a hint of
+                    // the database's (anybody may notify) is passed over.
+                    Ok(Ok(Some(n))) => {
+                        if let Some(e) = serde_json::from_str(n.payload()).ok().and_then(|h| cursor.hint(h)) {
+                            hinted = true;
+                            if tx.send(Ok(Change::Appeal(e))).await.is_err() {
+                                return;
+                            }
                         }
-                        let mut queue = false;
-                        while let Ok(Ok(Some(n))) = tokio::time::timeout(Duration::ZERO, listener.try_recv()).await {
-                            queue |= n.channel() == crate::pbx::QUEUE_CHANNEL;
-                        }
-                        if queue && tx.send(Ok(Change::Queue)).await.is_err() {
-                            return;
-                        }
+                        continue;
                     }
+                    // Time to read.
+                    Err(_) => {}
                     // The listening connection broke; the next try_recv reconnects. What came
                     // meanwhile is in the stream, read below.
                     Ok(Ok(None)) => tracing::info!("change listener reconnects"),
@@ -233,7 +265,8 @@ impl Store {
                         continue;
                     }
                 }
-                last_read = Some(Instant::now());
+                last_read = Instant::now();
+                hinted = false;
                 match read(&pool, &mut cursor).await {
                     Ok(Read::Events(events)) => {
                         lost = false;
@@ -317,6 +350,31 @@ mod tests {
         let later = t0 + HOLE_PATIENCE + Duration::from_secs(1);
         assert_eq!(ids(c.take(vec![], later)), Vec::<i64>::new());
         assert_eq!((c.floor, c.holes().len()), (3, 0));
+    }
+
+    fn hint(seq: i64, id: u128) -> Hint {
+        Hint {
+            seq,
+            id: Uuid::from_u128(id),
+            number: None,
+            version: Some(1),
+            op: "update".into(),
+        }
+    }
+
+    #[test]
+    fn a_hinted_change_is_shown_once_and_a_forged_hint_hides_nothing() {
+        let t0 = Instant::now();
+        let mut c = Cursor::at(10);
+        // 11 is shown from its hint, then read from the stream: not shown again.
+        assert!(c.hint(hint(11, 11)).is_some());
+        assert_eq!(ids(c.take(vec![row(11)], t0)), Vec::<i64>::new());
+        // A hint of a change already read is passed over.
+        assert!(c.hint(hint(11, 11)).is_none());
+        // A forged hint naming 12 does not stand for the real 12, which is still shown.
+        assert!(c.hint(hint(12, 999)).is_some());
+        assert_eq!(ids(c.take(vec![row(12)], t0)), [12]);
+        assert!(c.hinted.is_empty());
     }
 
     #[test]

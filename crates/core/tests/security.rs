@@ -601,24 +601,39 @@ async fn one_person_cannot_stop_the_center(pool: PgPool) -> TestResult {
 
 // 7. Change notifications tell a listener nothing it may not read, and forged ones do nothing.
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
-async fn notifications_carry_nothing_and_cannot_be_forged(pool: PgPool) -> TestResult {
+async fn notifications_reach_only_those_who_may_know_and_cannot_be_forged(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
     let (op, op_login) = person(&city, StaffRole::Operator, None).await?;
     let (mgr, mgr_login) = person(&city, StaffRole::Manager, Some(city.org_a)).await?;
+    let mut sql = psql(&city, &mgr_login).await?;
+    let mut forger = psql(&city, &op_login).await?;
+    // Each hears the channel the database names for them; the manager cannot name another's.
+    let theirs_channel: String = sqlx::query_scalar("select dialog_my_change_channel()")
+        .fetch_one(&mut forger)
+        .await?;
+    let mine_channel: String = sqlx::query_scalar("select dialog_my_change_channel()")
+        .fetch_one(&mut sql)
+        .await?;
+    assert_ne!(theirs_channel, mine_channel);
+    for attack in [
+        "select dialog_change_channel(null)",
+        "select secret from change_channel_secret",
+    ] {
+        assert_eq!(refused(&mut sql, attack).await, "42501", "{attack}");
+    }
     let mut events = Box::pin(mgr.appeal_events().await?);
     let mgr_pool = PgPoolOptions::new()
         .max_connections(1)
         .connect_with(options_for(city.owner.pool(), &mgr_login, PASSWORD).pg_options())
         .await?;
     let mut raw = PgListener::connect_with(&mgr_pool).await?;
-    raw.listen_all(["dialog_changes", "dialog_appeals"]).await?;
+    raw.listen_all([mine_channel.as_str(), "dialog_appeals"]).await?;
 
+    // Another organization's appeal: not a word reaches the manager.
     let theirs = registered(&op, "+79123456780", city.mira_5, city.leak).await?;
-    let n = tokio::time::timeout(Duration::from_secs(5), raw.recv()).await??;
-    assert!(n.payload().parse::<i64>().is_ok(), "payload {:?}", n.payload());
-    assert!(!n.payload().contains(&theirs.id.to_string()));
+    let heard = tokio::time::timeout(Duration::from_millis(1500), raw.recv()).await;
+    assert!(heard.is_err(), "the manager heard {heard:?}");
     // What the change was is read through a function that hides other organizations'.
-    let mut sql = psql(&city, &mgr_login).await?;
     let rows = sqlx::query("select appeal_id, number, op from dialog_changes_since(0, null, 100)")
         .fetch_all(&mut sql)
         .await?;
@@ -626,22 +641,31 @@ async fn notifications_carry_nothing_and_cannot_be_forged(pool: PgPool) -> TestR
     assert!(rows
         .iter()
         .all(|r| r.get::<Option<Uuid>, _>(0).is_none() && r.get::<Option<String>, _>(1).is_none()));
-    // A forged notification makes the manager's app read, and find nothing.
-    let mut forger = psql(&city, &op_login).await?;
-    sqlx::raw_sql("notify dialog_changes, '999999999'; select pg_notify('dialog_changes', 'x')")
-        .execute(&mut forger)
-        .await?;
-    let none = tokio::time::timeout(Duration::from_millis(1500), events.next()).await;
+    // Forged notifications, on the old channel or on the channel of those who see everything,
+    // bring the manager's app nothing; nor does the foreign appeal.
+    sqlx::raw_sql(&format!(
+        "notify dialog_changes, '999999999'; select pg_notify('{theirs_channel}', 'x'); \
+         select pg_notify('{theirs_channel}', json_build_object('seq', 999999999, 'id', '{}', 'op', 'update')::text)",
+        theirs.id
+    ))
+    .execute(&mut forger)
+    .await?;
+    let none = tokio::time::timeout(Duration::from_millis(2500), events.next()).await;
     assert!(
         none.is_err(),
         "a forged or foreign change reached the manager: {none:?}"
     );
-    // Their own organization's change arrives.
+    // Their own organization's change arrives at once, with what changed.
     let ours = registered(&op, "+79123456789", city.lenina_10, city.leak).await?;
+    let n = tokio::time::timeout(Duration::from_secs(5), raw.recv()).await??;
+    assert!(n.payload().contains(&ours.id.to_string()), "{}", n.payload());
     let e = tokio::time::timeout(Duration::from_secs(5), events.next())
         .await?
         .expect("open")?;
     assert_eq!((e.id, e.number.as_deref()), (ours.id, Some(ours.number.as_str())));
+    // And is not shown again when the stream confirms it.
+    let again = tokio::time::timeout(Duration::from_secs(3), events.next()).await;
+    assert!(again.is_err(), "shown twice: {again:?}");
     Ok(())
 }
 
