@@ -65,6 +65,9 @@ try {
   await s.type(server, `${url.hostname}:${url.port}${url.pathname}`);
   await s.type(await s.find("#login-user"), "operator1");
   await s.type(await s.find("#login-password"), "dialog-demo" + Key.Enter);
+  // After login the desktop opens; the session works in the registry.
+  await s.waitFor(".template .template-name", { timeout: 30000 });
+  await s.click(await s.find("#nav-registry"));
   await s.waitFor("#registry-rows tr", { timeout: 30000 });
   console.log(`resident memory after login: ${rss()}`);
   const total = sql("select count(*) from appeals");
