@@ -229,11 +229,17 @@ impl Store {
                 if tx.is_closed() || pool.is_closed() {
                     return;
                 }
+                // The read is due by the clock, not when the notifications pause: under a
+                // steady flood one is always waiting, and the read would never come.
                 let due = last_read + if hinted { CONFIRM_EVERY } else { POLL_EVERY };
-                let woke =
-                    tokio::time::timeout(due.saturating_duration_since(Instant::now()), listener.try_recv()).await;
+                let wait = due.saturating_duration_since(Instant::now());
+                let woke = if wait.is_zero() {
+                    None
+                } else {
+                    tokio::time::timeout(wait, listener.try_recv()).await.ok()
+                };
                 match woke {
-                    Ok(Ok(Some(n))) if n.channel() == crate::pbx::QUEUE_CHANNEL => {
+                    Some(Ok(Some(n))) if n.channel() == crate::pbx::QUEUE_CHANNEL => {
                         if tx.send(Ok(Change::Queue)).await.is_err() {
                             return;
                         }
@@ -241,7 +247,7 @@ impl Store {
                     }
                     // A hint: shown now, confirmed by the next read. What is not a hint of
                     // the database's (anybody may notify) is passed over.
-                    Ok(Ok(Some(n))) => {
+                    Some(Ok(Some(n))) => {
                         if let Some(e) = serde_json::from_str(n.payload()).ok().and_then(|h| cursor.hint(h)) {
                             hinted = true;
                             if tx.send(Ok(Change::Appeal(e))).await.is_err() {
@@ -251,11 +257,11 @@ impl Store {
                         continue;
                     }
                     // Time to read.
-                    Err(_) => {}
+                    None => {}
                     // The listening connection broke; the next try_recv reconnects. What came
                     // meanwhile is in the stream, read below.
-                    Ok(Ok(None)) => tracing::info!("change listener reconnects"),
-                    Ok(Err(e)) => {
+                    Some(Ok(None)) => tracing::info!("change listener reconnects"),
+                    Some(Err(e)) => {
                         tracing::warn!(error = %e, "change listener lost the server");
                         if !lost && tx.send(Err(Error::from(e))).await.is_err() {
                             return;
