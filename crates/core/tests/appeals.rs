@@ -184,6 +184,25 @@ async fn two_operators_saving_the_same_version_one_wins(pool: PgPool) -> TestRes
         changed[1].before.as_ref().and_then(|b| b["comment"].as_str()),
         Some("Анна: течь усилилась")
     );
+    // Only what changed is written down, and quick search follows the edit.
+    let keys: Vec<&str> = changed[1]
+        .after
+        .as_ref()
+        .and_then(|a| a.as_object())
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    assert_eq!(keys, ["comment"]);
+    let searched = |id: Uuid| {
+        sqlx::query_as::<_, (String, String)>("select search_text, address from appeals where id = $1")
+            .bind(id)
+            .fetch_one(city.owner.pool())
+    };
+    let (text, address) = searched(a.id).await?;
+    assert!(text.contains("прекратилась") && !text.contains("усилилась"), "{text}");
+    // A step of status leaves the address and the search text as they were.
+    let v = boris.appeal(a.id).await?.version;
+    boris.change_status(a.id, v, AppealStatus::Cancelled).await?;
+    assert_eq!(searched(a.id).await?, (text, address));
     Ok(())
 }
 

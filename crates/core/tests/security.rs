@@ -1131,6 +1131,15 @@ async fn files_and_recordings_have_size_limits(pool: PgPool) -> TestResult {
         op.record_call(&long).await,
         Err(Error::Rule { rule: Rule::Quota, .. })
     ));
+    // A call without a recording adds no bytes: it is kept even over the allowance.
+    let mut plain = call_to(city.plumber, city.plumber_phone, None);
+    (plain.recording, plain.recording_codec) = (None, None);
+    op.record_call(&plain).await?;
+    let kept: i64 = sqlx::query_scalar("select count(*) from calls where id = $1")
+        .bind(plain.id)
+        .fetch_one(city.owner.pool())
+        .await?;
+    assert_eq!(kept, 1, "a call without a recording is not refused for the day's bytes");
     Ok(())
 }
 
