@@ -309,9 +309,17 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     pbx_bridge(&mut tx).await.context("мост АТС")?;
     tx.commit().await?;
     let mut conn = store.pool().acquire().await?;
-    appeals(&mut conn, &mut rng, &city, args).await.context(
+    sqlx::raw_sql(UNFOLLOW).execute(&mut *conn).await?;
+    let set_aside = set_aside_read_indexes(&mut conn).await?;
+    sqlx::raw_sql(FOLLOW_THE_ROW).execute(&mut *conn).await?;
+    let loaded = appeals(store, &mut rng, &city, args).await;
+    let unfollowed = sqlx::raw_sql(UNFOLLOW).execute(&mut *conn).await;
+    let rebuilt = rebuild_read_indexes(&mut conn, &set_aside).await;
+    loaded.context(
         "обращения: демонстрационные данные загружены не полностью — создайте базу заново и загрузите их в неё",
     )?;
+    unfollowed?;
+    rebuilt?;
     drop(conn);
     let mut tx = store.pool().begin().await?;
     desk(&mut tx, &mut rng, &city)
@@ -333,6 +341,44 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     for (login, role, name) in PEOPLE {
         println!("  {login:<10} {:<18} {name}", role.title());
     }
+    Ok(())
+}
+
+/// The indexes the registry, the desk and quick search find appeals by. Each appeal is written
+/// once for every step of its life, and keeping these up to date at every step was the larger
+/// part of the load's time; they are set aside for the load and built again, from their own
+/// definitions, once it is done. The rules stay on: the keys, the checks, the triggers, and the
+/// index the joining rule reads (`joined_to`).
+async fn set_aside_read_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
+    let indexes = sqlx::query!(
+        r#"select i.indexrelid::regclass::text as "name!", pg_get_indexdef(i.indexrelid) as "definition!"
+           from pg_index i
+           where i.indrelid = 'appeals'::regclass and not i.indisunique
+             and not exists (select 1 from pg_attribute a
+                             where a.attrelid = i.indrelid and a.attname = 'joined_to' and a.attnum = any(i.indkey))
+           order by 1"#
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    for index in &indexes {
+        sqlx::raw_sql(&format!("drop index {}", index.name))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(indexes.into_iter().map(|i| i.definition).collect())
+}
+
+async fn rebuild_read_indexes(conn: &mut PgConnection, definitions: &[String]) -> anyhow::Result<()> {
+    sqlx::query!("set maintenance_work_mem = '256MB'")
+        .execute(&mut *conn)
+        .await?;
+    for definition in definitions {
+        sqlx::raw_sql(definition)
+            .execute(&mut *conn)
+            .await
+            .with_context(|| format!("индекс: {definition}"))?;
+    }
+    sqlx::query!("reset maintenance_work_mem").execute(&mut *conn).await?;
     Ok(())
 }
 
@@ -734,7 +780,7 @@ macro_rules! at {
     };
 }
 
-/// The load's session: the staging tables, and the function of the trigger below.
+/// Each of the load's two sessions: the staging tables.
 const SESSION: &str = r#"
 create temp table demo_stage (
     id uuid, received_at timestamptz, registered_at timestamptz, channel appeal_channel, identifier text,
@@ -743,30 +789,35 @@ create temp table demo_stage (
     assigned_at timestamptz, call_at timestamptz, call_ended_at timestamptz, recorded boolean,
     in_work_at timestamptz, done_at timestamptz, closed_at timestamptz, closed_by text, cancelled_at timestamptz);
 create temp table demo_constants (pbx_login text, ring interval, recording bytea);
-create function pg_temp.demo_follow_the_row() returns trigger language plpgsql as $$
-begin
-    if tg_table_name = 'appeal_executors' then
-        perform set_config('dialog.clock', new.assigned_at::text, true), set_config('dialog.actor', new.assigned_by, true);
-    else
-        perform set_config('dialog.clock', new.updated_at::text, true), set_config('dialog.actor', new.updated_by, true);
-    end if;
-    return null;
-end
-$$;
+set dialog.demo_load = 'on';
 "#;
 
 /// The AFTER triggers of a statement (the history, the change stream, an executor's effect on
 /// the appeal) run when the whole statement is done: this trigger, first of a row's AFTER
-/// triggers (by name), sets the clock and the actor back to what that row was stamped with.
-/// It exists only inside the transaction of a chunk, never for anybody else.
+/// triggers (by name), sets the clock and the actor back to what that row was stamped with, in
+/// the load's own sessions only (`dialog.demo_load`). It lives in a schema of its own for the
+/// time of the load, and goes with it (UNFOLLOW; also before a load, should an interrupted one
+/// have left it).
 const FOLLOW_THE_ROW: &str = r#"
+create schema dialog_demo_load;
+create function dialog_demo_load.follow_the_row() returns trigger language plpgsql as $$
+begin
+    if current_setting('dialog.demo_load', true) = 'on' then
+        if tg_table_name = 'appeal_executors' then
+            perform set_config('dialog.clock', new.assigned_at::text, true), set_config('dialog.actor', new.assigned_by, true);
+        else
+            perform set_config('dialog.clock', new.updated_at::text, true), set_config('dialog.actor', new.updated_by, true);
+        end if;
+    end if;
+    return null;
+end
+$$;
 create trigger appeals_0_demo_clock after insert or update on appeals
-    for each row execute function pg_temp.demo_follow_the_row();
+    for each row execute function dialog_demo_load.follow_the_row();
 create trigger appeal_executors_0_demo_clock after insert on appeal_executors
-    for each row execute function pg_temp.demo_follow_the_row();
+    for each row execute function dialog_demo_load.follow_the_row();
 "#;
-const UNFOLLOW: &str =
-    "drop trigger appeals_0_demo_clock on appeals; drop trigger appeal_executors_0_demo_clock on appeal_executors";
+const UNFOLLOW: &str = "drop schema if exists dialog_demo_load cascade";
 
 /// Appeals in one transaction. Every change of an appeal announces itself (dialog_announce):
 /// its notification is kept, with a subtransaction's memory (8 KiB), until the transaction
@@ -780,7 +831,7 @@ macro_rules! step {
         concat!(
             "update appeals a set status = '",
             $status,
-            "', (updated_at, updated_by) = (select ",
+            "', (updated_at, updated_by) = (",
             at!(concat!("s.", $when), $who),
             ") from demo_stage s where a.id = s.id and s.",
             $when,
@@ -796,7 +847,12 @@ macro_rules! step {
 /// time it happened. The triggers write the history, the numbers and the times, and check
 /// every rule: an appeal moves to «в работе» only after the PBX saw its executor answer, only
 /// the supervisor closes.
-const LIFE: &[(&str, &str)] = &[
+///
+/// The life is lived in two halves, each in its own session and transaction: while one session
+/// registers the next chunk, assigns its executors and places its calls, the other goes on
+/// with the chunk before it (see appeals()). Registration stays in one session, in time order,
+/// so that the numbers follow it.
+const FIRST_HALF: &[(&str, &str)] = &[
     (
         "регистрация",
         concat!(
@@ -812,7 +868,7 @@ const LIFE: &[(&str, &str)] = &[
     (
         "объединение",
         concat!(
-            "update appeals a set joined_to = s.join_to, (updated_at, updated_by) = (select ",
+            "update appeals a set joined_to = s.join_to, (updated_at, updated_by) = (",
             at!("s.registered_at", "s.created_by"),
             ") from demo_stage s where a.id = s.id and s.join_to is not null"
         ),
@@ -840,6 +896,8 @@ const LIFE: &[(&str, &str)] = &[
                      v(event, at)
                  where s.call_at is not null order by v.at) c"#,
     ),
+];
+const SECOND_HALF: &[(&str, &str)] = &[
     (
         "запись разговора",
         r#"select count(dialog_record_call(
@@ -861,32 +919,57 @@ const LIFE: &[(&str, &str)] = &[
     ("отменено", step!("отменено", "cancelled_at", "s.created_by")),
 ];
 
-async fn appeals(conn: &mut PgConnection, rng: &mut SmallRng, city: &City, args: &DemoArgs) -> anyhow::Result<()> {
+/// What every chunk's appeals are drawn from.
+struct Plan<'a> {
+    city: &'a City,
+    n: u64,
+    now: DateTime<Utc>,
+    start: DateTime<Utc>,
+    span: f64,
+    operators: Vec<&'static str>,
+    supervisor: &'static str,
+    total_weight: f64,
+    /// Recordings are kept for a week in the demo; older calls keep their details only.
+    recordings_from: DateTime<Utc>,
+}
+
+async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs) -> anyhow::Result<()> {
     let n = u64::from(args.appeals);
     let days = i64::from(args.days.unwrap_or((args.appeals / 1_400).max(30)));
     let now = Utc::now();
     let start = now - Duration::days(days);
-    let span = (now - start).num_seconds() as f64;
-    let operators: Vec<&str> = PEOPLE
-        .iter()
-        .filter(|p| p.1 == StaffRole::Operator)
-        .map(|p| p.0)
-        .collect();
-    let supervisor = PEOPLE
-        .iter()
-        .find(|p| p.1 == StaffRole::Supervisor)
-        .map(|p| p.0)
-        .context("нет старшего диспетчера")?;
-    let total_weight: f64 = city.kinds.iter().map(|k| k.weight).sum();
+    let plan = Plan {
+        city,
+        n,
+        now,
+        start,
+        span: (now - start).num_seconds() as f64,
+        operators: PEOPLE
+            .iter()
+            .filter(|p| p.1 == StaffRole::Operator)
+            .map(|p| p.0)
+            .collect(),
+        supervisor: PEOPLE
+            .iter()
+            .find(|p| p.1 == StaffRole::Supervisor)
+            .map(|p| p.0)
+            .context("нет старшего диспетчера")?,
+        total_weight: city.kinds.iter().map(|k| k.weight).sum(),
+        recordings_from: now - Duration::days(7),
+    };
 
-    // Temporary tables are not in the database the query macros are checked against.
-    sqlx::raw_sql(SESSION).execute(&mut *conn).await?;
-    sqlx::query("insert into demo_constants values ($1, make_interval(secs => $2), $3)")
-        .bind(PBX_LOGIN)
-        .bind(RING_SECONDS as f64)
-        .bind(demo_recording())
-        .execute(&mut *conn)
-        .await?;
+    let mut first = store.pool().acquire().await?;
+    let mut second = store.pool().acquire().await?;
+    for conn in [&mut first, &mut second] {
+        // Temporary tables are not in the database the query macros are checked against.
+        sqlx::raw_sql(SESSION).execute(&mut **conn).await?;
+        sqlx::query("insert into demo_constants values ($1, make_interval(secs => $2), $3)")
+            .bind(PBX_LOGIN)
+            .bind(RING_SECONDS as f64)
+            .bind(demo_recording())
+            .execute(&mut **conn)
+            .await?;
+    }
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -898,124 +981,177 @@ async fn appeals(conn: &mut PgConnection, rng: &mut SmallRng, city: &City, args:
     // Live accidents reported twice at one building: the later reports are joined to the
     // first as they are registered.
     let mut first_live_accident: HashMap<(Uuid, Uuid), Uuid> = HashMap::new();
-    // Recordings are kept for a week in the demo; older calls keep their details only.
-    let recordings_from = now - Duration::days(7);
+    // The chunk whose first half is done, waiting for its second.
+    let mut halfway: Option<(u64, u64, String)> = None;
     let mut i = 0u64;
-    while i < n {
-        let end = (i + CHUNK).min(n);
-        let mut copy = String::with_capacity(((end - i) * 400) as usize);
-        for j in i..end {
-            let offset = span * (j as f64 + rng.gen::<f64>()) / n as f64;
-            let received = start + Duration::milliseconds((offset * 1000.0) as i64);
-            let mut w = rng.gen::<f64>() * total_weight;
-            let ki = city
-                .kinds
-                .iter()
-                .position(|k| {
-                    w -= k.weight;
-                    w <= 0.0
-                })
-                .unwrap_or(0);
-            let kind = &city.kinds[ki];
-            // Old, big buildings call more often.
-            let bi = ((rng.gen::<f64>().powf(1.6)) * city.buildings.len() as f64) as usize % city.buildings.len();
-            let b = &city.buildings[bi];
-            let flat = rng.gen_range(1..=b.flats);
-            let channel = match rng.gen_range(0..100) {
-                0..=84 => Channel::Phone,
-                85..=90 => Channel::Website,
-                91..=94 => Channel::Email,
-                95..=97 => Channel::Letter,
-                _ => Channel::WalkIn,
-            };
-            // A resident's phone is fixed by their flat, so people call again.
-            let resident = (bi as u64) * 1_000 + u64::from(flat);
-            let identifier = match channel {
-                Channel::Email | Channel::Website => {
-                    format!("{}{}@mail.ru", pick(rng, LATIN), resident % 997)
+    while i < n || halfway.is_some() {
+        let next = if i < n {
+            let end = (i + CHUNK).min(n);
+            let copy = stage(&plan, rng, &mut first_live_accident, i, end)?;
+            Some((i, end, copy))
+        } else {
+            None
+        };
+        let first_half = async {
+            match &next {
+                Some((from, to, copy)) => live_half(&mut first, copy, FIRST_HALF)
+                    .await
+                    .with_context(|| format!("обращения с {} по {}", from + 1, to)),
+                None => Ok(()),
+            }
+        };
+        let second_half = async {
+            match &halfway {
+                Some((from, to, copy)) => {
+                    live_half(&mut second, copy, SECOND_HALF)
+                        .await
+                        .with_context(|| format!("обращения с {} по {}", from + 1, to))?;
+                    // Each appeal was written once for every step of its life: the versions it
+                    // left behind are cleared now, so that the next chunk reuses their room
+                    // instead of growing the tables (vacuum also tells the planner their new
+                    // size; their statistics are gathered once, at the end).
+                    sqlx::raw_sql("vacuum appeals, appeal_changes, pbx_calls")
+                        .execute(&mut *second)
+                        .await?;
+                    Ok(())
                 }
-                _ => format!("+79{:09}", (resident * 7_919 + 12_345) % 1_000_000_000),
-            };
-            let g = life(rng, kind, received, now, city.executors.get(&(b.organization, ki)));
-            let with_building = kind.appeal_type != AppealType::Inquiry || rng.gen_bool(0.5);
-            let priority = if kind.priority != Priority::Critical && rng.gen_bool(0.05) {
-                Priority::Critical
-            } else {
-                kind.priority
-            };
-            let id = Uuid::now_v7();
-            let join_to = if kind.appeal_type == AppealType::Accident
-                && with_building
-                && matches!(
-                    g.status,
-                    AppealStatus::New | AppealStatus::Assigned | AppealStatus::InWork
-                ) {
-                match first_live_accident.entry((kind.id, b.id)) {
-                    std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
-                    std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(id);
-                        None
-                    }
-                }
-            } else {
-                None
-            };
-            writeln!(
-                copy,
-                "{id}\t{}\t{}\t{}\t{identifier}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{supervisor}\t{}",
-                received.to_rfc3339(),
-                received.max(now.min(received + Duration::seconds(40))).to_rfc3339(),
-                channel.label(),
-                person_name(rng),
-                if with_building { b.id.to_string() } else { "\\N".into() },
-                if with_building { flat.to_string() } else { String::new() },
-                if with_building && rng.gen_bool(0.4) {
-                    rng.gen_range(1..=6).to_string()
-                } else {
-                    String::new()
-                },
-                if with_building && rng.gen_bool(0.3) {
-                    rng.gen_range(1..=9).to_string()
-                } else {
-                    String::new()
-                },
-                kind.id,
-                priority.label(),
-                pick(rng, DETAILS),
-                pick(rng, &operators),
-                join_to.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
-                g.executor.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
-                ts(g.assigned_at),
-                ts(g.call_at),
-                ts(g.call_ended_at),
-                g.call_at.is_some_and(|c| c > recordings_from),
-                ts(g.in_work_at),
-                ts(g.done_at),
-                ts(g.closed_at),
-                ts(g.cancelled_at),
-            )?;
+                None => Ok(()),
+            }
+        };
+        tokio::try_join!(first_half, second_half)?;
+        if let Some((_, to, _)) = &halfway {
+            bar.set_position(*to);
         }
-        live_the_chunk(conn, &copy)
-            .await
-            .with_context(|| format!("обращения с {} по {}", i + 1, end))?;
-        // Each appeal was written once for every step of its life: the versions it left
-        // behind are cleared now, so that the next chunk reuses their room instead of growing
-        // the tables (and the planner learns the tables' new size).
-        sqlx::raw_sql("vacuum (analyze) appeals, appeal_executors, appeal_history, appeal_changes, pbx_calls, calls")
-            .execute(&mut *conn)
-            .await?;
-        bar.set_position(end);
-        i = end;
+        halfway = next;
+        i = (i + CHUNK).min(n);
     }
     bar.finish_with_message("Обращения загружены");
-    sqlx::raw_sql("drop table demo_stage, demo_constants; drop function pg_temp.demo_follow_the_row()")
-        .execute(&mut *conn)
-        .await?;
+    for conn in [&mut first, &mut second] {
+        sqlx::raw_sql("drop table demo_stage, demo_constants")
+            .execute(&mut **conn)
+            .await?;
+    }
     Ok(())
 }
 
-/// One chunk, staged as COPY text, in one transaction (the owner's clock and actor end with it).
-async fn live_the_chunk(conn: &mut PgConnection, copy: &str) -> anyhow::Result<()> {
+/// Appeals `from..to` of the plan, drawn one after another, as COPY text for `demo_stage`.
+fn stage(
+    plan: &Plan,
+    rng: &mut SmallRng,
+    first_live_accident: &mut HashMap<(Uuid, Uuid), Uuid>,
+    from: u64,
+    to: u64,
+) -> anyhow::Result<String> {
+    let Plan {
+        city,
+        n,
+        now,
+        start,
+        span,
+        ref operators,
+        supervisor,
+        total_weight,
+        recordings_from,
+    } = *plan;
+    let (i, end) = (from, to);
+    let mut copy = String::with_capacity(((end - i) * 400) as usize);
+    for j in i..end {
+        let offset = span * (j as f64 + rng.gen::<f64>()) / n as f64;
+        let received = start + Duration::milliseconds((offset * 1000.0) as i64);
+        let mut w = rng.gen::<f64>() * total_weight;
+        let ki = city
+            .kinds
+            .iter()
+            .position(|k| {
+                w -= k.weight;
+                w <= 0.0
+            })
+            .unwrap_or(0);
+        let kind = &city.kinds[ki];
+        // Old, big buildings call more often.
+        let bi = ((rng.gen::<f64>().powf(1.6)) * city.buildings.len() as f64) as usize % city.buildings.len();
+        let b = &city.buildings[bi];
+        let flat = rng.gen_range(1..=b.flats);
+        let channel = match rng.gen_range(0..100) {
+            0..=84 => Channel::Phone,
+            85..=90 => Channel::Website,
+            91..=94 => Channel::Email,
+            95..=97 => Channel::Letter,
+            _ => Channel::WalkIn,
+        };
+        // A resident's phone is fixed by their flat, so people call again.
+        let resident = (bi as u64) * 1_000 + u64::from(flat);
+        let identifier = match channel {
+            Channel::Email | Channel::Website => {
+                format!("{}{}@mail.ru", pick(rng, LATIN), resident % 997)
+            }
+            _ => format!("+79{:09}", (resident * 7_919 + 12_345) % 1_000_000_000),
+        };
+        let g = life(rng, kind, received, now, city.executors.get(&(b.organization, ki)));
+        let with_building = kind.appeal_type != AppealType::Inquiry || rng.gen_bool(0.5);
+        let priority = if kind.priority != Priority::Critical && rng.gen_bool(0.05) {
+            Priority::Critical
+        } else {
+            kind.priority
+        };
+        let id = Uuid::now_v7();
+        let join_to = if kind.appeal_type == AppealType::Accident
+            && with_building
+            && matches!(
+                g.status,
+                AppealStatus::New | AppealStatus::Assigned | AppealStatus::InWork
+            ) {
+            match first_live_accident.entry((kind.id, b.id)) {
+                std::collections::hash_map::Entry::Occupied(first) => Some(*first.get()),
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert(id);
+                    None
+                }
+            }
+        } else {
+            None
+        };
+        writeln!(
+            copy,
+            "{id}\t{}\t{}\t{}\t{identifier}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{}\t{supervisor}\t{}",
+            received.to_rfc3339(),
+            received.max(now.min(received + Duration::seconds(40))).to_rfc3339(),
+            channel.label(),
+            person_name(rng),
+            if with_building { b.id.to_string() } else { "\\N".into() },
+            if with_building { flat.to_string() } else { String::new() },
+            if with_building && rng.gen_bool(0.4) {
+                rng.gen_range(1..=6).to_string()
+            } else {
+                String::new()
+            },
+            if with_building && rng.gen_bool(0.3) {
+                rng.gen_range(1..=9).to_string()
+            } else {
+                String::new()
+            },
+            kind.id,
+            priority.label(),
+            pick(rng, DETAILS),
+            pick(rng, operators),
+            join_to.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
+            g.executor.map_or_else(|| "\\N".to_owned(), |e| e.to_string()),
+            ts(g.assigned_at),
+            ts(g.call_at),
+            ts(g.call_ended_at),
+            g.call_at.is_some_and(|c| c > recordings_from),
+            ts(g.in_work_at),
+            ts(g.done_at),
+            ts(g.closed_at),
+            ts(g.cancelled_at),
+        )?;
+    }
+    Ok(copy)
+}
+
+/// One half of a chunk's life, staged as COPY text, in one transaction (the owner's clock and
+/// actor end with it).
+async fn live_half(conn: &mut PgConnection, copy: &str, steps: &[(&str, &str)]) -> anyhow::Result<()> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // The tables grow from nothing: a plan made while they looked empty (the functions' and
     // the foreign keys' are kept for the session) would read them whole at every step. Plans
@@ -1026,19 +1162,16 @@ async fn live_the_chunk(conn: &mut PgConnection, copy: &str) -> anyhow::Result<(
     let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
     sink.send(copy.as_bytes()).await?;
     sink.finish().await?;
-    sqlx::raw_sql(FOLLOW_THE_ROW).execute(&mut *tx).await?;
-    for (step, sql) in LIFE {
+    for (step, sql) in steps {
         sqlx::raw_sql(sql)
             .execute(&mut *tx)
             .await
             .with_context(|| format!("шаг «{step}»"))?;
     }
-    sqlx::raw_sql(UNFOLLOW).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(())
 }
 
-/// The demo's PBX bridge: a service login of the pbx duty with a password nobody knows.
 async fn pbx_bridge(tx: &mut PgConnection) -> anyhow::Result<()> {
     let exists = sqlx::query_scalar!(
         r#"select exists (select 1 from pg_roles where rolname = $1) as "exists!""#,
