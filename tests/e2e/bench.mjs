@@ -117,6 +117,26 @@ try {
 
   console.log(`resident memory after ${SEARCHES + 20} searches: ${rss()}`);
 
+  // The same searches through the command alone (the app's IPC, the command, the database and
+  // the rows' JSON, nothing drawn): what is left of the time above is the page's own.
+  const commandOnce = (q) =>
+    s.execAsync(
+      `const [q, done] = arguments;
+       const filter = { text: q, types: [], statuses: [], priorities: [], kindIds: [], organizationIds: [], executorIds: [],
+                        receivedFrom: null, receivedTo: null, quick: null, buildingId: null, identifier: null, mine: false, today: false };
+       const t0 = performance.now();
+       window.__TAURI_INTERNALS__.invoke('registry_page', { filter, sort: 'receivedDesc', after: null, limit: 50 })
+         .then((page) => done([performance.now() - t0, page.rows.length]), (e) => done([-1, String(e && e.message || e)]));`,
+      [q],
+    );
+  const commandByKind = kinds.map(() => []);
+  for (const [i, q] of queries.entries()) {
+    const [ms, n] = await commandOnce(q);
+    if (ms < 0) throw new Error(`registry_page: ${n}`);
+    commandByKind[i % 4].push(ms);
+  }
+  kinds.forEach((k, i) => console.log(`  command alone, ${k.padEnd(18)} p50 ${pct(commandByKind[i], 0.5)} ms, p95 ${pct(commandByKind[i], 0.95)} ms`));
+
   // Registrations: the card opens (F2), the appeal is registered through the command the card
   // uses, the card closes; then back to searching.
   const building = sql("select id from buildings order by address limit 1");
