@@ -819,9 +819,9 @@ create trigger appeal_executors_0_demo_clock after insert on appeal_executors
 "#;
 const UNFOLLOW: &str = "drop schema if exists dialog_demo_load cascade";
 
-/// Appeals in one transaction. Every change of an appeal announces itself (dialog_announce):
-/// its notification is kept, with a subtransaction's memory (8 KiB), until the transaction
-/// ends — some 60 KB an appeal, so a million in one transaction would not fit in memory.
+/// Appeals in one transaction (one for each half of their life). Every change of an appeal
+/// announces itself (dialog_announce), and the server keeps a transaction's notifications
+/// until it ends: a million appeals in one would hold millions of them in memory.
 const CHUNK: u64 = 10_000;
 
 /// Moves the appeals of `demo_stage` with a planned time in column `$when` to `$status`, as
