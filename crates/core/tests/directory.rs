@@ -48,6 +48,42 @@ async fn a_new_building_gets_the_executors_the_admin_chose(pool: sqlx::PgPool) -
     Ok(())
 }
 
+/// A building handed to another organization, or renamed (by the directory's import or by
+/// hand): its appeals belong to the new organization, show the new address and are found by it.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_renamed_building_renames_its_appeals(pool: sqlx::PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (admin, _) = person(&city, StaffRole::Admin, None).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let a = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    assert!(a.address.contains("Ленина"), "{}", a.address);
+    let mut moved = admin.building(city.lenina_10).await?;
+    assert_eq!(moved.organization_id, city.org_a);
+    moved.organization_id = city.org_b;
+    admin.save_building_served(&moved, &[city.plumber]).await?;
+    let derived = || {
+        sqlx::query_as::<_, (String, String, Uuid)>(
+            "select address, search_text, organization_id from appeals where id = $1",
+        )
+        .bind(a.id)
+        .fetch_one(city.owner.pool())
+    };
+    assert_eq!(derived().await?.2, city.org_b, "the appeal went with its building");
+    sqlx::query("update buildings set street = 'пр. Кирова' where id = $1")
+        .bind(city.lenina_10)
+        .execute(city.owner.pool())
+        .await?;
+    let (address, text, organization) = derived().await?;
+    assert!(address.contains("Кирова") && !address.contains("Ленина"), "{address}");
+    assert!(text.contains("кирова") && !text.contains("ленина"), "{text}");
+    assert_eq!(organization, city.org_b);
+    assert_eq!(op.appeal(a.id).await?.address, address);
+    Ok(())
+}
+
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn the_admin_keeps_a_buildings_price_list(pool: sqlx::PgPool) -> TestResult {
     let city = city(pool).await?;
