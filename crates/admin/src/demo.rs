@@ -1018,7 +1018,10 @@ async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs
                 None => Ok(()),
             }
         };
-        tokio::try_join!(first_half, second_half)?;
+        // Neither half is cut off when the other fails: each ends its own transaction, so
+        // that nothing is left holding the tables for the clean-up that follows.
+        let (first_done, second_done) = tokio::join!(first_half, second_half);
+        first_done.and(second_done)?;
         if let Some((_, to, _)) = &halfway {
             bar.set_position(*to);
         }
@@ -1034,13 +1037,13 @@ async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs
     Ok(())
 }
 
-/// Appeals `from..to` of the plan, drawn one after another, as COPY text for `demo_stage`.
+/// Appeals `i..end` of the plan, drawn one after another, as COPY text for `demo_stage`.
 fn stage(
     plan: &Plan,
     rng: &mut SmallRng,
     first_live_accident: &mut HashMap<(Uuid, Uuid), Uuid>,
-    from: u64,
-    to: u64,
+    i: u64,
+    end: u64,
 ) -> anyhow::Result<String> {
     let Plan {
         city,
@@ -1053,7 +1056,6 @@ fn stage(
         total_weight,
         recordings_from,
     } = *plan;
-    let (i, end) = (from, to);
     let mut copy = String::with_capacity(((end - i) * 400) as usize);
     for j in i..end {
         let offset = span * (j as f64 + rng.gen::<f64>()) / n as f64;
@@ -1163,15 +1165,17 @@ async fn live_half(conn: &mut PgConnection, copy: &str, steps: &[(&str, &str)]) 
     sink.send(copy.as_bytes()).await?;
     sink.finish().await?;
     for (step, sql) in steps {
-        sqlx::raw_sql(sql)
-            .execute(&mut *tx)
-            .await
-            .with_context(|| format!("шаг «{step}»"))?;
+        if let Err(e) = sqlx::raw_sql(sql).execute(&mut *tx).await {
+            // Rolled back now, not when the connection is next used.
+            tx.rollback().await.ok();
+            return Err(anyhow::Error::from(e).context(format!("шаг «{step}»")));
+        }
     }
     tx.commit().await?;
     Ok(())
 }
 
+/// The demo's PBX bridge: a service login of the pbx duty with a password nobody knows.
 async fn pbx_bridge(tx: &mut PgConnection) -> anyhow::Result<()> {
     let exists = sqlx::query_scalar!(
         r#"select exists (select 1 from pg_roles where rolname = $1) as "exists!""#,

@@ -48,8 +48,8 @@ async fn a_new_building_gets_the_executors_the_admin_chose(pool: sqlx::PgPool) -
     Ok(())
 }
 
-/// A building handed to another organization, or renamed (by the directory's import or by
-/// hand): its appeals belong to the new organization, show the new address and are found by it.
+/// A building handed to another organization through the directory, or renamed by hand in the
+/// database: its appeals belong to the new organization, show the new address and are found by it.
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn a_renamed_building_renames_its_appeals(pool: sqlx::PgPool) -> TestResult {
     let city = city(pool).await?;
