@@ -596,3 +596,93 @@ async fn files_come_with_the_first_save(pool: PgPool) -> TestResult {
     assert_eq!(op.attachment_content(files[0].id).await?, b"\xff\xd8\xff\xe0 JFIF leak");
     Ok(())
 }
+
+/// One statement over many appeals (a renamed building, a loaded history) writes each appeal
+/// its own history line, with the time and the person of its own row, and announces each in
+/// order; a person's save after it in the same session is stamped as any save is; and a line
+/// written by hand, even by the owner, gets the database's stamps, not the ones it brought.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn a_statement_over_many_appeals_writes_each_its_own_line(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (anna, anna_login) = person(&city, StaffRole::Operator, None).await?;
+    let mut ids = Vec::new();
+    for phone in ["+79123456781", "+79123456782", "+79123456783"] {
+        ids.push(
+            anna.create_appeals(&card(phone, Some(city.lenina_10), city.leak))
+                .await?[0]
+                .id,
+        );
+    }
+    let head: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from appeal_changes")
+        .fetch_one(city.owner.pool())
+        .await?;
+    let mut owner = city.owner.pool().begin().await?;
+    // As the demo's loader does: each row's clock and person set as the row is written.
+    sqlx::query(
+        "update appeals a set comment = 'Сосед снизу: ' || t.n,
+                (updated_at, updated_by) = (set_config('dialog.clock', (timestamptz '2026-03-01 10:00+03' + t.n * interval '1 hour')::text, true)::timestamptz,
+                                            set_config('dialog.actor', $2, true))
+         from unnest($1::uuid[]) with ordinality t(id, n) where a.id = t.id",
+    )
+    .bind(&ids)
+    .bind(&anna_login)
+    .execute(&mut *owner)
+    .await?;
+    sqlx::query("select set_config('dialog.clock', '', true), set_config('dialog.actor', '', true)")
+        .execute(&mut *owner)
+        .await?;
+    sqlx::query("insert into appeal_history (appeal_id, action, comment, at, actor) values ($1, 'comment', 'от руки', '2000-01-01', 'кто-то')")
+        .bind(ids[0])
+        .execute(&mut *owner)
+        .await?;
+    owner.commit().await?;
+    let lines = sqlx::query_as::<_, (Uuid, String, String, chrono::DateTime<chrono::Utc>)>(
+        "select appeal_id, action, actor, at from appeal_history where appeal_id = any($1) and action in ('changed', 'comment') order by id",
+    )
+    .bind(&ids)
+    .fetch_all(city.owner.pool())
+    .await?;
+    let hour = |n: i64| {
+        chrono::DateTime::parse_from_rfc3339("2026-03-01T07:00:00Z")
+            .expect("a time")
+            .with_timezone(&chrono::Utc)
+            + chrono::Duration::hours(n)
+    };
+    for (i, id) in ids.iter().enumerate() {
+        assert_eq!(
+            (lines[i].0, lines[i].1.as_str(), lines[i].2.as_str(), lines[i].3),
+            (*id, "changed", anna_login.as_str(), hour(i as i64 + 1)),
+            "the line of appeal {i}"
+        );
+    }
+    let by_hand = &lines[3];
+    assert_eq!(by_hand.1, "comment");
+    assert_ne!(by_hand.2, "кто-то", "the owner's own login, not the one brought");
+    assert!(
+        by_hand.3 > chrono::Utc::now() - chrono::Duration::minutes(5),
+        "stamped now: {}",
+        by_hand.3
+    );
+    let announced: Vec<Uuid> =
+        sqlx::query_scalar("select appeal_id from appeal_changes where seq > $1 and op = 'update' order by seq")
+            .bind(head)
+            .fetch_all(city.owner.pool())
+            .await?;
+    assert_eq!(announced, ids, "each change announced, in the statement's order");
+    // A person's save afterwards is stamped with its own time.
+    let a = anna.appeal(ids[1]).await?;
+    let mut c = changes(&a);
+    c.comment = "Течь устранена соседом".into();
+    anna.save_appeal(a.id, a.version, &c).await?;
+    let last = anna.history(a.id).await?.pop().expect("a line");
+    assert_eq!(
+        (last.action.as_str(), last.actor.as_str()),
+        ("changed", anna_login.as_str())
+    );
+    assert!(
+        last.at > chrono::Utc::now() - chrono::Duration::minutes(5),
+        "{}",
+        last.at
+    );
+    Ok(())
+}

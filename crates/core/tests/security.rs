@@ -497,6 +497,7 @@ async fn one_person_cannot_stop_the_center(pool: PgPool) -> TestResult {
         format!("dialog_lock_appeal('{}', 1)", a.id),
         format!("dialog_apply_executors('{}', '{{}}', 'новый')", a.id),
         format!("dialog_announce('{}', 'update')", a.id),
+        format!("dialog_announce_many(array['{}']::uuid[], 'update')", a.id),
         format!("dialog_open_door('{login}', true)"),
         // The searches' turns: nobody takes them all for themselves.
         "pg_try_advisory_xact_lock(1685283171, 1)".to_owned(),
