@@ -23,6 +23,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use sqlx::{PgConnection, Postgres, Transaction};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::import::{import_text, Directory, DEFAULT_KINDS};
@@ -311,14 +312,11 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     let mut conn = store.pool().acquire().await?;
     sqlx::raw_sql(UNFOLLOW).execute(&mut *conn).await?;
     let set_aside = set_aside_read_indexes(&mut conn).await?;
-    sqlx::raw_sql(FOLLOW_THE_ROW).execute(&mut *conn).await?;
     let loaded = appeals(store, &mut rng, &city, args).await;
-    let unfollowed = sqlx::raw_sql(UNFOLLOW).execute(&mut *conn).await;
-    let rebuilt = rebuild_read_indexes(&mut conn, &set_aside).await;
+    let rebuilt = rebuild_read_indexes(store, &mut conn, &set_aside).await;
     loaded.context(
         "обращения: демонстрационные данные загружены не полностью — создайте базу заново и загрузите их в неё",
     )?;
-    unfollowed?;
     rebuilt?;
     drop(conn);
     let mut tx = store.pool().begin().await?;
@@ -368,7 +366,16 @@ async fn set_aside_read_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<S
     Ok(indexes.into_iter().map(|i| i.definition).collect())
 }
 
-async fn rebuild_read_indexes(conn: &mut PgConnection, definitions: &[String]) -> anyhow::Result<()> {
+/// Builds the indexes set aside again, two at a time: the quick search's trigram index takes
+/// most of the time on one core, the others are built on the other meanwhile.
+async fn rebuild_read_indexes(store: &Store, conn: &mut PgConnection, definitions: &[String]) -> anyhow::Result<()> {
+    let (gin, btree): (Vec<&String>, Vec<&String>) = definitions.iter().partition(|d| d.contains(" USING gin "));
+    let mut other = store.pool().acquire().await?;
+    let (a, b) = tokio::join!(build(conn, &gin), build(&mut other, &btree));
+    a.and(b)
+}
+
+async fn build(conn: &mut PgConnection, definitions: &[&String]) -> anyhow::Result<()> {
     sqlx::query!("set maintenance_work_mem = '256MB'")
         .execute(&mut *conn)
         .await?;
@@ -780,7 +787,7 @@ macro_rules! at {
     };
 }
 
-/// Each of the load's two sessions: the staging tables.
+/// Each of the load's sessions (one for each stage): the staging tables.
 const SESSION: &str = r#"
 create temp table demo_stage (
     id uuid, received_at timestamptz, registered_at timestamptz, channel appeal_channel, identifier text,
@@ -789,37 +796,15 @@ create temp table demo_stage (
     assigned_at timestamptz, call_at timestamptz, call_ended_at timestamptz, recorded boolean,
     in_work_at timestamptz, done_at timestamptz, closed_at timestamptz, closed_by text, cancelled_at timestamptz);
 create temp table demo_constants (pbx_login text, ring interval, recording bytea);
-set dialog.demo_load = 'on';
 "#;
 
-/// The AFTER triggers of a statement (the history, the change stream, an executor's effect on
-/// the appeal) run when the whole statement is done: this trigger, first of a row's AFTER
-/// triggers (by name), sets the clock and the actor back to what that row was stamped with, in
-/// the load's own sessions only (`dialog.demo_load`). It lives in a schema of its own for the
-/// time of the load, and goes with it (UNFOLLOW; also before a load, should an interrupted one
-/// have left it).
-const FOLLOW_THE_ROW: &str = r#"
-create schema dialog_demo_load;
-create function dialog_demo_load.follow_the_row() returns trigger language plpgsql as $$
-begin
-    if current_setting('dialog.demo_load', true) = 'on' then
-        if tg_table_name = 'appeal_executors' then
-            perform set_config('dialog.clock', new.assigned_at::text, true), set_config('dialog.actor', new.assigned_by, true);
-        else
-            perform set_config('dialog.clock', new.updated_at::text, true), set_config('dialog.actor', new.updated_by, true);
-        end if;
-    end if;
-    return null;
-end
-$$;
-create trigger appeals_0_demo_clock after insert or update on appeals
-    for each row execute function dialog_demo_load.follow_the_row();
-create trigger appeal_executors_0_demo_clock after insert on appeal_executors
-    for each row execute function dialog_demo_load.follow_the_row();
-"#;
+/// A load by an earlier version of this program kept the clock for the row triggers with
+/// triggers of its own, in a schema of its own; should such a load have been interrupted, they
+/// go before this one starts. The history's triggers now take each row's own stamps
+/// (migrations/…26_statement_history.sql).
 const UNFOLLOW: &str = "drop schema if exists dialog_demo_load cascade";
 
-/// Appeals in one transaction (one for each half of their life). Every change of an appeal
+/// Appeals in one transaction (one for each stage of their life). Every change of an appeal
 /// announces itself (dialog_announce), and the server keeps a transaction's notifications
 /// until it ends: a million appeals in one would hold millions of them in memory.
 const CHUNK: u64 = 10_000;
@@ -848,11 +833,11 @@ macro_rules! step {
 /// every rule: an appeal moves to «в работе» only after the PBX saw its executor answer, only
 /// the supervisor closes.
 ///
-/// The life is lived in two halves, each in its own session and transaction: while one session
-/// registers the next chunk, assigns its executors and places its calls, the other goes on
-/// with the chunk before it (see appeals()). Registration stays in one session, in time order,
-/// so that the numbers follow it.
-const FIRST_HALF: &[(&str, &str)] = &[
+/// Each chunk is lived by one of two sessions, in two transactions: its registration (with
+/// the joins), then the rest of its life. The two sessions live every other chunk, side by
+/// side, one on each core; they take turns to register, so that a chunk is registered only
+/// once the chunk before it has been, and the numbers follow the time of registration.
+const REGISTER: &[(&str, &str)] = &[
     (
         "регистрация",
         concat!(
@@ -873,6 +858,8 @@ const FIRST_HALF: &[(&str, &str)] = &[
             ") from demo_stage s where a.id = s.id and s.join_to is not null"
         ),
     ),
+];
+const LIFE: &[(&str, &str)] = &[
     (
         "исполнитель",
         concat!(
@@ -896,8 +883,6 @@ const FIRST_HALF: &[(&str, &str)] = &[
                      v(event, at)
                  where s.call_at is not null order by v.at) c"#,
     ),
-];
-const SECOND_HALF: &[(&str, &str)] = &[
     (
         "запись разговора",
         r#"select count(dialog_record_call(
@@ -958,18 +943,23 @@ async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs
         recordings_from: now - Duration::days(7),
     };
 
-    let mut first = store.pool().acquire().await?;
-    let mut second = store.pool().acquire().await?;
-    for conn in [&mut first, &mut second] {
+    // The two sessions that live the chunks (see REGISTER).
+    let mut sessions = Vec::new();
+    for _ in 0..2 {
+        let mut conn = store.pool().acquire().await?;
         // Temporary tables are not in the database the query macros are checked against.
-        sqlx::raw_sql(SESSION).execute(&mut **conn).await?;
+        sqlx::raw_sql(SESSION).execute(&mut *conn).await?;
         sqlx::query("insert into demo_constants values ($1, make_interval(secs => $2), $3)")
             .bind(PBX_LOGIN)
             .bind(RING_SECONDS as f64)
             .bind(demo_recording())
-            .execute(&mut **conn)
+            .execute(&mut *conn)
             .await?;
+        sessions.push(conn);
     }
+    let [even, odd] = &mut sessions[..] else {
+        bail!("сеансы загрузки");
+    };
 
     let bar = if args.quiet {
         ProgressBar::hidden()
@@ -981,58 +971,85 @@ async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs
     // Live accidents reported twice at one building: the later reports are joined to the
     // first as they are registered.
     let mut first_live_accident: HashMap<(Uuid, Uuid), Uuid> = HashMap::new();
-    // The chunk whose first half is done, waiting for its second.
-    let mut halfway: Option<(u64, u64, String)> = None;
-    let mut i = 0u64;
-    while i < n || halfway.is_some() {
-        let next = if i < n {
-            let end = (i + CHUNK).min(n);
-            let copy = stage(&plan, rng, &mut first_live_accident, i, end)?;
-            Some((i, end, copy))
-        } else {
-            None
-        };
-        let first_half = async {
-            match &next {
-                Some((from, to, copy)) => live_half(&mut first, copy, FIRST_HALF)
-                    .await
-                    .with_context(|| format!("обращения с {} по {}", from + 1, to)),
-                None => Ok(()),
+    // A small demo still comes in a few chunks, so that both sessions work on it.
+    let chunk = (n / 4).clamp(1_000, CHUNK);
+    // Chunks are drawn in order, every other one to each session; the turn to register goes
+    // back and forth between them, the even session's first.
+    let (to_even, for_even) = mpsc::channel::<Chunk>(1);
+    let (to_odd, for_odd) = mpsc::channel::<Chunk>(1);
+    let (turn_to_even, even_turn) = mpsc::channel::<()>(1);
+    let (turn_to_odd, odd_turn) = mpsc::channel::<()>(1);
+    turn_to_even.send(()).await?;
+    let (plan, accidents) = (&plan, &mut first_live_accident);
+    let drawn = async move {
+        let mut i = 0u64;
+        let mut k = 0usize;
+        while i < n {
+            let (from, to) = (i, (i + chunk).min(n));
+            let copy = stage(plan, rng, accidents, from, to)?;
+            i = to;
+            let session = if k.is_multiple_of(2) { &to_even } else { &to_odd };
+            k += 1;
+            if session.send(Chunk { from, to, copy }).await.is_err() {
+                // A session failed; its error is the one reported.
+                break;
             }
-        };
-        let second_half = async {
-            match &halfway {
-                Some((from, to, copy)) => {
-                    live_half(&mut second, copy, SECOND_HALF)
-                        .await
-                        .with_context(|| format!("обращения с {} по {}", from + 1, to))?;
-                    // Each appeal was written once for every step of its life: the versions it
-                    // left behind are cleared now, so that the next chunk reuses their room
-                    // instead of growing the tables (vacuum also tells the planner their new
-                    // size; their statistics are gathered once, at the end).
-                    sqlx::raw_sql("vacuum appeals, appeal_changes, pbx_calls")
-                        .execute(&mut *second)
-                        .await?;
-                    Ok(())
-                }
-                None => Ok(()),
-            }
-        };
-        // Neither half is cut off when the other fails: each ends its own transaction, so
-        // that nothing is left holding the tables for the clean-up that follows.
-        let (first_done, second_done) = tokio::join!(first_half, second_half);
-        first_done.and(second_done)?;
-        if let Some((_, to, _)) = &halfway {
-            bar.set_position(*to);
         }
-        halfway = next;
-        i = (i + CHUNK).min(n);
-    }
+        anyhow::Ok(())
+    };
+    // Neither session is cut off when the other fails: each ends its own transaction, so that
+    // nothing is left holding the tables for the clean-up that follows.
+    let results = tokio::join!(
+        drawn,
+        live_chunks(even, for_even, even_turn, turn_to_odd, &bar),
+        live_chunks(odd, for_odd, odd_turn, turn_to_even, &bar),
+    );
+    results.0.and(results.1).and(results.2)?;
     bar.finish_with_message("Обращения загружены");
-    for conn in [&mut first, &mut second] {
+    for conn in &mut sessions {
         sqlx::raw_sql("drop table demo_stage, demo_constants")
             .execute(&mut **conn)
             .await?;
+    }
+    Ok(())
+}
+
+/// Appeals `from + 1..=to` of the plan, as COPY text for `demo_stage`.
+struct Chunk {
+    from: u64,
+    to: u64,
+    copy: String,
+}
+
+/// One session's chunks, in order: each registered in its turn (then the turn is the other
+/// session's), then lived to its end. Stops when the chunks are all drawn, or when the other
+/// session has stopped.
+async fn live_chunks(
+    conn: &mut PgConnection,
+    mut chunks: mpsc::Receiver<Chunk>,
+    mut my_turn: mpsc::Receiver<()>,
+    their_turn: mpsc::Sender<()>,
+    bar: &ProgressBar,
+) -> anyhow::Result<()> {
+    while let Some(c) = chunks.recv().await {
+        let what = || format!("обращения с {} по {}", c.from + 1, c.to);
+        if my_turn.recv().await.is_none() {
+            break;
+        }
+        live_stage(conn, &c.copy, REGISTER).await.with_context(what)?;
+        // The other session may have stopped already: this one still finishes its chunk.
+        their_turn.send(()).await.ok();
+        live_stage(conn, &c.copy, LIFE).await.with_context(what)?;
+        // Each appeal was written once for every step of its life: the versions it left behind
+        // are cleared now, so that the next chunks reuse their room instead of growing the
+        // tables (vacuum also tells the planner their new size; their statistics are gathered
+        // once, at the end). A table the other session is vacuuming is left to it, and the
+        // empty end of a table is not cut off: that waits for the other session's locks, and
+        // the next chunks fill it anyway.
+        sqlx::raw_sql("vacuum (skip_locked, truncate false) appeals, appeal_changes, pbx_calls")
+            .execute(&mut *conn)
+            .await?;
+        bar.inc(c.to - c.from);
     }
     Ok(())
 }
@@ -1151,9 +1168,9 @@ fn stage(
     Ok(copy)
 }
 
-/// One half of a chunk's life, staged as COPY text, in one transaction (the owner's clock and
+/// One stage of a chunk's life, staged as COPY text, in one transaction (the owner's clock and
 /// actor end with it).
-async fn live_half(conn: &mut PgConnection, copy: &str, steps: &[(&str, &str)]) -> anyhow::Result<()> {
+async fn live_stage(conn: &mut PgConnection, copy: &str, steps: &[(&str, &str)]) -> anyhow::Result<()> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;
     // The tables grow from nothing: a plan made while they looked empty (the functions' and
     // the foreign keys' are kept for the session) would read them whole at every step. Plans
