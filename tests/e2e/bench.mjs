@@ -92,7 +92,12 @@ try {
        const obs = new MutationObserver(() => {
          obs.disconnect();
          // The frame after this callback paints the rows; a task queued from it runs after that paint.
-         requestAnimationFrame(() => setTimeout(() => done([performance.now() - t0, rows.children.length]), 0));
+         requestAnimationFrame(() => setTimeout(() => {
+           // The page's own marks (views/registry/live.ts): when the command's answer reached it,
+           // and when its rows were built and laid out.
+           const at = (n) => { const m = performance.getEntriesByName(n, 'mark'); return m.length ? m[m.length - 1].startTime - t0 : NaN; };
+           done([performance.now() - t0, rows.children.length, at('registry-answer'), at('registry-rendered')]);
+         }, 0));
        });
        obs.observe(rows, { childList: true });
        input.value = q;
@@ -104,16 +109,29 @@ try {
   for (const q of queries.slice(0, 20)) await searchOnce(q);
   const times = [];
   const byKind = kinds.map(() => []);
+  // The same searches split where the time goes: the answer (IPC, command, database, JSON), the
+  // rows built and laid out, and the frame that paints them.
+  const parts = kinds.map(() => ({ answer: [], rows: [], frame: [] }));
   let empty = 0;
   for (const [i, q] of queries.entries()) {
-    const [ms, n] = await searchOnce(q);
+    const [ms, n, answer, rendered] = await searchOnce(q);
     times.push(ms);
     byKind[i % 4].push(ms);
     if (n === 0) empty++;
+    if (Number.isFinite(answer) && Number.isFinite(rendered)) {
+      parts[i % 4].answer.push(answer);
+      parts[i % 4].rows.push(rendered - answer);
+      parts[i % 4].frame.push(ms - rendered);
+    }
   }
   const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.round((xs.length - 1) * p)].toFixed(1);
   console.log(`search input → rows painted over ${total} appeals, ${times.length} searches (${empty} with no rows): p50 ${pct(times, 0.5)} ms, p95 ${pct(times, 0.95)} ms, max ${pct(times, 1)} ms`);
   kinds.forEach((k, i) => console.log(`  ${k.padEnd(18)} p50 ${pct(byKind[i], 0.5)} ms, p95 ${pct(byKind[i], 0.95)} ms`));
+  kinds.forEach((k, i) => {
+    const p = parts[i];
+    if (p.answer.length)
+      console.log(`  ${k.padEnd(18)} p50 answer ${pct(p.answer, 0.5)} ms, rows ${pct(p.rows, 0.5)} ms, frame ${pct(p.frame, 0.5)} ms (p95 ${pct(p.answer, 0.95)} / ${pct(p.rows, 0.95)} / ${pct(p.frame, 0.95)})`);
+  });
 
   console.log(`resident memory after ${SEARCHES + 20} searches: ${rss()}`);
 

@@ -17,6 +17,13 @@ export interface Feed {
   stop(): void;
 }
 
+/** A moment of a read that the app benchmark (tests/e2e/bench.mjs) reads back: the page's
+ * answer came, its rows were drawn (and laid out). Only the latest of each name is kept. */
+function mark(name: string) {
+  performance.clearMarks(name);
+  performance.mark(name);
+}
+
 /** `scroller` is the list's scrolling box, `sentinel` the mark under its last row: when it
  * comes near, the next page is read. `render` shows `state` after every read. */
 export function feed(
@@ -34,6 +41,7 @@ export function feed(
     state.loading = true;
     try {
       const page = await registryPage(state.filter, state.sort, state.cursor, PAGE);
+      mark("registry-answer");
       if (gen !== state.generation) return;
       state.rows = reset ? page.rows : state.rows.concat(page.rows);
       state.cursor = page.next;
@@ -44,7 +52,9 @@ export function feed(
       render();
     }
     // Fill the screen.
-    if (state.cursor && sentinel.getBoundingClientRect().top < scroller.getBoundingClientRect().bottom + 200) void load(false);
+    const more = !!state.cursor && sentinel.getBoundingClientRect().top < scroller.getBoundingClientRect().bottom + 200;
+    mark("registry-rendered");
+    if (more) void load(false);
   }
 
   /** Reloads everything shown (as many rows as are on screen), keeping the scroll. */
