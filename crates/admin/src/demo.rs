@@ -310,7 +310,6 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     pbx_bridge(&mut tx).await.context("мост АТС")?;
     tx.commit().await?;
     let mut conn = store.pool().acquire().await?;
-    sqlx::raw_sql(UNFOLLOW).execute(&mut *conn).await?;
     let set_aside = set_aside_read_indexes(&mut conn).await?;
     let loaded = appeals(store, &mut rng, &city, args).await;
     let rebuilt = rebuild_read_indexes(store, &mut conn, &set_aside).await;
@@ -787,7 +786,7 @@ macro_rules! at {
     };
 }
 
-/// Each of the load's sessions (one for each stage): the staging tables.
+/// Each of the load's two sessions: the staging tables.
 const SESSION: &str = r#"
 create temp table demo_stage (
     id uuid, received_at timestamptz, registered_at timestamptz, channel appeal_channel, identifier text,
@@ -798,15 +797,9 @@ create temp table demo_stage (
 create temp table demo_constants (pbx_login text, ring interval, recording bytea);
 "#;
 
-/// A load by an earlier version of this program kept the clock for the row triggers with
-/// triggers of its own, in a schema of its own; should such a load have been interrupted, they
-/// go before this one starts. The history's triggers now take each row's own stamps
-/// (migrations/…26_statement_history.sql).
-const UNFOLLOW: &str = "drop schema if exists dialog_demo_load cascade";
-
-/// Appeals in one transaction (one for each stage of their life). Every change of an appeal
-/// announces itself (dialog_announce), and the server keeps a transaction's notifications
-/// until it ends: a million appeals in one would hold millions of them in memory.
+/// Appeals in one chunk, lived in two transactions (its registration, then the rest). Every
+/// change of an appeal announces itself (dialog_announce), and the server keeps a transaction's
+/// notifications until it ends: a million appeals in one would hold millions of them in memory.
 const CHUNK: u64 = 10_000;
 
 /// Moves the appeals of `demo_stage` with a planned time in column `$when` to `$status`, as
@@ -1168,7 +1161,7 @@ fn stage(
     Ok(copy)
 }
 
-/// One stage of a chunk's life, staged as COPY text, in one transaction (the owner's clock and
+/// One part of a chunk's life, staged as COPY text, in one transaction (the owner's clock and
 /// actor end with it).
 async fn live_stage(conn: &mut PgConnection, copy: &str, steps: &[(&str, &str)]) -> anyhow::Result<()> {
     let mut tx = sqlx::Connection::begin(&mut *conn).await?;

@@ -122,11 +122,6 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     demo::run(&store, &args).await?;
     assert_eq!(count(&pool, "appeals").await?, 3_000);
     assert_eq!(indexes().await?, before, "the indexes set aside for the load are back");
-    let schema_left: bool =
-        sqlx::query_scalar("select exists (select 1 from pg_namespace where nspname = 'dialog_demo_load')")
-            .fetch_one(&pool)
-            .await?;
-    assert!(!schema_left, "the load's own schema is gone");
     let broken: i64 = sqlx::query_scalar(
         r#"select count(*) from appeals a where
              (a.status in ('назначено', 'в работе') and not exists (select 1 from appeal_executors where appeal_id = a.id))
