@@ -212,3 +212,12 @@ begin
     return d;
 end
 $$;
+
+-- A call recorded and a PBX event keep one plan for the session: each looks its rows up by
+-- key, so one plan suits every call, and no call pays for planning its statements again, as a
+-- session left to choose may do whenever the statistics of the growing tables change.
+alter function dialog_record_call(uuid, call_direction, text, text, timestamptz, timestamptz, timestamptz, uuid, uuid,
+                                  bytea, text, text)
+    set plan_cache_mode = force_generic_plan;
+alter function dialog_pbx_call(text, text, text, call_direction, text, text, text)
+    set plan_cache_mode = force_generic_plan;
