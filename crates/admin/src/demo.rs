@@ -342,18 +342,22 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The indexes the registry, the desk and quick search find appeals by. Each appeal is written
-/// once for every step of its life, and keeping these up to date at every step was the larger
-/// part of the load's time; they are set aside for the load and built again, from their own
-/// definitions, once it is done. The rules stay on: the keys, the checks, the triggers, and the
-/// index the joining rule reads (`joined_to`).
+/// The indexes the registry, the desk and quick search find appeals by, and those the card and
+/// the reports read the history and the calls by. Each appeal is written once for every step
+/// of its life (and a line of history each time), and keeping these up to date at every step
+/// was the larger part of the load's time; they are set aside for the load and built again,
+/// from their own definitions, once it is done. The rules stay on: the keys, the checks, the
+/// triggers, and the indexes the rules read while the appeals live (`joined_to`, a call's SIP
+/// id, an operator's calls of the day, the PBX's calls to a number, the stream's times).
 async fn set_aside_read_indexes(conn: &mut PgConnection) -> anyhow::Result<Vec<String>> {
     let indexes = sqlx::query!(
         r#"select i.indexrelid::regclass::text as "name!", pg_get_indexdef(i.indexrelid) as "definition!"
            from pg_index i
-           where i.indrelid = 'appeals'::regclass and not i.indisunique
-             and not exists (select 1 from pg_attribute a
-                             where a.attrelid = i.indrelid and a.attname = 'joined_to' and a.attnum = any(i.indkey))
+           where (i.indrelid = 'appeals'::regclass and not i.indisunique
+                  and not exists (select 1 from pg_attribute a
+                                  where a.attrelid = i.indrelid and a.attname = 'joined_to' and a.attnum = any(i.indkey)))
+              or i.indexrelid = any(array['appeal_history_appeal_idx', 'calls_appeal_idx', 'calls_executor_idx',
+                                          'calls_started_idx', 'pbx_calls_started_idx']::regclass[])
            order by 1"#
     )
     .fetch_all(&mut *conn)

@@ -114,7 +114,8 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     };
     let indexes = || {
         sqlx::query_scalar::<_, Vec<String>>(
-            "select array_agg(d order by d) from (select pg_get_indexdef(indexrelid) as d from pg_index where indrelid = 'appeals'::regclass) i",
+            "select array_agg(d order by d) from (select pg_get_indexdef(i.indexrelid) as d from pg_index i join pg_class c on c.oid = i.indrelid
+                                                   join pg_namespace n on n.oid = c.relnamespace where n.nspname = 'public') i",
         )
         .fetch_one(&pool)
     };
