@@ -14,9 +14,10 @@
 --   themselves instead of two whole appeals turned into JSON and compared key by key, which
 --   was a third of a changed appeal's cost, and nothing at all for an appeal whose fields did
 --   not change (a new executor touches only the appeal's version).
--- * Who acts and the channels' names are read with `select … into`, whose plan PL/pgSQL keeps
---   for the session, instead of a subquery in an expression, run as a new query at each call.
---   They are asked at every step of every appeal.
+-- * What the rules look up at every step of every appeal (who acts, the channels' names, the
+--   building's address and organization, a call's organization) is read with `select … into`,
+--   whose plan PL/pgSQL keeps for the session, instead of a subquery in an expression, run as
+--   a new query at each call.
 
 do $generate$
 declare
@@ -221,3 +222,61 @@ alter function dialog_record_call(uuid, call_direction, text, text, timestamptz,
     set plan_cache_mode = force_generic_plan;
 alter function dialog_pbx_call(text, text, text, call_direction, text, text, text)
     set plan_cache_mode = force_generic_plan;
+
+-- As in …02_appeals.sql, the kind and the building's organization read with `select … into`.
+create or replace function dialog_appeal_derive(a appeals) returns appeals
+language plpgsql stable security definer set search_path = public, pg_temp
+as $$
+declare
+    k appeal_kinds;
+    org uuid;
+begin
+    select * into k from appeal_kinds where id = a.kind_id;
+    if not found then
+        raise exception 'Вид обращения не найден' using errcode = 'DL010', hint = 'Выберите вид обращения из справочника.';
+    end if;
+    select b.organization_id into org from buildings b where b.id = a.building_id;
+    a.appeal_type := k.appeal_type;
+    a.priority := coalesce(a.priority, k.default_priority);
+    a.localize_deadline_at := a.received_at + make_interval(mins => k.localize_minutes);
+    a.deadline_at := a.received_at + make_interval(mins => k.resolve_minutes);
+    a.organization_id := org;
+    a.address := dialog_appeal_address(a.building_id, a.apartment, a.entrance, a.floor);
+    a.search_text := dialog_appeal_search_text(a.number, a.identifier, a.applicant_name, a.contacts, a.address,
+        a.address_note, k.name, a.comment);
+    return a;
+end
+$$;
+
+-- As in …24_lighter_writes.sql, the building's address read with `select … into`.
+create or replace function dialog_appeal_address(p_building uuid, p_apartment text, p_entrance text, p_floor text)
+returns text
+language plpgsql stable security definer set search_path = public, pg_temp
+as $$
+declare
+    address text;
+begin
+    select b.address into address from buildings b where b.id = p_building;
+    return coalesce(address, '')
+        || case when p_building is not null and p_apartment <> '' then ', кв. ' || p_apartment else '' end
+        || case when p_building is not null and p_entrance <> '' then ', подъезд ' || p_entrance else '' end
+        || case when p_building is not null and p_floor <> '' then ', этаж ' || p_floor else '' end;
+end
+$$;
+
+-- As in …09_boundary.sql, read with `select … into`: the appeal's organization, or else the
+-- executor's.
+create or replace function dialog_calls_before_write() returns trigger
+language plpgsql security definer set search_path = public, pg_temp
+as $$
+declare
+    org uuid;
+begin
+    select a.organization_id into org from appeals a where a.id = new.appeal_id;
+    if org is null then
+        select e.organization_id into org from executors e where e.id = new.executor_id;
+    end if;
+    new.organization_id := org;
+    return new;
+end
+$$;
