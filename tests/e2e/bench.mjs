@@ -94,9 +94,9 @@ try {
          // The frame after this callback paints the rows; a task queued from it runs after that paint.
          requestAnimationFrame(() => setTimeout(() => {
            // The page's own marks (views/registry/live.ts): when the command's answer reached it,
-           // and when its rows were built and laid out.
+           // when its rows were built, and when they were laid out.
            const at = (n) => { const m = performance.getEntriesByName(n, 'mark'); return m.length ? m[m.length - 1].startTime - t0 : NaN; };
-           done([performance.now() - t0, rows.children.length, at('registry-answer'), at('registry-rendered')]);
+           done([performance.now() - t0, rows.children.length, at('registry-answer'), at('registry-rendered'), at('registry-built')]);
          }, 0));
        });
        obs.observe(rows, { childList: true });
@@ -111,10 +111,10 @@ try {
   const byKind = kinds.map(() => []);
   // The same searches split where the time goes: the answer (IPC, command, database, JSON), the
   // rows built and laid out, and the frame that paints them.
-  const parts = kinds.map(() => ({ answer: [], rows: [], frame: [] }));
+  const parts = kinds.map(() => ({ answer: [], rows: [], frame: [], built: [], layout: [] }));
   let empty = 0;
   for (const [i, q] of queries.entries()) {
-    const [ms, n, answer, rendered] = await searchOnce(q);
+    const [ms, n, answer, rendered, built] = await searchOnce(q);
     times.push(ms);
     byKind[i % 4].push(ms);
     if (n === 0) empty++;
@@ -122,6 +122,11 @@ try {
       parts[i % 4].answer.push(answer);
       parts[i % 4].rows.push(rendered - answer);
       parts[i % 4].frame.push(ms - rendered);
+      // The rows split: the script that builds them, then WebKit's style and layout of them.
+      if (Number.isFinite(built)) {
+        parts[i % 4].built.push(built - answer);
+        parts[i % 4].layout.push(rendered - built);
+      }
     }
   }
   const pct = (xs, p) => [...xs].sort((a, b) => a - b)[Math.round((xs.length - 1) * p)].toFixed(1);
@@ -131,6 +136,11 @@ try {
     const p = parts[i];
     if (p.answer.length)
       console.log(`  ${k.padEnd(18)} p50 answer ${pct(p.answer, 0.5)} ms, rows ${pct(p.rows, 0.5)} ms, frame ${pct(p.frame, 0.5)} ms (p95 ${pct(p.answer, 0.95)} / ${pct(p.rows, 0.95)} / ${pct(p.frame, 0.95)})`);
+  });
+  kinds.forEach((k, i) => {
+    const p = parts[i];
+    if (p.built.length)
+      console.log(`  ${k.padEnd(18)} rows: p50 built ${pct(p.built, 0.5)} ms, styled and laid out ${pct(p.layout, 0.5)} ms (p95 ${pct(p.built, 0.95)} / ${pct(p.layout, 0.95)})`);
   });
 
   console.log(`resident memory after ${SEARCHES + 20} searches: ${rss()}`);

@@ -18,7 +18,7 @@ export interface Feed {
 }
 
 /** A moment of a read that the app benchmark (tests/e2e/bench.mjs) reads back: the page's
- * answer came, its rows were drawn (and laid out). Only the latest of each name is kept. */
+ * answer came, its rows were built, and laid out. Only the latest of each name is kept. */
 function mark(name: string) {
   performance.clearMarks(name);
   performance.mark(name);
@@ -50,6 +50,7 @@ export function feed(
     } finally {
       if (gen === state.generation) state.loading = false;
       render();
+      mark("registry-built");
     }
     // Fill the screen.
     const more = !!state.cursor && sentinel.getBoundingClientRect().top < scroller.getBoundingClientRect().bottom + 200;
