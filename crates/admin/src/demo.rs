@@ -851,8 +851,8 @@ macro_rules! step {
 /// the functions the PBX bridge and the operator's app call (the PBX's record of the call to
 /// the executor; the operator's recording of it), as the person who did each step and at the
 /// time it happened. The triggers write the history, the numbers and the times, and check
-/// every rule: an appeal moves to «в работе» only after the PBX saw its executor answer, only
-/// the supervisor closes.
+/// every rule: an appeal given its executor becomes «назначено», it moves to «в работе» only
+/// after the PBX saw its executor answer, only the supervisor closes.
 ///
 /// Each chunk is lived by one of two sessions, in two transactions: its registration (with
 /// the joins), then the rest of its life. The two sessions live every other chunk, side by
@@ -890,7 +890,6 @@ const LIFE: &[(&str, &str)] = &[
             " from demo_stage s where s.assigned_at is not null order by s.assigned_at"
         ),
     ),
-    ("назначено", step!("назначено", "assigned_at", "s.created_by")),
     (
         "звонок через АТС",
         r#"select count(dialog_pbx_call(
