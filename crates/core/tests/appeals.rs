@@ -234,6 +234,7 @@ async fn only_executors_serving_the_kind_and_building_can_be_assigned(pool: PgPo
     );
     assert_eq!(a.executors[0].full_name, "Петров Пётр Петрович");
     // Moving the appeal to a building the plumber does not serve is refused while he is assigned.
+    // (The assignment's other refusals: executors_assigned_at_once_are_refused_in_order.)
     let mut c = changes(&a);
     c.building_id = Some(city.mira_5);
     assert!(matches!(
@@ -248,6 +249,71 @@ async fn only_executors_serving_the_kind_and_building_can_be_assigned(pool: PgPo
     assert_eq!((a.status, a.executors.len()), (AppealStatus::New, 0));
     let actions: Vec<String> = op.history(a.id).await?.into_iter().map(|h| h.action).collect();
     assert_eq!(actions, ["created", "assigned", "status", "status", "unassigned"]);
+    Ok(())
+}
+
+/// Several executors given in one statement (as a load does): each refusal names the earliest
+/// assignment that breaks it, and a missing address is reported before an executor who has
+/// left, who is reported before one who does not serve the appeal, who is reported before a
+/// finished appeal.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn executors_assigned_at_once_are_refused_in_order(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let at_lenina = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    let unaddressed = op
+        .create_appeals(&card("+79123456780", None, city.tariffs))
+        .await?
+        .remove(0);
+    let cancelled = op
+        .create_appeals(&card("+79123456781", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    op.change_status(cancelled.id, cancelled.version, AppealStatus::Cancelled)
+        .await?;
+    let owner = city.owner.pool();
+    let refusal = |rows: Vec<(Uuid, Uuid)>| async move {
+        let mut q = sqlx::QueryBuilder::new("insert into appeal_executors (appeal_id, executor_id) ");
+        q.push_values(rows, |mut b, (appeal, executor)| {
+            b.push_bind(appeal).push_bind(executor);
+        });
+        let e = q.build().execute(owner).await.expect_err("refused");
+        let e = e.as_database_error().expect("the database's refusal");
+        (e.code().unwrap_or_default().into_owned(), e.message().to_owned())
+    };
+    // A stranger first, then an appeal with no address: the address is asked for.
+    let (code, message) = refusal(vec![(at_lenina.id, city.electrician), (unaddressed.id, city.plumber)]).await;
+    assert_eq!(code, "DL002", "{message}");
+    assert!(message.contains(&unaddressed.number), "{message}");
+    // The plumber of B has left: that comes before his not serving Ленина 10.
+    sqlx::query("update executors set active = false where id = $1")
+        .bind(city.plumber_b)
+        .execute(owner)
+        .await?;
+    let (code, message) = refusal(vec![
+        (cancelled.id, city.plumber),
+        (at_lenina.id, city.electrician),
+        (at_lenina.id, city.plumber_b),
+    ])
+    .await;
+    assert_eq!(code, "DL005", "{message}");
+    assert!(message.contains("не работает"), "{message}");
+    // The earliest of two strangers is named, with the address.
+    let (code, message) = refusal(vec![(cancelled.id, city.plumber), (at_lenina.id, city.electrician)]).await;
+    assert_eq!(code, "DL005", "{message}");
+    assert!(
+        message.contains("не обслуживает") && message.contains(&at_lenina.address),
+        "{message}"
+    );
+    // Only then a finished appeal.
+    let (code, message) = refusal(vec![(at_lenina.id, city.plumber), (cancelled.id, city.plumber)]).await;
+    assert_eq!(code, "DL001", "{message}");
+    assert!(message.contains(&cancelled.number), "{message}");
+    // Nothing of the refused statements was written.
+    assert!(op.appeal(at_lenina.id).await?.executors.is_empty());
     Ok(())
 }
 
@@ -420,6 +486,58 @@ async fn an_inquiry_is_answered_on_the_spot(pool: PgPool) -> TestResult {
         .fetch_one(city.owner.pool())
         .await?;
     assert_eq!(saved, 0);
+    Ok(())
+}
+
+/// The change stream keeps a day of changes (what a listener that was away reads back) and is
+/// cleared of older ones every thousand changes, once a transaction at most.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn the_change_stream_keeps_a_day(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, _) = person(&city, StaffRole::Operator, None).await?;
+    let a = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    let mut tx = city.owner.pool().begin().await?;
+    // Changes of two days and of an hour ago, then the stream's thousandth change.
+    let old = |ago: &'static str| {
+        format!(
+            "insert into appeal_changes (at, appeal_id, op, version) values (now() - interval '{ago}', '{}', 'update', 1) returning seq",
+            a.id
+        )
+    };
+    let two_days: i64 = sqlx::query_scalar(&old("2 days")).fetch_one(&mut *tx).await?;
+    let an_hour: i64 = sqlx::query_scalar(&old("1 hour")).fetch_one(&mut *tx).await?;
+    let kept = |seq: i64| format!("select exists (select 1 from appeal_changes where seq = {seq})");
+    let announce_thousandth = |thousands: i64| {
+        format!(
+            "select setval(pg_get_serial_sequence('appeal_changes', 'seq'), {}), dialog_announce('{}', 'update')",
+            thousands * 1000 - 1,
+            a.id
+        )
+    };
+    sqlx::raw_sql(&announce_thousandth(1)).execute(&mut *tx).await?;
+    assert!(
+        !sqlx::query_scalar::<_, bool>(&kept(two_days))
+            .fetch_one(&mut *tx)
+            .await?
+    );
+    assert!(
+        sqlx::query_scalar::<_, bool>(&kept(an_hour))
+            .fetch_one(&mut *tx)
+            .await?
+    );
+    // A second thousand in the same transaction leaves the stream as it is.
+    let again: i64 = sqlx::query_scalar(&old("3 days")).fetch_one(&mut *tx).await?;
+    sqlx::raw_sql(&announce_thousandth(2)).execute(&mut *tx).await?;
+    assert!(sqlx::query_scalar::<_, bool>(&kept(again)).fetch_one(&mut *tx).await?);
+    tx.commit().await?;
+    // The next transaction's thousandth change clears it.
+    let owner = city.owner.pool();
+    sqlx::raw_sql(&announce_thousandth(3)).execute(owner).await?;
+    assert!(!sqlx::query_scalar::<_, bool>(&kept(again)).fetch_one(owner).await?);
+    assert!(sqlx::query_scalar::<_, bool>(&kept(an_hour)).fetch_one(owner).await?);
     Ok(())
 }
 
