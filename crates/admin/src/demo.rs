@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Duration, Utc};
@@ -326,8 +327,8 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     sqlx::query!("select dialog_set_service_active($1, false)", PBX_LOGIN)
         .execute(&mut *conn)
         .await?;
-    // The other tables' statistics were gathered while the trigram index was built.
-    sqlx::query!("analyze appeals").execute(&mut *conn).await?;
+    // The appeals' statistics were gathered as the last chunk was lived (see appeals()), the
+    // other tables' while the trigram index was built.
     drop(conn);
     println!(
         "Демонстрационный город загружен: {} домов, {} видов обращений, {} обращений.",
@@ -825,8 +826,8 @@ create temp table demo_stage (
 create temp table demo_constants (pbx_login text, ring interval, recording bytea);
 "#;
 
-/// Appeals in one chunk, lived in two transactions (its registration, then the rest). Every
-/// change of an appeal announces itself (dialog_announce), and the server keeps a transaction's
+/// Appeals in one chunk, each step of their lives in a transaction of its own. Every change of
+/// an appeal announces itself (dialog_announce), and the server keeps a transaction's
 /// notifications until it ends: a million appeals in one would hold millions of them in memory.
 const CHUNK: u64 = 10_000;
 
@@ -854,10 +855,11 @@ macro_rules! step {
 /// every rule: an appeal given its executor becomes «назначено», it moves to «в работе» only
 /// after the PBX saw its executor answer, only the supervisor closes.
 ///
-/// Each chunk is lived by one of two sessions, in two transactions: its registration (with
-/// the joins), then the rest of its life. The two sessions live every other chunk, side by
-/// side, one on each core; they take turns to register, so that a chunk is registered only
-/// once the chunk before it has been, and the numbers follow the time of registration.
+/// Each chunk is lived by one of two sessions: its registration (with the joins), then the
+/// rest of its life, a transaction a step (see live_stage). The two sessions live every other
+/// chunk, side by side, one on each core; they take turns to register, so that a chunk is
+/// registered only once the chunk before it has been, and the numbers follow the time of
+/// registration.
 const REGISTER: &[(&str, &str)] = &[
     (
         "регистрация",
@@ -1019,10 +1021,14 @@ async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs
     };
     // Neither session is cut off when the other fails: each ends its own transaction, so that
     // nothing is left holding the tables for the clean-up that follows.
+    // The session that lives its last chunk first gathers the appeals' statistics while the
+    // other lives the last one (analysis lets the appeals be written meanwhile; once the load is
+    // done, the indexes built again would shut it out until the trigram index is built).
+    let analysed = AtomicBool::new(false);
     let results = tokio::join!(
         drawn,
-        live_chunks(even, for_even, even_turn, turn_to_odd, &bar),
-        live_chunks(odd, for_odd, odd_turn, turn_to_even, &bar),
+        live_chunks(even, for_even, even_turn, turn_to_odd, &bar, &analysed),
+        live_chunks(odd, for_odd, odd_turn, turn_to_even, &bar, &analysed),
     );
     results.0.and(results.1).and(results.2)?;
     bar.finish_with_message("Обращения загружены");
@@ -1043,13 +1049,14 @@ struct Chunk {
 
 /// One session's chunks, in order: each registered in its turn (then the turn is the other
 /// session's), then lived to its end. Stops when the chunks are all drawn, or when the other
-/// session has stopped.
+/// session has stopped. The first session to stop gathers the appeals' statistics.
 async fn live_chunks(
     conn: &mut PgConnection,
     mut chunks: mpsc::Receiver<Chunk>,
     mut my_turn: mpsc::Receiver<()>,
     their_turn: mpsc::Sender<()>,
     bar: &ProgressBar,
+    analysed: &AtomicBool,
 ) -> anyhow::Result<()> {
     while let Some(c) = chunks.recv().await {
         let what = || format!("обращения с {} по {}", c.from + 1, c.to);
@@ -1070,6 +1077,9 @@ async fn live_chunks(
             .execute(&mut *conn)
             .await?;
         bar.inc(c.to - c.from);
+    }
+    if !analysed.swap(true, Ordering::SeqCst) {
+        sqlx::query!("analyze appeals").execute(&mut *conn).await?;
     }
     Ok(())
 }
@@ -1188,27 +1198,30 @@ fn stage(
     Ok(copy)
 }
 
-/// One part of a chunk's life, staged as COPY text, in one transaction (the owner's clock and
-/// actor end with it).
+/// One part of a chunk's life, staged as COPY text, each step in a transaction of its own (the
+/// owner's clock and actor end with it). A step's versions of the appeals are then old news to
+/// the next: the server may clear them from the page to write the next version beside them,
+/// instead of every step of a chunk adding a version of each appeal that all later steps read
+/// past.
 async fn live_stage(conn: &mut PgConnection, copy: &str, steps: &[(&str, &str)]) -> anyhow::Result<()> {
-    let mut tx = sqlx::Connection::begin(&mut *conn).await?;
-    // The tables grow from nothing: a plan made while they looked empty (the functions' and
-    // the foreign keys' are kept for the session) would read them whole at every step. Plans
-    // priced so would then be compiled, each time: no JIT either.
-    sqlx::query!("set local enable_seqscan = off").execute(&mut *tx).await?;
-    sqlx::query!("set local jit = off").execute(&mut *tx).await?;
-    sqlx::raw_sql("truncate demo_stage").execute(&mut *tx).await?;
-    let mut sink = tx.copy_in_raw("copy demo_stage from stdin").await?;
+    sqlx::raw_sql("truncate demo_stage").execute(&mut *conn).await?;
+    let mut sink = conn.copy_in_raw("copy demo_stage from stdin").await?;
     sink.send(copy.as_bytes()).await?;
     sink.finish().await?;
     for (step, sql) in steps {
+        let mut tx = sqlx::Connection::begin(&mut *conn).await?;
+        // The tables grow from nothing: a plan made while they looked empty (the functions' and
+        // the foreign keys' are kept for the session) would read them whole at every step. Plans
+        // priced so would then be compiled, each time: no JIT either.
+        sqlx::query!("set local enable_seqscan = off").execute(&mut *tx).await?;
+        sqlx::query!("set local jit = off").execute(&mut *tx).await?;
         if let Err(e) = sqlx::raw_sql(sql).execute(&mut *tx).await {
             // Rolled back now, not when the connection is next used.
             tx.rollback().await.ok();
             return Err(anyhow::Error::from(e).context(format!("шаг «{step}»")));
         }
+        tx.commit().await?;
     }
-    tx.commit().await?;
     Ok(())
 }
 
