@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, Duration, Utc};
@@ -327,8 +326,11 @@ pub async fn run(store: &Store, args: &DemoArgs) -> anyhow::Result<()> {
     sqlx::query!("select dialog_set_service_active($1, false)", PBX_LOGIN)
         .execute(&mut *conn)
         .await?;
-    // The appeals' statistics were gathered as the last chunk was lived (see appeals()), the
-    // other tables' while the trigram index was built.
+    // The other tables' statistics were gathered while the trigram index was built. The
+    // appeals' are gathered now, once every appeal has lived its life: the live appeals, which
+    // the desk's filters look for, are a few thousand of the newest, and the planner would not
+    // know them from a sample taken while the last of them were still being lived.
+    sqlx::query!("analyze appeals").execute(&mut *conn).await?;
     drop(conn);
     println!(
         "Демонстрационный город загружен: {} домов, {} видов обращений, {} обращений.",
@@ -1021,14 +1023,10 @@ async fn appeals(store: &Store, rng: &mut SmallRng, city: &City, args: &DemoArgs
     };
     // Neither session is cut off when the other fails: each ends its own transaction, so that
     // nothing is left holding the tables for the clean-up that follows.
-    // The session that lives its last chunk first gathers the appeals' statistics while the
-    // other lives the last one (analysis lets the appeals be written meanwhile; once the load is
-    // done, the indexes built again would shut it out until the trigram index is built).
-    let analysed = AtomicBool::new(false);
     let results = tokio::join!(
         drawn,
-        live_chunks(even, for_even, even_turn, turn_to_odd, &bar, &analysed),
-        live_chunks(odd, for_odd, odd_turn, turn_to_even, &bar, &analysed),
+        live_chunks(even, for_even, even_turn, turn_to_odd, &bar),
+        live_chunks(odd, for_odd, odd_turn, turn_to_even, &bar),
     );
     results.0.and(results.1).and(results.2)?;
     bar.finish_with_message("Обращения загружены");
@@ -1049,14 +1047,13 @@ struct Chunk {
 
 /// One session's chunks, in order: each registered in its turn (then the turn is the other
 /// session's), then lived to its end. Stops when the chunks are all drawn, or when the other
-/// session has stopped. The first session to stop gathers the appeals' statistics.
+/// session has stopped.
 async fn live_chunks(
     conn: &mut PgConnection,
     mut chunks: mpsc::Receiver<Chunk>,
     mut my_turn: mpsc::Receiver<()>,
     their_turn: mpsc::Sender<()>,
     bar: &ProgressBar,
-    analysed: &AtomicBool,
 ) -> anyhow::Result<()> {
     while let Some(c) = chunks.recv().await {
         let what = || format!("обращения с {} по {}", c.from + 1, c.to);
@@ -1077,9 +1074,6 @@ async fn live_chunks(
             .execute(&mut *conn)
             .await?;
         bar.inc(c.to - c.from);
-    }
-    if !analysed.swap(true, Ordering::SeqCst) {
-        sqlx::query!("analyze appeals").execute(&mut *conn).await?;
     }
     Ok(())
 }

@@ -134,6 +134,24 @@ async fn the_demo_city_obeys_the_rules(pool: PgPool) -> TestResult {
     .fetch_all(&pool)
     .await?;
     assert!(unknown.is_empty(), "tables without statistics: {unknown:?}");
+    // The appeals' statuses as the planner knows them are those loaded, not those of a moment
+    // when the last appeals were still being lived (the live ones are among the newest).
+    let misjudged: Vec<String> = sqlx::query_scalar(
+        r#"with known as (select unnest(most_common_vals::text::text[]) as status, unnest(most_common_freqs) as share
+                          from pg_stats where schemaname = 'public' and tablename = 'appeals' and attname = 'status'),
+                loaded as (select status::text, count(*)::real / (select count(*) from appeals) as share
+                           from appeals group by 1)
+           select format('%s: %s known, %s loaded', status, k.share, l.share)
+           from loaded l full join known k using (status)
+           where abs(coalesce(l.share, 0) - coalesce(k.share, 0)) > 0.001
+           order by 1"#,
+    )
+    .fetch_all(&pool)
+    .await?;
+    assert!(
+        misjudged.is_empty(),
+        "statistics of the appeals' statuses: {misjudged:?}"
+    );
     let broken: i64 = sqlx::query_scalar(
         r#"select count(*) from appeals a where
              (a.status in ('назначено', 'в работе') and not exists (select 1 from appeal_executors where appeal_id = a.id))
