@@ -850,10 +850,10 @@ macro_rules! step {
 }
 
 /// One chunk of appeals lives its life, step after step, each step one statement over the
-/// chunk: the statements the app's functions run (registration, join, executor, status) and
-/// the functions the PBX bridge and the operator's app call (the PBX's record of the call to
-/// the executor; the operator's recording of it), as the person who did each step and at the
-/// time it happened. The triggers write the history, the numbers and the times, and check
+/// chunk: the statements the app's functions run (registration, join, executor, status, the
+/// operator's recording of the call to the executor, whose rules are the calls table's) and the
+/// function the PBX bridge calls (the PBX's record of that call), as the person who did each
+/// step and at the time it happened. The triggers write the history, the numbers and the times, and check
 /// every rule: an appeal given its executor becomes «назначено», it moves to «в работе» only
 /// after the PBX saw its executor answer, only the supervisor closes.
 ///
@@ -909,18 +909,17 @@ const LIFE: &[(&str, &str)] = &[
     ),
     (
         "запись разговора",
-        r#"select count(dialog_record_call(
-                   case when set_config('dialog.clock', c.call_ended_at::text, true) <> ''
-                             and set_config('dialog.actor', c.created_by, true) <> '' then gen_random_uuid() end,
-                   'исходящий', c.extension, c.phone, c.call_at, c.call_at + c.ring, c.call_ended_at, c.id,
-                   c.executor_id, c.recording, c.codec, c.id || '@demo'))
-           from (select s.id, s.created_by, s.call_at, s.call_ended_at, s.executor_id, k.ring,
-                        st.sip_extension as extension, x.phones[1] as phone,
-                        case when s.recorded then k.recording end as recording,
-                        case when s.recorded then 'audio/wav' end as codec
-                 from demo_stage s join staff st on st.login = s.created_by join executors x on x.id = s.executor_id
-                 cross join demo_constants k
-                 where s.call_at is not null order by s.call_ended_at) c"#,
+        concat!(
+            "insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login,
+                                appeal_id, executor_id, recording, recording_codec, sip_call_id)
+             select gen_random_uuid(), 'исходящий', st.sip_extension, x.phones[1], s.call_at, s.call_at + k.ring, ",
+            at!("s.call_ended_at", "s.created_by"),
+            ", s.id, s.executor_id, case when s.recorded then k.recording end,
+                    case when s.recorded then 'audio/wav' end, s.id || '@demo'
+             from demo_stage s join staff st on st.login = s.created_by join executors x on x.id = s.executor_id
+             cross join demo_constants k
+             where s.call_at is not null order by s.call_ended_at"
+        ),
     ),
     ("в работе", step!("в работе", "in_work_at", "s.created_by")),
     ("отработано", step!("отработано", "done_at", "s.created_by")),

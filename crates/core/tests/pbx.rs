@@ -108,6 +108,106 @@ async fn the_pbx_record_and_the_recording_meet_on_the_call_id(pool: PgPool) -> T
     Ok(())
 }
 
+/// Calls written to the table directly, several in one statement (as the owner does for the
+/// demo city), keep each call's rules: the calls table's own triggers make them the acting
+/// operator's, anchor their times to the server's or the PBX's clock, link the PBX's leg, and
+/// write and announce a line of history for each; a call whose times are out of order stops
+/// the whole statement.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn calls_written_together_keep_each_calls_rules(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    sqlx::query("update staff set sip_extension = '2001' where login = $1")
+        .bind(&login)
+        .execute(city.owner.pool())
+        .await?;
+    let a = op
+        .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
+        .await?
+        .remove(0);
+    let leg = PbxLeg {
+        uniqueid: "w".into(),
+        linkedid: "w".into(),
+        direction: CallDirection::Outgoing,
+        extension: "2001".into(),
+        number: city.plumber_phone.into(),
+        sip_call_id: Some("w@dialog".into()),
+    };
+    for e in [CallEvent::Start, CallEvent::Answer, CallEvent::End] {
+        city.pbx.call_event(e, &leg).await?;
+    }
+    let pbx_end: chrono::DateTime<Utc> = sqlx::query_scalar("select ended_at from pbx_calls where uniqueid = 'w'")
+        .fetch_one(city.owner.pool())
+        .await?;
+    let head: i64 = sqlx::query_scalar("select coalesce(max(seq), 0) from appeal_changes")
+        .fetch_one(city.owner.pool())
+        .await?;
+    // Each row as the operator at its own moment (the phone says it rang 10 s and talked 50 s).
+    let insert = r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at,
+                                       operator_login, appeal_id, executor_id, sip_call_id)
+        select gen_random_uuid(), 'исходящий', '2001', $1, e - interval '60 s', e - interval '50 s' + shift,
+               set_config('dialog.clock', e::text, true)::timestamptz, set_config('dialog.actor', $2, true),
+               $3, $4, sip
+        from (values (now() - interval '2 hours', 'w@dialog', interval '0 s'),
+                     (now() - interval '1 hour', null, $5::interval)) v(e, sip, shift)
+        order by e"#;
+    // Answered after it ended: nothing of the statement is kept.
+    let r = sqlx::query(insert)
+        .bind(city.plumber_phone)
+        .bind(&login)
+        .bind(a.id)
+        .bind(city.plumber)
+        .bind("2 minutes")
+        .execute(city.owner.pool())
+        .await;
+    assert_eq!(sqlstate(r), "DL006");
+    let count = || sqlx::query_scalar::<_, i64>("select count(*) from calls").fetch_one(city.owner.pool());
+    assert_eq!(count().await?, 0);
+    sqlx::query(insert)
+        .bind(city.plumber_phone)
+        .bind(&login)
+        .bind(a.id)
+        .bind(city.plumber)
+        .bind("0 s")
+        .execute(city.owner.pool())
+        .await?;
+    assert_eq!(count().await?, 2);
+    type Row = (String, chrono::DateTime<Utc>, f64, f64, Option<String>);
+    let calls: Vec<Row> = sqlx::query_as(
+        r#"select c.operator_login, c.ended_at, extract(epoch from c.answered_at - c.started_at)::float8,
+                  extract(epoch from c.ended_at - c.answered_at)::float8, p.uniqueid
+           from calls c left join pbx_calls p on p.id = c.pbx_call_id order by c.ended_at"#,
+    )
+    .fetch_all(city.owner.pool())
+    .await?;
+    // The witnessed call ends when the PBX saw it end (not two hours ago); the other, at its
+    // own moment, an hour ago.
+    assert_eq!(calls[1].1, pbx_end);
+    assert!(calls[0].1 < pbx_end - chrono::Duration::minutes(59));
+    for (who, _, ring, talk, _) in &calls {
+        assert_eq!((who, *ring, *talk), (&login, 10.0, 50.0));
+    }
+    assert_eq!(
+        calls.iter().map(|c| c.4.clone()).collect::<Vec<_>>(),
+        vec![None, Some("w".to_string())]
+    );
+    // A line of history each, at the call's end, by the operator; and each line announced.
+    let lines: Vec<(String, chrono::DateTime<Utc>)> =
+        sqlx::query_as("select actor, at from appeal_history where appeal_id = $1 and action = 'call' order by at")
+            .bind(a.id)
+            .fetch_all(city.owner.pool())
+            .await?;
+    assert_eq!(lines, vec![(login.clone(), calls[0].1), (login.clone(), calls[1].1)]);
+    let announced: i64 =
+        sqlx::query_scalar("select count(*) from appeal_changes where seq > $1 and appeal_id = $2 and op = 'call'")
+            .bind(head)
+            .bind(a.id)
+            .fetch_one(city.owner.pool())
+            .await?;
+    assert_eq!(announced, 2);
+    Ok(())
+}
+
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn only_an_active_pbx_service_writes_what_the_pbx_saw(pool: PgPool) -> TestResult {
     let city = city(pool).await?;

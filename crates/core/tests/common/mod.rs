@@ -316,13 +316,20 @@ pub fn changes(a: &Appeal) -> AppealChanges {
     }
 }
 
-/// A call of `login` at the times it carries, as history holds it: stored by the owner, since
-/// a person's app can store a call only as it ends, with the server's clock.
+/// A call of `login` at the times it carries, as history holds it: stored by the owner as
+/// `login` at the moment it ended (the calls table's own clock and actor), since a person's
+/// app can store a call only as it ends, with the server's clock.
 pub async fn past_call(city: &City, login: &str, c: &NewCall) -> anyhow::Result<Call> {
-    Ok(sqlx::query_as(
+    let mut tx = city.owner.pool().begin().await?;
+    sqlx::query("select set_config('dialog.clock', $1::text, true), set_config('dialog.actor', $2, true)")
+        .bind(c.ended_at.unwrap_or(c.started_at))
+        .bind(login)
+        .execute(&mut *tx)
+        .await?;
+    let call = sqlx::query_as(
         r#"insert into calls (id, direction, from_number, to_number, started_at, answered_at, ended_at,
-               operator_login, appeal_id, executor_id, recording, recording_codec)
-           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               appeal_id, executor_id, recording, recording_codec)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
            returning id, direction, from_number, to_number, started_at, answered_at, ended_at, operator_login,
                appeal_id, executor_id, recording_codec, octet_length(recording) as recording_size"#,
     )
@@ -333,13 +340,14 @@ pub async fn past_call(city: &City, login: &str, c: &NewCall) -> anyhow::Result<
     .bind(c.started_at)
     .bind(c.answered_at)
     .bind(c.ended_at)
-    .bind(login)
     .bind(c.appeal_id)
     .bind(c.executor_id)
     .bind(c.recording.as_deref())
     .bind(&c.recording_codec)
-    .fetch_one(city.owner.pool())
-    .await?)
+    .fetch_one(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(call)
 }
 
 /// A call the PBX carried from `extension` to `number` and saw answered: what dialog-server's
