@@ -3,9 +3,9 @@
 //! appeals (up to millions) whose statuses, executors, calls and history follow the rules.
 //!
 //! The life of each appeal is planned here with a seeded random generator and copied into a
-//! staging table; then it is lived step by step through what the app runs (the statements of
-//! its functions, the functions of the PBX bridge and of the operator's app), as the person
-//! who did each step and at its time, with every trigger on: the database writes the numbers,
+//! staging table; then it is lived step by step through what the app and the PBX bridge run
+//! (the statements of their functions, whose rules are the tables' own), as the person who did
+//! each step and at its time, with every trigger on: the database writes the numbers,
 //! the times and the history, and refuses any step the rules forbid.
 
 use std::collections::HashMap;
@@ -850,12 +850,12 @@ macro_rules! step {
 }
 
 /// One chunk of appeals lives its life, step after step, each step one statement over the
-/// chunk: the statements the app's functions run (registration, join, executor, status, the
-/// operator's recording of the call to the executor, whose rules are the calls table's) and the
-/// function the PBX bridge calls (the PBX's record of that call), as the person who did each
-/// step and at the time it happened. The triggers write the history, the numbers and the times, and check
-/// every rule: an appeal given its executor becomes «назначено», it moves to «в работе» only
-/// after the PBX saw its executor answer, only the supervisor closes.
+/// chunk: the statements the app's functions run (registration, join, executor, status; the
+/// PBX's record of the call to the executor and the operator's recording of it, whose rules
+/// are their tables'), as the person who did each step and at the time it happened. The
+/// triggers write the history, the numbers and the times, and check every rule: an appeal
+/// given its executor becomes «назначено», it moves to «в работе» only after the PBX saw its
+/// executor answer, only the supervisor closes.
 ///
 /// Each chunk is lived by one of two sessions: its registration (with the joins), then the
 /// rest of its life, a transaction a step (see live_stage). The two sessions live every other
@@ -895,17 +895,32 @@ const LIFE: &[(&str, &str)] = &[
         ),
     ),
     (
-        "звонок через АТС",
-        r#"select count(dialog_pbx_call(
-                   case when set_config('dialog.clock', c.at::text, true) <> '' and set_config('dialog.actor', c.pbx_login, true) <> ''
-                        then c.event end,
-                   c.id::text, c.id::text, 'исходящий', c.extension, c.phone, c.id || '@demo'))
-           from (select s.id, v.event, v.at, k.pbx_login, st.sip_extension as extension, x.phones[1] as phone
-                 from demo_stage s join staff st on st.login = s.created_by join executors x on x.id = s.executor_id
-                 cross join demo_constants k
-                 cross join lateral (values ('start', s.call_at), ('answer', s.call_at + k.ring), ('end', s.call_ended_at))
-                     v(event, at)
-                 where s.call_at is not null order by v.at) c"#,
+        "АТС: звонок исполнителю",
+        concat!(
+            "insert into pbx_calls (uniqueid, linkedid, direction, extension, number, sip_call_id, started_at,
+                                    operator_login)
+             select s.id::text, s.id::text, 'исходящий', st.sip_extension, x.phones[1], s.id || '@demo', ",
+            at!("s.call_at", "k.pbx_login"),
+            " from demo_stage s join staff st on st.login = s.created_by join executors x on x.id = s.executor_id
+             cross join demo_constants k
+             where s.call_at is not null order by s.call_at"
+        ),
+    ),
+    (
+        "АТС: исполнитель ответил",
+        concat!(
+            "update pbx_calls p set (answered_at, operator_login) = (",
+            at!("s.call_at + k.ring", "k.pbx_login"),
+            ") from demo_stage s cross join demo_constants k where p.uniqueid = s.id::text and s.call_at is not null"
+        ),
+    ),
+    (
+        "АТС: звонок окончен",
+        concat!(
+            "update pbx_calls p set (ended_at, operator_login) = (",
+            at!("s.call_ended_at", "k.pbx_login"),
+            ") from demo_stage s cross join demo_constants k where p.uniqueid = s.id::text and s.call_at is not null"
+        ),
     ),
     (
         "запись разговора",

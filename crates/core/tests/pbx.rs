@@ -208,6 +208,75 @@ async fn calls_written_together_keep_each_calls_rules(pool: PgPool) -> TestResul
     Ok(())
 }
 
+/// PBX legs written to the table directly, several in one statement (as the owner does for the
+/// demo city), keep what the PBX said: each event is stamped with the server's clock whatever
+/// time is written, an answer or an end is written once, no answer after the end, the number
+/// stays once answered, the operator is the extension's, and recordings waiting for a leg's
+/// Call-ID are linked to it.
+#[sqlx::test(migrator = "dialog_core::MIGRATOR")]
+async fn pbx_legs_written_together_keep_what_the_pbx_said(pool: PgPool) -> TestResult {
+    let city = city(pool).await?;
+    let (op, login) = person(&city, StaffRole::Operator, None).await?;
+    sqlx::query("update staff set sip_extension = '2001' where login = $1")
+        .bind(&login)
+        .execute(city.owner.pool())
+        .await?;
+    let mut c = call_to(city.plumber, city.plumber_phone, None);
+    c.sip_call_id = Some("a@dialog".into());
+    op.record_call(&c).await?;
+    let owner = city.owner.pool();
+    let run = |sql: &'static str| sqlx::query(sql).execute(owner);
+    // Two legs, the owner claiming other starts and another operator.
+    run(
+        r#"insert into pbx_calls (uniqueid, linkedid, direction, extension, number, sip_call_id, started_at,
+                                  operator_login)
+           select u, u, 'исходящий', '2001', '+79170000001', u || '@dialog',
+                  set_config('dialog.clock', t::text, true)::timestamptz, 'someone'
+           from (values ('a', now() - interval '10 min'), ('b', now() - interval '9 min')) v(u, t)"#,
+    )
+    .await?;
+    // a is answered, then b ends; then a is answered again later, b is answered after its end,
+    // and a's number is changed.
+    run("update pbx_calls set answered_at = set_config('dialog.clock', (now() - interval '8 min')::text, true)::timestamptz where uniqueid = 'a'").await?;
+    run("update pbx_calls set ended_at = set_config('dialog.clock', (now() - interval '7 min')::text, true)::timestamptz where uniqueid = 'b'").await?;
+    run(r#"update pbx_calls set answered_at = set_config('dialog.clock', (now() - interval '6 min')::text, true)::timestamptz,
+                                number = '+79990000000', started_at = now(), operator_login = 'someone'"#)
+    .await?;
+    type Leg = (String, String, Option<String>, f64, Option<f64>, Option<f64>, bool);
+    let legs: Vec<Leg> = sqlx::query_as(
+        r#"select p.uniqueid, p.number, p.operator_login, extract(epoch from now() - p.started_at)::float8 / 60,
+                  extract(epoch from now() - p.answered_at)::float8 / 60,
+                  extract(epoch from now() - p.ended_at)::float8 / 60,
+                  exists (select 1 from calls c where c.pbx_call_id = p.id)
+           from pbx_calls p order by p.uniqueid"#,
+    )
+    .fetch_all(owner)
+    .await?;
+    let minutes = |m: Option<f64>| m.map(|m| m.round());
+    let seen: Vec<_> = legs
+        .iter()
+        .map(|l| {
+            (
+                l.0.as_str(),
+                l.1.as_str(),
+                l.2.as_deref(),
+                l.3.round(),
+                minutes(l.4),
+                minutes(l.5),
+                l.6,
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            ("a", "+79170000001", Some(login.as_str()), 10.0, Some(8.0), None, true),
+            ("b", "+79990000000", Some(login.as_str()), 9.0, None, Some(7.0), false),
+        ]
+    );
+    Ok(())
+}
+
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn only_an_active_pbx_service_writes_what_the_pbx_saw(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
