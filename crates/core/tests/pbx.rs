@@ -15,6 +15,28 @@ use dialog_core::Error;
 use futures_util::StreamExt;
 use sqlx::PgPool;
 
+/// An operator at extension 2001, and their login.
+async fn operator_on_2001(city: &City) -> anyhow::Result<(dialog_core::Store, String)> {
+    let (op, login) = person(city, StaffRole::Operator, None).await?;
+    sqlx::query("update staff set sip_extension = '2001' where login = $1")
+        .bind(&login)
+        .execute(city.owner.pool())
+        .await?;
+    Ok((op, login))
+}
+
+/// Extension 2001's leg `id` to the plumber, with the SIP Call-ID `id@dialog`.
+fn leg_to_plumber(city: &City, id: &str) -> PbxLeg {
+    PbxLeg {
+        uniqueid: id.into(),
+        linkedid: id.into(),
+        direction: CallDirection::Outgoing,
+        extension: "2001".into(),
+        number: city.plumber_phone.into(),
+        sip_call_id: Some(format!("{id}@dialog")),
+    }
+}
+
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn the_queue_reaches_operators_at_once(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
@@ -57,19 +79,8 @@ async fn the_queue_reaches_operators_at_once(pool: PgPool) -> TestResult {
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn the_pbx_record_and_the_recording_meet_on_the_call_id(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
-    let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    sqlx::query("update staff set sip_extension = '2001' where login = $1")
-        .bind(&login)
-        .execute(city.owner.pool())
-        .await?;
-    let leg = |id: &str| PbxLeg {
-        uniqueid: id.into(),
-        linkedid: id.into(),
-        direction: CallDirection::Outgoing,
-        extension: "2001".into(),
-        number: city.plumber_phone.into(),
-        sip_call_id: Some(format!("{id}@dialog")),
-    };
+    let (op, login) = operator_on_2001(&city).await?;
+    let leg = |id: &str| leg_to_plumber(&city, id);
     // The PBX reports first, the app stores its recording after…
     for e in [CallEvent::Start, CallEvent::Answer, CallEvent::End] {
         city.pbx.call_event(e, &leg("first")).await?;
@@ -116,23 +127,12 @@ async fn the_pbx_record_and_the_recording_meet_on_the_call_id(pool: PgPool) -> T
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn calls_written_together_keep_each_calls_rules(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
-    let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    sqlx::query("update staff set sip_extension = '2001' where login = $1")
-        .bind(&login)
-        .execute(city.owner.pool())
-        .await?;
+    let (op, login) = operator_on_2001(&city).await?;
     let a = op
         .create_appeals(&card("+79123456789", Some(city.lenina_10), city.leak))
         .await?
         .remove(0);
-    let leg = PbxLeg {
-        uniqueid: "w".into(),
-        linkedid: "w".into(),
-        direction: CallDirection::Outgoing,
-        extension: "2001".into(),
-        number: city.plumber_phone.into(),
-        sip_call_id: Some("w@dialog".into()),
-    };
+    let leg = leg_to_plumber(&city, "w");
     for e in [CallEvent::Start, CallEvent::Answer, CallEvent::End] {
         city.pbx.call_event(e, &leg).await?;
     }
@@ -216,11 +216,7 @@ async fn calls_written_together_keep_each_calls_rules(pool: PgPool) -> TestResul
 #[sqlx::test(migrator = "dialog_core::MIGRATOR")]
 async fn pbx_legs_written_together_keep_what_the_pbx_said(pool: PgPool) -> TestResult {
     let city = city(pool).await?;
-    let (op, login) = person(&city, StaffRole::Operator, None).await?;
-    sqlx::query("update staff set sip_extension = '2001' where login = $1")
-        .bind(&login)
-        .execute(city.owner.pool())
-        .await?;
+    let (op, login) = operator_on_2001(&city).await?;
     let mut c = call_to(city.plumber, city.plumber_phone, None);
     c.sip_call_id = Some("a@dialog".into());
     op.record_call(&c).await?;
