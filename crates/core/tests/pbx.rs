@@ -232,7 +232,7 @@ async fn pbx_legs_written_together_keep_what_the_pbx_said(pool: PgPool) -> TestR
     )
     .await?;
     // a is answered, then b ends; then a is answered again later, b is answered after its end,
-    // and a's number is changed.
+    // and both numbers are changed (a's, answered, stays).
     run("update pbx_calls set answered_at = set_config('dialog.clock', (now() - interval '8 min')::text, true)::timestamptz where uniqueid = 'a'").await?;
     run("update pbx_calls set ended_at = set_config('dialog.clock', (now() - interval '7 min')::text, true)::timestamptz where uniqueid = 'b'").await?;
     run(r#"update pbx_calls set answered_at = set_config('dialog.clock', (now() - interval '6 min')::text, true)::timestamptz,
